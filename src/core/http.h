@@ -1,0 +1,119 @@
+// HTTP/1.1 server and client on Boost.Asio/Beast with C++20 coroutines.
+//
+// Threading: the server runs one acceptor per event loop (SO_REUSEPORT), and a connection lives on
+// the loop that accepted it for its whole life — handler, upstream calls and writes included — so
+// nothing on the request path takes a lock. A ClientPool belongs to one loop the same way.
+// Beast stays inside http_server.cc and http_client.cc; this header only needs Asio's awaitable.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/units.h"
+#include "core/url.h"
+
+namespace nodeops::metrics {
+class Gauge;
+}
+
+namespace nodeops::http {
+
+namespace asio = boost::asio;
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query
+  std::string content_type;
+  std::string authorization;
+  std::string body;
+  std::string remote_address;  // client IP, or the first X-Forwarded-For hop when present
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// Splits "/path?query" into its path and the value of one query parameter (empty when absent).
+std::string_view path_of(std::string_view target);
+std::string query_param(std::string_view target, std::string_view name);
+
+using Handler = std::function<asio::awaitable<Response>(Request&)>;
+
+struct ServerOptions {
+  HostPort listen;
+  uint64_t max_body = 1 << 20;
+  Duration read_timeout{std::chrono::seconds(30)};  // one request, from its first byte to its last
+  Duration idle_timeout{std::chrono::seconds(75)};  // keep-alive wait; above the ALB's 60 s default
+  Duration write_timeout{std::chrono::seconds(30)};
+  /// Body of the errors the server answers by itself (413 too large, 400 malformed, 408 too slow).
+  std::function<Response(int status, std::string_view message)> error_response;
+  /// Optional gauge of open client connections.
+  metrics::Gauge* connections_gauge = nullptr;
+};
+
+/// @brief An HTTP/1.1 server over a set of event loops.
+/// Lifecycle: construct; start() binds (throws std::system_error when it cannot); begin_drain()
+/// stops accepting, closes idle keep-alive connections and lets busy ones finish their response
+/// (sent with `Connection: close`). connections() reaches 0 once drained.
+class Server {
+ public:
+  Server(std::vector<asio::io_context*> loops, ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  void start();
+  void begin_drain();
+  size_t connections() const;
+  size_t in_flight() const;
+  uint16_t port() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+struct ClientResponse {
+  enum class Error { none, connect, timeout, io, too_large, protocol };
+  Error error = Error::none;
+  std::string message;  // transport error detail
+  int status = 0;
+  std::string body;
+  bool ok() const { return error == Error::none; }
+};
+std::string_view to_string(ClientResponse::Error e);
+
+/// @brief Keep-alive connections to one origin (host:port), for use on one event loop only.
+/// A request on a reused connection that the peer had already closed is retried once on a fresh
+/// connection: that is a stale keep-alive, not an upstream failure.
+class ClientPool {
+ public:
+  ClientPool(asio::any_io_executor executor, std::string host, uint16_t port, size_t max_idle = 64,
+             uint64_t max_response = 64ull << 20);
+  ~ClientPool();
+  ClientPool(const ClientPool&) = delete;
+  ClientPool& operator=(const ClientPool&) = delete;
+
+  asio::awaitable<ClientResponse> request(std::string_view method, std::string_view target, std::string body,
+                                          Duration timeout, std::string_view content_type = "application/json");
+  size_t open_connections() const;
+  void set_connections_gauge(metrics::Gauge* gauge);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace nodeops::http

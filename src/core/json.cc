@@ -1,0 +1,41 @@
+#include "core/json.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace nodeops::json {
+
+void append_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void append_number(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  if (v == std::floor(v) && std::fabs(v) < 9e15) {
+    out += fmt::format("{}", static_cast<int64_t>(v));
+  } else {
+    out += fmt::format("{}", v);
+  }
+}
+
+}  // namespace nodeops::json

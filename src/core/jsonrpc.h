@@ -1,0 +1,70 @@
+// JSON-RPC 2.0 codec. Requests are validated once and split into calls whose id, method and params
+// are kept as the client's raw bytes; replies are assembled around an upstream's raw `result` or
+// `error` bytes, so what a node answered reaches the client byte for byte.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nodeops::jsonrpc {
+
+enum Code : int {
+  kParseError = -32700,
+  kInvalidRequest = -32600,
+  kMethodNotFound = -32601,
+  kInvalidParams = -32602,
+  kInternalError = -32603,
+  // Gateway errors (server-defined range); docs/gateway.md lists them.
+  kNoHealthyUpstream = -32010,
+  kUpstreamFailed = -32011,
+  kTimeout = -32012,
+  kBatchTooLarge = -32013,
+};
+
+/// @brief One call of a request. Views point into the body the request was parsed from.
+struct Call {
+  std::string_view id;      // raw JSON of the id: "1", "\"abc\"", "null"; empty for a notification
+  std::string method;
+  std::string_view params;  // raw JSON array or object; empty when absent
+  /// Set when this item is not a valid call; the reply is this error with `id` (or null).
+  std::optional<std::pair<int, std::string>> invalid;
+  bool notification() const { return id.empty(); }
+};
+
+struct ParsedRequest {
+  bool batch = false;
+  std::vector<Call> calls;
+  /// Set for a body that is not JSON at all (-32700) or an empty batch (-32600): one error reply.
+  std::optional<std::pair<int, std::string>> fatal;
+};
+
+/// Parses a request body. The body must outlive the result.
+ParsedRequest parse_request(std::string_view body);
+
+/// `{"jsonrpc":"2.0","id":<id>,"error":{"code":..,"message":..}}`; id "null" when empty.
+std::string error_reply(std::string_view id, int code, std::string_view message);
+/// `{"jsonrpc":"2.0","id":<id>,"result":<result>}` with `result` copied as is.
+std::string result_reply(std::string_view id, std::string_view result_raw);
+/// `{"jsonrpc":"2.0","id":<id>,"error":<error>}` with `error` copied as is.
+std::string error_object_reply(std::string_view id, std::string_view error_raw);
+
+/// The request sent upstream for one call: our own numeric id, the client's method and params bytes.
+std::string upstream_request(uint64_t id, std::string_view method, std::string_view params);
+
+/// @brief An upstream's reply to upstream_request(), checked.
+struct UpstreamReply {
+  enum class Kind { result, error, invalid };
+  Kind kind = Kind::invalid;
+  std::string_view payload;  // raw `result` or `error` bytes (views into the parsed body)
+  int error_code = 0;        // for Kind::error
+  std::string error_message; // for Kind::error
+  std::string problem;       // for Kind::invalid: why it is not a usable JSON-RPC reply
+};
+
+/// Validates a single JSON-RPC response whose id must equal `expected_id`.
+UpstreamReply parse_upstream_reply(std::string_view body, uint64_t expected_id);
+
+}  // namespace nodeops::jsonrpc

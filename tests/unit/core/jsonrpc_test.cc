@@ -1,0 +1,95 @@
+#include "core/jsonrpc.h"
+
+#include <gtest/gtest.h>
+
+using namespace nodeops::jsonrpc;
+
+TEST(JsonRpc, SingleCallKeepsRawIdAndParams) {
+  std::string body = R"({"jsonrpc":"2.0","id":"abc","method":"eth_getBalance","params":["0x1", "latest"]})";
+  auto r = parse_request(body);
+  ASSERT_FALSE(r.fatal);
+  ASSERT_EQ(r.calls.size(), 1u);
+  EXPECT_FALSE(r.batch);
+  EXPECT_EQ(r.calls[0].id, "\"abc\"");
+  EXPECT_EQ(r.calls[0].method, "eth_getBalance");
+  EXPECT_EQ(r.calls[0].params, R"(["0x1", "latest"])");
+  EXPECT_FALSE(r.calls[0].invalid);
+}
+
+TEST(JsonRpc, IdsOfEveryAllowedKind) {
+  auto r = parse_request(R"([{"jsonrpc":"2.0","id":7,"method":"a"},{"jsonrpc":"2.0","id":null,"method":"b"},
+                             {"jsonrpc":"2.0","method":"c"},{"jsonrpc":"2.0","id":1.5e3,"method":"d"}])");
+  ASSERT_EQ(r.calls.size(), 4u);
+  EXPECT_TRUE(r.batch);
+  EXPECT_EQ(r.calls[0].id, "7");
+  EXPECT_EQ(r.calls[1].id, "null");
+  EXPECT_TRUE(r.calls[2].notification());
+  EXPECT_EQ(r.calls[3].id, "1.5e3");
+}
+
+TEST(JsonRpc, MalformedBodyIsAParseError) {
+  for (const char* bad : {"{", "{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"params\":[tru]}", "", "nope", "[1,]"}) {
+    auto r = parse_request(bad);
+    ASSERT_TRUE(r.fatal) << bad;
+    EXPECT_EQ(r.fatal->first, kParseError) << bad;
+  }
+}
+
+TEST(JsonRpc, InvalidRequests) {
+  auto empty = parse_request("[]");
+  ASSERT_TRUE(empty.fatal);
+  EXPECT_EQ(empty.fatal->first, kInvalidRequest);
+  auto scalar = parse_request("42");
+  ASSERT_TRUE(scalar.fatal);
+  EXPECT_EQ(scalar.fatal->first, kInvalidRequest);
+
+  auto r = parse_request(R"([1, {"jsonrpc":"1.0","id":1,"method":"a"}, {"jsonrpc":"2.0","id":{},"method":"a"},
+                            {"jsonrpc":"2.0","id":2}, {"jsonrpc":"2.0","id":3,"method":"a","params":5}])");
+  ASSERT_FALSE(r.fatal);
+  ASSERT_EQ(r.calls.size(), 5u);
+  for (auto& c : r.calls) {
+    ASSERT_TRUE(c.invalid);
+    EXPECT_EQ(c.invalid->first, kInvalidRequest);
+  }
+  EXPECT_EQ(r.calls[0].id, "null");
+  EXPECT_EQ(r.calls[1].id, "1");
+  EXPECT_EQ(r.calls[2].id, "null");
+  EXPECT_EQ(r.calls[4].id, "3");
+}
+
+TEST(JsonRpc, RepliesWrapRawBytes) {
+  EXPECT_EQ(result_reply("\"x\"", R"({"a": 1 })"), R"({"jsonrpc":"2.0","id":"x","result":{"a": 1 }})");
+  EXPECT_EQ(error_reply("", kMethodNotFound, "no \"such\""),
+            R"({"jsonrpc":"2.0","id":null,"error":{"code":-32601,"message":"no \"such\""}})");
+  EXPECT_EQ(upstream_request(9, "eth_call", R"([{}, "latest"])"),
+            R"({"jsonrpc":"2.0","id":9,"method":"eth_call","params":[{}, "latest"]})");
+  EXPECT_EQ(upstream_request(1, "eth_blockNumber", ""), R"({"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"})");
+}
+
+TEST(JsonRpc, UpstreamReplyResultIsForwardedByteForByte) {
+  std::string body = R"({"jsonrpc":"2.0","id":4,"result":{"number":"0x10",  "hash" : "0xab"}})";
+  auto r = parse_upstream_reply(body, 4);
+  ASSERT_EQ(r.kind, UpstreamReply::Kind::result) << r.problem;
+  EXPECT_EQ(r.payload, R"({"number":"0x10",  "hash" : "0xab"})");
+  auto n = parse_upstream_reply(R"({"jsonrpc":"2.0","id":4,"result":null})", 4);
+  ASSERT_EQ(n.kind, UpstreamReply::Kind::result);
+  EXPECT_EQ(n.payload, "null");
+}
+
+TEST(JsonRpc, UpstreamErrorsAreReadAndKept) {
+  auto r = parse_upstream_reply(R"({"jsonrpc":"2.0","id":2,"error":{"code":-32000,"message":"already known"}})", 2);
+  ASSERT_EQ(r.kind, UpstreamReply::Kind::error);
+  EXPECT_EQ(r.error_code, -32000);
+  EXPECT_EQ(r.error_message, "already known");
+  EXPECT_EQ(r.payload, R"({"code":-32000,"message":"already known"})");
+}
+
+TEST(JsonRpc, LyingOrBrokenUpstreamRepliesAreInvalid) {
+  for (const char* bad : {"", "<html>502</html>", R"({"jsonrpc":"2.0","id":2,"result":1})",
+                          R"({"jsonrpc":"2.0","id":1})", R"({"jsonrpc":"2.0","id":1,"result":[1,2)",
+                          R"([{"jsonrpc":"2.0","id":1,"result":1}])", R"({"jsonrpc":"2.0","id":1,"error":"boom"})"}) {
+    auto r = parse_upstream_reply(bad, 1);
+    EXPECT_EQ(r.kind, UpstreamReply::Kind::invalid) << bad;
+    EXPECT_FALSE(r.problem.empty()) << bad;
+  }
+}
