@@ -1,0 +1,85 @@
+{{- define "nodeops-gateway.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "nodeops-gateway.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 57 | trimSuffix "-" }}
+{{- else if contains .Chart.Name .Release.Name }}
+{{- .Release.Name | trunc 57 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 57 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{- define "nodeops-gateway.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "nodeops-gateway.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "nodeops-gateway.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "nodeops-gateway.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: nodeops
+app.kubernetes.io/component: gateway
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "nodeops-gateway.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "nodeops-gateway.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "nodeops-gateway.adminSecretName" -}}
+{{- default (printf "%s-admin-token" (include "nodeops-gateway.fullname" .)) .Values.adminToken.existingSecret }}
+{{- end }}
+
+{{/*
+The gateway config (YAML). `nodeSets` expand into one upstream per pod, addressed through the
+release's headless Service, so the gateway health-checks every node on its own.
+*/}}
+{{- define "nodeops-gateway.config" -}}
+{{- $v := .Values }}
+{{- $chains := list }}
+{{- if not $v.config.chains }}{{ fail "config.chains must list at least one chain" }}{{ end }}
+{{- range $v.config.chains }}
+{{- $c := omit . "nodeSets" "upstreams" }}
+{{- $ups := list }}
+{{- $pools := dict }}
+{{- range .nodeSets }}
+{{- $ns := . }}
+{{- $_ := set $pools .pool true }}
+{{- range $i := until (int .replicas) }}
+{{- $pod := printf "%s-%d" $ns.release $i }}
+{{- $url := printf "http://%s.%s-headless.%s.svc.cluster.local:%d" $pod $ns.release $ns.namespace (int $ns.port) }}
+{{- $ups = append $ups (dict "name" $pod "url" $url "role" ($ns.role | default "full") "weight" ($ns.weight | default 1) "pool" $ns.pool) }}
+{{- end }}
+{{- end }}
+{{- range .upstreams }}
+{{- $_ := set $pools (.pool | default "default") true }}
+{{- $ups = append $ups . }}
+{{- end }}
+{{- if not $ups }}{{ fail (printf "chain %q has no upstreams (nodeSets or upstreams)" .name) }}{{ end }}
+{{- $active := .active_pool | default "default" }}
+{{- if not (hasKey $pools $active) }}{{ fail (printf "chain %q: active_pool %q is not one of its pools %v" .name $active (keys $pools | sortAlpha)) }}{{ end }}
+{{- $_ := set $c "upstreams" $ups }}
+{{- $chains = append $chains $c }}
+{{- end }}
+{{- $limits := merge (dict "drain_timeout" (printf "%ds" (int $v.gracefulShutdown.drainSeconds))) $v.config.limits }}
+{{- $cfg := dict
+  "listen" (printf "0.0.0.0:%d" (int $v.ports.traffic))
+  "admin_listen" (printf "0.0.0.0:%d" (int $v.ports.admin))
+  "threads" $v.config.threads
+  "admin_token_file" (ternary "/var/run/secrets/nodeops/admin-token" "" $v.adminToken.enabled)
+  "state_file" "/var/lib/nodeops/rollout-state.json"
+  "limits" $limits
+  "chains" $chains }}
+{{- toYaml $cfg }}
+{{- end }}
