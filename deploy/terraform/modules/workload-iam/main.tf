@@ -1,0 +1,13 @@
+# IAM for NodeOps workloads. Least privilege by construction: only the snapshot-restore job touches
+# AWS (read one bucket); the gateway and the exporter run without any AWS identity.
+data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition       = data.aws_partition.current.partition
+  snapshot        = var.snapshot_restore
+  snapshot_on     = var.snapshot_restore.enabled
+  bucket_arn      = "arn:${local.partition}:s3:::${local.snapshot.bucket_name}"
+  service_account = [for sa in local.snapshot.service_accounts : "system:serviceaccount:${sa.namespace}:${sa.name}"]
+  whole_bucket    = contains(local.snapshot.prefixes, "")
+}

@@ -1,0 +1,14 @@
+output "snapshot_restore_role_arn" {
+  description = "IAM role for the snapshot-restore service accounts (annotate them with eks.amazonaws.com/role-arn when using IRSA). Null when disabled."
+  value       = one(aws_iam_role.snapshot_restore[*].arn)
+}
+
+output "snapshot_restore_service_accounts" {
+  description = "Kubernetes service accounts (namespace/name) the snapshot-restore role trusts; the Helm chart must use exactly these."
+  value       = [for sa in var.snapshot_restore.service_accounts : "${sa.namespace}/${sa.name}"]
+}
+
+output "snapshot_bucket_arn" {
+  description = "The one bucket the snapshot-restore role may read."
+  value       = local.bucket_arn
+}

@@ -1,0 +1,74 @@
+variable "name" {
+  description = "Name prefix for the roles (usually the cluster name)."
+  type        = string
+}
+
+variable "cluster_name" {
+  description = "EKS cluster name, for Pod Identity associations."
+  type        = string
+}
+
+variable "oidc_provider_arn" {
+  description = "ARN of the cluster's IAM OIDC provider (eks module). Null disables IRSA trust."
+  type        = string
+  default     = null
+}
+
+variable "oidc_provider" {
+  description = "OIDC issuer without scheme (eks module's oidc_provider): prefix of the :sub/:aud condition keys."
+  type        = string
+  default     = null
+}
+
+variable "enable_pod_identity" {
+  description = "Also trust EKS Pod Identity and create an association per service account."
+  type        = bool
+  default     = false
+}
+
+variable "snapshot_restore" {
+  description = <<-EOT
+    Read-only access for the snapshot-restore init job of the chain pods: list and get objects under
+    the given key prefixes of ONE bucket (and decrypt with its KMS key when it uses SSE-KMS), for the
+    listed Kubernetes service accounts only. The gateway and the exporter need no AWS access and get
+    no role.
+  EOT
+  type = object({
+    enabled     = optional(bool, true)
+    bucket_name = string
+    prefixes    = optional(list(string), [""])
+    kms_key_arn = optional(string)
+    service_accounts = optional(list(object({
+      namespace = string
+      name      = string
+    })), [{ namespace = "nodeops", name = "snapshot-restore" }])
+  })
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.snapshot_restore.bucket_name))
+    error_message = "snapshot_restore.bucket_name must be one S3 bucket name (no ARN, no wildcard)."
+  }
+
+  validation {
+    condition     = alltrue([for p in var.snapshot_restore.prefixes : !strcontains(p, "*") && !strcontains(p, "?") && !startswith(p, "/")])
+    error_message = "snapshot_restore.prefixes are literal key prefixes: no wildcards, no leading slash."
+  }
+
+  validation {
+    condition = length(var.snapshot_restore.service_accounts) > 0 && alltrue([for sa in var.snapshot_restore.service_accounts :
+      can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", sa.namespace)) && can(regex("^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", sa.name))
+    ])
+    error_message = "snapshot_restore.service_accounts must name at least one service account, with literal Kubernetes names (no wildcards)."
+  }
+
+  validation {
+    condition     = var.snapshot_restore.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", coalesce(var.snapshot_restore.kms_key_arn, "-")))
+    error_message = "snapshot_restore.kms_key_arn must be a KMS key ARN (not an alias, not a wildcard)."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
