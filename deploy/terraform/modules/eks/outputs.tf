@@ -1,6 +1,8 @@
 output "cluster_name" {
-  description = "Name of the EKS cluster."
+  description = "Name of the EKS cluster, available once the before_compute add-ons (VPC CNI, kube-proxy) are in: node groups that use it cannot come up without a CNI."
   value       = aws_eks_cluster.this.name
+
+  depends_on = [aws_eks_addon.before_compute]
 }
 
 output "cluster_arn" {

@@ -1,0 +1,89 @@
+# staging: production-like (three AZs, a NAT per AZ, on-demand, private API endpoint, chain pools
+# with public IPs for inbound P2P) with smaller instances and pools; deletion protection off so it
+# can be rebuilt.
+account_id   = "222222222222" # replace with your staging account
+region       = "us-east-1"
+environment  = "staging"
+cluster_name = "nodeops-staging"
+
+network = {
+  vpc_cidr                   = "10.20.0.0/16"
+  az_count                   = 3
+  nat_gateway_mode           = "one_per_az"
+  flow_log_retention_in_days = 30
+}
+
+cluster_api_ingress_cidrs = ["10.200.0.0/16"] # VPN / admin VPC (replace)
+
+access_entries = {
+  admins = {
+    principal_arn = "arn:aws:iam::222222222222:role/nodeops-admin"
+    policy_associations = {
+      cluster_admin = { policy_arn = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy" }
+    }
+  }
+  ci = {
+    principal_arn = "arn:aws:iam::222222222222:role/nodeops-deployer"
+    policy_associations = {
+      edit = {
+        policy_arn   = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
+        access_scope = { type = "namespace", namespaces = ["nodeops", "monitoring"] }
+      }
+    }
+  }
+}
+
+extra_p2p_ports = [
+  { chain = "ethereum", name = "cl-quic", protocol = "udp", from_port = 9001 },
+]
+
+deletion_protection   = false
+log_retention_in_days = 30
+
+node_groups = {
+  system = {
+    kind           = "system"
+    instance_types = ["m7i.large"]
+    min_size       = 2
+    max_size       = 4
+  }
+  gateway = {
+    kind           = "gateway"
+    instance_types = ["c7i.large"]
+    min_size       = 2
+    max_size       = 4
+  }
+  ethereum = {
+    kind           = "chain"
+    chain          = "ethereum"
+    instance_types = ["m7i.2xlarge"]
+    min_size       = 1
+    max_size       = 2
+    subnet_tier    = "public"
+    subnet_indexes = [0]
+  }
+  polygon = {
+    kind           = "chain"
+    chain          = "polygon"
+    instance_types = ["m7i.4xlarge"]
+    min_size       = 1
+    max_size       = 2
+    subnet_tier    = "public"
+    subnet_indexes = [1]
+  }
+  solana = {
+    kind           = "chain"
+    chain          = "solana"
+    instance_types = ["r7a.8xlarge"]
+    min_size       = 0
+    max_size       = 1
+    subnet_tier    = "public"
+    subnet_indexes = [2]
+    root_volume    = { size_gib = 100 }
+  }
+}
+
+snapshot_restore = {
+  bucket_name = "nodeops-staging-snapshots" # replace
+  prefixes    = ["ethereum/", "polygon/", "solana/"]
+}
