@@ -81,5 +81,9 @@ module "workload_iam" {
   oidc_provider       = module.eks.oidc_provider
   enable_pod_identity = false # IRSA: the chart annotates the service account with the role ARN
   snapshot_restore    = var.snapshot_restore
-  tags                = local.tags
+  load_balancer_controller = {
+    enabled    = var.load_balancer_controller_policy_arn != null
+    policy_arn = var.load_balancer_controller_policy_arn
+  }
+  tags = local.tags
 }

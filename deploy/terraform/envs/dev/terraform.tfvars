@@ -83,3 +83,6 @@ snapshot_restore = {
   bucket_name = "nodeops-dev-snapshots" # replace: the bucket holding chain snapshots
   prefixes    = ["ethereum/", "polygon/", "solana/"]
 }
+
+# Created once per account from the controller's published policy (docs/deploy.md, step 3).
+load_balancer_controller_policy_arn = "arn:aws:iam::111111111111:policy/AWSLoadBalancerControllerIAMPolicy"

@@ -126,3 +126,6 @@ snapshot_restore = {
   bucket_name = "nodeops-prod-snapshots" # replace
   prefixes    = ["ethereum/", "polygon/", "solana/"]
 }
+
+# Created once per account from the controller's published policy (docs/deploy.md, step 3).
+load_balancer_controller_policy_arn = "arn:aws:iam::333333333333:policy/AWSLoadBalancerControllerIAMPolicy"

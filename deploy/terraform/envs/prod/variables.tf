@@ -195,6 +195,12 @@ variable "snapshot_restore" {
   })
 }
 
+variable "load_balancer_controller_policy_arn" {
+  description = "ARN of the customer-managed AWS Load Balancer Controller policy (docs/deploy.md, step 3). Null: no controller role."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Extra tags on every resource (Project, Environment and ManagedBy are always set)."
   type        = map(string)

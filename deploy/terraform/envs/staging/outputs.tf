@@ -45,6 +45,11 @@ output "snapshot_restore_role_arn" {
   value       = module.workload_iam.snapshot_restore_role_arn
 }
 
+output "load_balancer_controller_role_arn" {
+  description = "IRSA role for the AWS Load Balancer Controller (kube-system/aws-load-balancer-controller)."
+  value       = module.workload_iam.load_balancer_controller_role_arn
+}
+
 output "node_role_arn" {
   description = "IAM role of the worker nodes."
   value       = module.node_groups.node_role_arn
@@ -116,6 +121,9 @@ output "helm" {
     oidc_provider_arn         = module.eks.oidc_provider_arn
     ebs_kms_key_arn           = module.eks.ebs_kms_key_arn
     snapshot_restore_role_arn = module.workload_iam.snapshot_restore_role_arn
+    snapshot_service_accounts = module.workload_iam.snapshot_restore_service_accounts
+    lb_controller_role_arn    = module.workload_iam.load_balancer_controller_role_arn
+    vpc_id                    = module.network.vpc_id
     snapshot_bucket           = var.snapshot_restore.bucket_name
     public_subnet_ids         = module.network.public_subnet_ids
     private_subnet_ids        = module.network.private_subnet_ids

@@ -12,3 +12,8 @@ output "snapshot_bucket_arn" {
   description = "The one bucket the snapshot-restore role may read."
   value       = local.bucket_arn
 }
+
+output "load_balancer_controller_role_arn" {
+  description = "IRSA role for the AWS Load Balancer Controller (serviceAccount.annotations.eks.amazonaws.com/role-arn). Null when disabled."
+  value       = one(aws_iam_role.load_balancer_controller[*].arn)
+}

@@ -41,7 +41,7 @@ variable "snapshot_restore" {
     service_accounts = optional(list(object({
       namespace = string
       name      = string
-    })), [{ namespace = "nodeops", name = "snapshot-restore" }])
+    })), [{ namespace = "nodes-ethereum", name = "snapshot-restore" }, { namespace = "nodes-polygon", name = "snapshot-restore" }, { namespace = "nodes-solana", name = "snapshot-restore" }])
   })
 
   validation {
@@ -71,4 +71,26 @@ variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "load_balancer_controller" {
+  description = <<-EOT
+    IRSA role for the AWS Load Balancer Controller (the ALB in front of the gateway). Its permissions
+    are AWS's published controller policy, created once per account from the controller's
+    docs/install/iam_policy.json (docs/deploy.md) and passed here as policy_arn.
+  EOT
+  type = object({
+    enabled         = optional(bool, false)
+    policy_arn      = optional(string)
+    namespace       = optional(string, "kube-system")
+    service_account = optional(string, "aws-load-balancer-controller")
+  })
+  default = {}
+
+  validation {
+    condition = !var.load_balancer_controller.enabled || can(regex(
+      "^arn:aws[a-z-]*:iam::[0-9]{12}:policy/", coalesce(var.load_balancer_controller.policy_arn, "-")
+    ))
+    error_message = "load_balancer_controller.policy_arn must be the ARN of the customer-managed controller policy (not an AWS-managed admin policy)."
+  }
 }

@@ -51,7 +51,7 @@ run "read_only_on_one_bucket" {
   }
   assert {
     condition = anytrue([for s in data.aws_iam_policy_document.snapshot_restore_assume[0].statement :
-      anytrue([for c in s.condition : c.variable == "oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub" && toset(c.values) == toset(["system:serviceaccount:nodeops:snapshot-restore"])])
+      anytrue([for c in s.condition : c.variable == "oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub" && toset(c.values) == toset(["system:serviceaccount:nodes-ethereum:snapshot-restore", "system:serviceaccount:nodes-polygon:snapshot-restore", "system:serviceaccount:nodes-solana:snapshot-restore"])])
     ])
     error_message = "IRSA trust must name the exact service account."
   }
@@ -71,7 +71,7 @@ run "pod_identity" {
   }
 
   assert {
-    condition     = aws_eks_pod_identity_association.snapshot_restore["nodeops/snapshot-restore"].service_account == "snapshot-restore"
+    condition     = aws_eks_pod_identity_association.snapshot_restore["nodes-ethereum/snapshot-restore"].service_account == "snapshot-restore"
     error_message = "Pod Identity association expected for the service account."
   }
 }
@@ -130,4 +130,32 @@ run "rejects_role_without_identity_source" {
   }
 
   expect_failures = [aws_iam_role.snapshot_restore]
+}
+
+run "load_balancer_controller_role" {
+  command = plan
+
+  variables {
+    load_balancer_controller = { enabled = true, policy_arn = "arn:aws:iam::123456789012:policy/AWSLoadBalancerControllerIAMPolicy" }
+  }
+
+  assert {
+    condition     = aws_iam_role_policy_attachment.load_balancer_controller[0].policy_arn == "arn:aws:iam::123456789012:policy/AWSLoadBalancerControllerIAMPolicy"
+    error_message = "The controller role gets exactly the given policy."
+  }
+  assert {
+    condition = anytrue([for c in data.aws_iam_policy_document.load_balancer_controller_assume[0].statement[0].condition :
+    toset(c.values) == toset(["system:serviceaccount:kube-system:aws-load-balancer-controller"])])
+    error_message = "The controller role trusts only its service account."
+  }
+}
+
+run "rejects_admin_policy_for_load_balancer_controller" {
+  command = plan
+
+  variables {
+    load_balancer_controller = { enabled = true, policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess" }
+  }
+
+  expect_failures = [var.load_balancer_controller]
 }
