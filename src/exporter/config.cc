@@ -1,0 +1,167 @@
+#include "exporter/config.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "core/config_reader.h"
+
+namespace nodeops::exporter {
+namespace {
+
+bool known_type(const std::string& t) {
+  return t == "evm" || t == "beacon" || t == "heimdall" || t == "solana";
+}
+
+std::string default_chain(const std::string& type) {
+  if (type == "heimdall") return "polygon";
+  if (type == "solana") return "solana";
+  return "ethereum";
+}
+
+bool valid_label(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+          c == '-' || c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+ExporterOptions read(ConfigReader& reader, std::optional<ConfigMap> root) {
+  ExporterOptions o;
+  if (!root) throw ConfigError(reader.errors());
+  if (root->has("listen")) {
+    auto text = root->string("listen", "");
+    if (auto hp = parse_host_port(text)) o.listen = *hp;
+    else root->error("listen", fmt::format("expected host:port, got '{}'", text));
+  }
+  o.interval = root->duration("interval", o.interval, Duration(100));
+  o.max_lag = static_cast<uint64_t>(root->integer("max_lag", 5, 0, 100000000));
+  o.max_head_age = root->duration("max_head_age", o.max_head_age, Duration(100));
+  o.stall_after = root->duration("stall_after", o.stall_after, Duration(100));
+  o.reference = root->string("reference", "");
+  o.data_dir = root->string("data_dir", "");
+  o.log_level = root->string("log_level", "info");
+  if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" && o.log_level != "error") {
+    root->error("log_level", "expected debug, info, warn or error");
+  }
+  if (!o.reference.empty()) {
+    std::string why;
+    if (!parse_url(o.reference, &why)) root->error("reference", fmt::format("'{}': {}", o.reference, why));
+  }
+  std::set<std::string> names;
+  for (auto& t : root->list("targets")) {
+    TargetOptions target;
+    if (auto type = t.required_string("type")) {
+      target.type = *type;
+      if (!known_type(target.type)) {
+        t.error("type", fmt::format("expected evm, beacon, heimdall or solana, got '{}'", target.type));
+      }
+    }
+    target.name = t.string("name", target.type);
+    if (!valid_label(target.name)) t.error("name", "use lowercase letters, digits, '-' and '_' (it is a label)");
+    if (!names.insert(target.name).second) {
+      t.error("name", fmt::format("duplicate target '{}' (give each target a name)", target.name));
+    }
+    if (auto text = t.required_string("url")) {
+      std::string why;
+      if (!parse_url(*text, &why)) t.error("url", fmt::format("'{}': {}", *text, why));
+      target.url = *text;
+    }
+    if (t.has("rest_url")) {
+      target.rest_url = t.string("rest_url", "");
+      std::string why;
+      if (!parse_url(target.rest_url, &why)) t.error("rest_url", fmt::format("'{}': {}", target.rest_url, why));
+    }
+    if (!target.rest_url.empty() && target.type != "heimdall") t.error("rest_url", "only heimdall targets have one");
+    target.chain = t.string("chain", default_chain(target.type));
+    if (!valid_label(target.chain)) t.error("chain", "use lowercase letters, digits, '-' and '_' (it is a label)");
+    if (t.has("max_lag")) target.max_lag = static_cast<uint64_t>(t.integer("max_lag", 5, 0, 100000000));
+    t.finish();
+    o.targets.push_back(std::move(target));
+  }
+  if (o.targets.empty() && reader.ok()) root->error("targets", "at least one target is required");
+  root->finish();
+  if (!reader.ok()) throw ConfigError(reader.errors());
+  return o;
+}
+
+}  // namespace
+
+ExporterOptions load_exporter_config(const std::string& path) {
+  ConfigReader reader(path);
+  auto root = reader.load();
+  return read(reader, std::move(root));
+}
+
+ExporterOptions parse_exporter_config(const std::string& text, const std::string& name) {
+  ConfigReader reader(name);
+  auto root = reader.load_text(text);
+  return read(reader, std::move(root));
+}
+
+std::optional<TargetOptions> parse_target_flag(const std::string& text, std::string* why) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos) {
+    if (why) *why = fmt::format("'{}': expected [NAME:]TYPE=URL", text);
+    return std::nullopt;
+  }
+  TargetOptions t;
+  std::string left = text.substr(0, eq);
+  std::string url = text.substr(eq + 1);
+  if (auto colon = left.find(':'); colon != std::string::npos) {
+    t.name = left.substr(0, colon);
+    t.type = left.substr(colon + 1);
+  } else {
+    t.type = left;
+  }
+  if (auto comma = url.find(','); comma != std::string::npos) {
+    t.rest_url = url.substr(comma + 1);
+    url.resize(comma);
+  }
+  t.url = url;
+  if (!known_type(t.type)) {
+    if (why) *why = fmt::format("'{}': type must be evm, beacon, heimdall or solana", text);
+    return std::nullopt;
+  }
+  return t;
+}
+
+std::vector<std::string> finalize(ExporterOptions& o) {
+  std::vector<std::string> errors;
+  if (o.targets.empty()) errors.push_back("no target: give --config FILE or at least one --target TYPE=URL");
+  std::map<std::string, int> per_type;
+  for (const auto& t : o.targets) per_type[t.type]++;
+  std::map<std::string, int> seen_type;
+  std::set<std::string> names;
+  for (auto& t : o.targets) {
+    if (t.name.empty()) {
+      int n = ++seen_type[t.type];
+      t.name = per_type[t.type] > 1 ? fmt::format("{}-{}", t.type, n) : t.type;
+    }
+    if (t.chain.empty()) t.chain = default_chain(t.type);
+    if (!known_type(t.type)) errors.push_back(fmt::format("target '{}': unknown type '{}'", t.name, t.type));
+    if (!valid_label(t.name)) errors.push_back(fmt::format("target '{}': name must be lowercase letters, digits, '-', '_'", t.name));
+    if (!valid_label(t.chain)) errors.push_back(fmt::format("target '{}': chain '{}' must be lowercase letters, digits, '-', '_'", t.name, t.chain));
+    if (!names.insert(t.name).second) errors.push_back(fmt::format("duplicate target name '{}'", t.name));
+    for (const std::string* u : {&t.url, &t.rest_url}) {
+      if (u->empty() && u == &t.rest_url) continue;
+      std::string why;
+      if (!parse_url(*u, &why)) errors.push_back(fmt::format("target '{}': '{}': {}", t.name, *u, why));
+    }
+    if (!t.rest_url.empty() && t.type != "heimdall") {
+      errors.push_back(fmt::format("target '{}': only heimdall targets take a second (REST) URL", t.name));
+    }
+  }
+  if (!o.reference.empty()) {
+    std::string why;
+    if (!parse_url(o.reference, &why)) errors.push_back(fmt::format("--reference '{}': {}", o.reference, why));
+  }
+  return errors;
+}
+
+}  // namespace nodeops::exporter
