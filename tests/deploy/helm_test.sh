@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# Helm charts, offline: for every chart under deploy/helm/ (every folder with a Chart.yaml) and
+# every environment (default, values-<env>.yaml) x variant (releases/*.yaml and ci/*.yaml):
+#   helm lint --strict, helm template (twice), then tests/deploy/validate_manifests.mjs validates
+#   every object against the Kubernetes / prometheus-operator schemas and the NodeOps policies.
+# Then negative tests: a misspelled key fails the values schema, required secrets are enforced,
+# and the validator itself catches what it claims to catch.
+# Run from anywhere; exits non-zero on any failure; last line: "helm: N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+start=$(date +%s)
+
+HELM=${HELM:-.tools/bin/helm}
+[[ -x $HELM ]] || HELM=$(command -v helm || true)
+if [[ -z $HELM ]] || ! command -v node >/dev/null; then
+  echo "helm_test: helm or node missing; run scripts/bootstrap.sh" >&2
+  echo "helm: 0 passed, 1 failed"
+  exit 1
+fi
+export HELM_CACHE_HOME=${TMPDIR:-/tmp}/nodeops-helm-cache HELM_CONFIG_HOME=${TMPDIR:-/tmp}/nodeops-helm-config
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+ko() { failed=$((failed + 1)); echo "FAIL $*"; [[ -n ${2:-} ]] || true; }
+# run NAME CMD...: one test; prints the command's output only when it fails.
+run() {
+  local name=$1; shift
+  if "$@" >"$OUT/log" 2>&1; then ok "$name"; else ko "$name"; sed 's/^/     /' "$OUT/log" | head -20; fi
+}
+# must_fail NAME PATTERN CMD...: the command must fail and say PATTERN.
+must_fail() {
+  local name=$1 pattern=$2; shift 2
+  if "$@" >"$OUT/log" 2>&1; then
+    ko "$name (succeeded; expected failure)"
+  elif grep -Eq -- "$pattern" "$OUT/log"; then
+    ok "$name"
+  else
+    ko "$name (failed without /$pattern/)"; sed 's/^/     /' "$OUT/log" | head -10
+  fi
+}
+
+namespace_for() { # chart variant-file
+  case $1 in
+    blockchain-node) echo "nodes-$(sed -n 's/^chain: *//p' "$2" 2>/dev/null | head -1)" ;;
+    nodeops-gateway) echo nodeops-system ;;
+    nodeops-monitoring) echo monitoring ;;
+    *) echo default ;;
+  esac
+}
+
+# render_case N CHART DIR ENV VARIANT: lint, render (twice without an env file, for the secret
+# check), check-config; results go to $OUT/case-N.result, output to $OUT/case-N.log.
+render_case() {
+  local n=$1 chart=$2 dir=$3 env=$4 variant=$5 args=() label release ns a b res="$OUT/case-$1.result"
+  [[ -n $env ]] && args+=(-f "$env")
+  [[ -n $variant ]] && args+=(-f "$variant")
+  label="$chart env=$(basename "${env:-default}" .yaml | sed 's/^values-//') variant=$(basename "${variant:-default}" .yaml)"
+  release=$chart
+  [[ $variant == */releases/* ]] && release=$(basename "$variant" .yaml)
+  ns=$(namespace_for "$chart" "$variant")
+  [[ $ns == nodes- ]] && ns=nodes-ethereum
+  : >"$res"
+  if "$HELM" lint --strict "$dir" --namespace "$ns" "${args[@]}" >"$OUT/case-$n.lint" 2>&1; then
+    echo "ok   lint $label" >>"$res"
+  else
+    { echo "FAIL lint $label"; sed 's/^/     /' "$OUT/case-$n.lint" | head -20; } >>"$res"
+  fi
+  a="$OUT/render-$n-a.yaml" b="$OUT/render-$n-b.yaml"
+  if "$HELM" template "$release" "$dir" --namespace "$ns" "${args[@]}" >"$a" 2>"$OUT/case-$n.tpl"; then
+    echo "ok   template $label" >>"$res"
+    if [[ -z $env ]]; then "$HELM" template "$release" "$dir" --namespace "$ns" "${args[@]}" >"$b" 2>/dev/null; else b=$a; fi
+    printf '{"name":"%s","files":["%s","%s"],"secretCheck":%s}\n' "$label" "$a" "$b" "$([[ -z $env ]] && echo true || echo false)" >"$OUT/case-$n.json"
+    # The rendered gateway config must load in the real binary when one is built.
+    local bin
+    bin=$(ls build/*/nodeops 2>/dev/null | head -1 || true)
+    if [[ $chart == nodeops-gateway && -n $bin && -x $bin ]]; then
+      python3 - "$a" "$OUT/gateway-$n.yaml" <<'PY'
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d.get("kind") == "ConfigMap" and "gateway.yaml" in d.get("data", {}):
+        open(sys.argv[2], "w").write(d["data"]["gateway.yaml"])
+PY
+      if "$bin" check-config "$OUT/gateway-$n.yaml" >"$OUT/case-$n.cc" 2>&1; then
+        echo "ok   check-config $label" >>"$res"
+      else
+        { echo "FAIL check-config $label"; sed 's/^/     /' "$OUT/case-$n.cc" | head -20; } >>"$res"
+      fi
+    fi
+  else
+    { echo "FAIL template $label"; sed 's/^/     /' "$OUT/case-$n.tpl" | head -20; } >>"$res"
+  fi
+}
+
+jobs_max=$(nproc 2>/dev/null || echo 2)
+n=0
+for dir in deploy/helm/*/; do
+  dir=${dir%/}
+  [[ -f $dir/Chart.yaml ]] || continue
+  chart=$(basename "$dir")
+  envs=("")
+  for f in "$dir"/values-*.yaml; do [[ -f $f ]] && envs+=("$f"); done
+  variants=()
+  for f in "$dir"/releases/*.yaml "$dir"/ci/*.yaml; do [[ -f $f ]] && variants+=("$f"); done
+  ((${#variants[@]})) || variants=("")
+  for env in "${envs[@]}"; do
+    for variant in "${variants[@]}"; do
+      n=$((n + 1))
+      while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n; done
+      render_case "$n" "$chart" "$dir" "$env" "$variant" &
+    done
+  done
+done
+wait
+for ((i = 1; i <= n; i++)); do
+  while IFS= read -r line; do
+    case $line in
+      "ok   "*) passed=$((passed + 1)) ;;
+      "FAIL "*) failed=$((failed + 1)) ;;
+    esac
+    echo "$line"
+  done <"$OUT/case-$i.result"
+done
+cases="[$(cat "$OUT"/case-*.json 2>/dev/null | paste -sd, -)"
+cases+="]"
+echo "$cases" >"$OUT/cases.json"
+
+# ---- schema validation and policies over every render ----
+node tests/deploy/validate_manifests.mjs "$OUT/cases.json" >"$OUT/validate.log" 2>&1
+vrc=$?
+grep -v '^ok ' "$OUT/validate.log" || true
+summary=$(sed -n 's/^validate: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$OUT/validate.log")
+if [[ -n $summary ]]; then
+  read -r vp vf <<<"$summary"
+  passed=$((passed + vp)); failed=$((failed + vf))
+  echo "ok   validate: $vp cases schema- and policy-checked ($(sed -n 's/.*(\([0-9]* objects\)).*/\1/p' "$OUT/validate.log" | tail -1))"
+fi
+[[ $vrc -eq 0 || -n $summary ]] || ko "validate_manifests.mjs crashed (rc=$vrc)"
+[[ $vrc -eq 0 ]] || [[ ${vf:-1} -gt 0 ]] || ko "validate_manifests.mjs exited $vrc"
+
+# ---- values.schema.json rejects typos ----
+BN=deploy/helm/blockchain-node GW=deploy/helm/nodeops-gateway CL=deploy/helm/cluster
+printf 'replicsa: 2\n' >"$OUT/typo-top.yaml"
+for dir in deploy/helm/*/; do
+  dir=${dir%/}
+  [[ -f $dir/values.schema.json ]] || continue
+  must_fail "schema rejects a misspelled top-level key in $(basename "$dir")" "additional properties 'replicsa' not allowed" \
+    "$HELM" lint --strict "$dir" -f "$OUT/typo-top.yaml"
+  must_fail "helm template rejects a misspelled top-level key in $(basename "$dir")" "replicsa" \
+    "$HELM" template x "$dir" -f "$OUT/typo-top.yaml"
+done
+printf 'exporter:\n  maxlag: 3\n' >"$OUT/typo-bn.yaml"
+must_fail "blockchain-node schema rejects exporter.maxlag (for maxLag)" "additional properties 'maxlag' not allowed" \
+  "$HELM" template x "$BN" -f "$OUT/typo-bn.yaml"
+printf 'presets:\n  ethereum:\n    clients:\n      geth:\n        resource: {}\n' >"$OUT/typo-bn2.yaml"
+must_fail "blockchain-node schema rejects a misspelled client key (resource)" "additional properties 'resource' not allowed" \
+  "$HELM" template x "$BN" -f "$OUT/typo-bn2.yaml"
+must_fail "blockchain-node schema rejects an unpinned image (latest)" "image/tag" \
+  "$HELM" template x "$BN" --set presets.ethereum.clients.geth.image.tag=latest
+must_fail "blockchain-node schema rejects an unknown chain" "chain" \
+  "$HELM" template x "$BN" --set chain=bitcoin
+printf 'config:\n  chains:\n    - name: ethereum\n      type: evm\n      activepool: green\n      upstreams: [{name: a, url: "http://a:8545"}]\n' >"$OUT/typo-gw.yaml"
+must_fail "gateway schema rejects config.chains[].activepool (for active_pool)" "additional properties 'activepool' not allowed" \
+  "$HELM" template x "$GW" -f "$OUT/typo-gw.yaml"
+printf 'config:\n  limits:\n    drain_timeout: 5s\n' >"$OUT/drain-gw.yaml"
+must_fail "gateway schema refuses limits.drain_timeout (derived from gracefulShutdown)" "drain_timeout" \
+  "$HELM" template x "$GW" -f "$OUT/drain-gw.yaml"
+printf 'namespaces:\n  monitoring:\n    podSecurity: privileged\n    role: monitoring\n    egresAll: true\n' >"$OUT/typo-cl.yaml"
+must_fail "cluster schema rejects namespaces.*.egresAll (for egressAll)" "egresAll" \
+  "$HELM" template x "$CL" -f "$OUT/typo-cl.yaml"
+
+# ---- required inputs and guard rails ----
+must_fail "polygon without the L1 RPC Secret fails" "ethRpcUrl.existingSecret is required" \
+  "$HELM" template x "$BN" --set chain=polygon
+must_fail "snapshot enabled without a source fails" "snapshot.url or snapshot.s3Path" \
+  "$HELM" template x "$BN" --set snapshot.enabled=true
+must_fail "gateway Ingress without an ACM certificate fails" "certificateArn is required" \
+  "$HELM" template x "$GW" --set ingress.enabled=true
+must_fail "gateway active_pool outside the declared pools fails" "active_pool \"purple\"" \
+  "$HELM" template x "$GW" --set 'config.chains[0].name=ethereum' --set 'config.chains[0].type=evm' \
+    --set 'config.chains[0].active_pool=purple' --set 'config.chains[0].upstreams[0].name=a' \
+    --set 'config.chains[0].upstreams[0].url=http://a:8545' --set 'config.chains[0].upstreams[0].pool=blue'
+# The JWT and admin token are generated: two renders differ (lookup keeps them on a live cluster).
+j1=$("$HELM" template x "$BN" --show-only templates/secret-jwt.yaml 2>/dev/null | grep 'jwt.hex:')
+j2=$("$HELM" template x "$BN" --show-only templates/secret-jwt.yaml 2>/dev/null | grep 'jwt.hex:')
+if [[ -n $j1 && $j1 != "$j2" ]]; then ok "JWT secret is generated, never a default"; else ko "JWT secret is generated, never a default"; fi
+if "$HELM" template x "$BN" --set presets.ethereum.jwt.existingSecret=my-jwt 2>/dev/null | grep -q 'kind: Secret'; then
+  ko "existing JWT Secret: the chart renders no Secret"
+else ok "existing JWT Secret: the chart renders no Secret"; fi
+
+# ---- the validator catches what it claims (bad manifests must fail) ----
+cat >"$OUT/bad.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bad, namespace: t}
+spec:
+  selector: {matchLabels: {app: bad}}
+  template:
+    metadata: {labels: {app: bad}}
+    spec:
+      containers:
+        - name: c
+          image: busybox
+          readinessprobe: {httpGet: {path: /, port: 80}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: s, namespace: t}
+stringData: {password: hunter2}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: t}
+EOF
+echo "[{\"name\":\"bad\",\"files\":[\"$OUT/bad.yaml\",\"$OUT/bad.yaml\"]}]" >"$OUT/bad.json"
+node tests/deploy/validate_manifests.mjs "$OUT/bad.json" >"$OUT/bad.log" 2>&1
+for want in "unknown field spec.template.spec.containers\[0\].readinessprobe" "no requests.cpu" "not pinned by tag" \
+            "runAsNonRoot is not true" "allowPrivilegeEscalation is not false" "no PodDisruptionBudget" \
+            "stringData holds a literal" "no default-deny NetworkPolicy"; do
+  if grep -q -- "$want" "$OUT/bad.log"; then ok "validator catches: $want"; else ko "validator catches: $want"; sed 's/^/     /' "$OUT/bad.log" | head; fi
+done
+
+echo "helm: $passed passed, $failed failed ($(($(date +%s) - start))s)"
+((failed == 0))

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Offline checks of deploy/terraform: fmt, init + validate of every root (environments and the
+# state bootstrap), and `terraform test` (mocked AWS provider) in every module and root.
+#
+# Runs from anywhere; uses .tools/terraformrc (written by scripts/bootstrap.sh), which points
+# Terraform at the local provider mirror. Work happens on a copy under build/terraform/ so the
+# source tree gets no .terraform/ directories or lock files.
+#
+#   tests/deploy/terraform_test.sh            # everything
+#   TF_TEST_ONLY=modules/eks tests/deploy/terraform_test.sh   # one directory
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$repo_root"
+
+src="deploy/terraform"
+work="$repo_root/build/terraform"
+fail() { echo "terraform_test: FAIL: $*" >&2; exit 1; }
+
+# --- prerequisites: fail loudly, never skip -------------------------------------------------
+command -v terraform >/dev/null 2>&1 ||
+  fail "terraform is not installed (expected /usr/local/bin/terraform; run scripts/bootstrap.sh)"
+export TF_CLI_CONFIG_FILE="$repo_root/.tools/terraformrc"
+[[ -f "$TF_CLI_CONFIG_FILE" ]] ||
+  fail "$TF_CLI_CONFIG_FILE is missing (scripts/bootstrap.sh writes it; it points at the provider mirror)"
+mirror="$(sed -n 's/^[[:space:]]*path[[:space:]]*=[[:space:]]*"\(.*\)".*/\1/p' "$TF_CLI_CONFIG_FILE" | head -n1)"
+[[ -n "$mirror" ]] || fail "no filesystem_mirror path in $TF_CLI_CONFIG_FILE"
+compgen -G "$mirror/registry.terraform.io/hashicorp/aws/5.100.*/*/terraform-provider-aws*" >/dev/null ||
+  fail "the hashicorp/aws 5.100.x provider is not in the mirror $mirror"
+
+export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
+export TF_PLUGIN_CACHE_DIR="$work/plugin-cache"
+mkdir -p "$TF_PLUGIN_CACHE_DIR"
+
+run() {
+  echo "+ $*"
+  "$@"
+}
+
+start=$SECONDS
+echo "== terraform $(terraform version | head -n1 | awk '{print $2}'), provider mirror $mirror"
+
+# --- 1. formatting (on the real tree) -------------------------------------------------------
+run terraform fmt -check -recursive -diff "$src"
+
+# --- 2. environments share everything but their tfvars and backend key ----------------------
+for f in main.tf variables.tf outputs.tf versions.tf; do
+  for env in staging prod; do
+    cmp -s "$src/envs/dev/$f" "$src/envs/$env/$f" ||
+      fail "$src/envs/$env/$f differs from envs/dev/$f: environments may differ only in terraform.tfvars and backend.tf"
+  done
+done
+echo "+ envs/{dev,staging,prod}: main/variables/outputs/versions identical"
+
+# --- 3. a scratch copy of the tree to work in ---------------------------------------------------
+rm -rf "$work/tree"
+mkdir -p "$work/tree"
+tar -C "$src" --exclude=.terraform --exclude=.terraform.lock.hcl -cf - . | tar -C "$work/tree" -xf -
+
+dirs=()
+for d in bootstrap envs/dev envs/staging envs/prod $(cd "$src" && ls -d modules/*/); do
+  d="${d%/}"
+  [[ -n "${TF_TEST_ONLY:-}" && "$d" != "$TF_TEST_ONLY" ]] && continue
+  dirs+=("$d")
+done
+[[ ${#dirs[@]} -gt 0 ]] || fail "nothing to test (TF_TEST_ONLY=${TF_TEST_ONLY:-})"
+
+failed=()
+for d in "${dirs[@]}"; do
+  echo "== $src/$d"
+  export TF_DATA_DIR="$work/data/${d//\//_}"
+  t0=$SECONDS
+  (
+    cd "$work/tree/$d"
+    echo "+ terraform init -backend=false"
+    terraform init -backend=false -input=false -no-color >/dev/null
+    run terraform validate -no-color
+    if compgen -G "tests/*.tftest.hcl" >/dev/null; then
+      run terraform test -no-color
+    elif [[ "$d" == modules/* ]]; then
+      fail "$src/$d has no tests/*.tftest.hcl"
+    fi
+  ) || failed+=("$d")
+  echo "   ($((SECONDS - t0))s)"
+done
+
+echo "== done in $((SECONDS - start))s"
+if [[ ${#failed[@]} -gt 0 ]]; then
+  fail "failed: ${failed[*]}"
+fi
+echo "terraform_test: OK (${#dirs[@]} directories)"
