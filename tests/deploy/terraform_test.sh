@@ -65,23 +65,49 @@ for d in bootstrap envs/dev envs/staging envs/prod $(cd "$src" && ls -d modules/
 done
 [[ ${#dirs[@]} -gt 0 ]] || fail "nothing to test (TF_TEST_ONLY=${TF_TEST_ONLY:-})"
 
-failed=()
-for d in "${dirs[@]}"; do
-  echo "== $src/$d"
-  export TF_DATA_DIR="$work/data/${d//\//_}"
-  t0=$SECONDS
+# One directory: init (+ validate for roots) + test, logged to its own file. Modules skip the
+# separate validate: `terraform test` validates the configuration before any run.
+check_dir() {
+  local d="$1" log="$work/logs/${1//\//_}.log" t0=$SECONDS
   (
+    set -e
+    export TF_DATA_DIR="$work/data/${d//\//_}"
     cd "$work/tree/$d"
-    echo "+ terraform init -backend=false"
+    echo "+ terraform init -backend=false   ($src/$d)"
     terraform init -backend=false -input=false -no-color >/dev/null
-    run terraform validate -no-color
+    if [[ "$d" != modules/* ]]; then
+      run terraform validate -no-color
+    fi
     if compgen -G "tests/*.tftest.hcl" >/dev/null; then
       run terraform test -no-color
     elif [[ "$d" == modules/* ]]; then
-      fail "$src/$d has no tests/*.tftest.hcl"
+      echo "$src/$d has no tests/*.tftest.hcl" >&2
+      exit 1
     fi
-  ) || failed+=("$d")
-  echo "   ($((SECONDS - t0))s)"
+  ) >"$log" 2>&1
+  local rc=$?
+  echo "rc=$rc seconds=$((SECONDS - t0))" >>"$log"
+  return $rc
+}
+
+# Directories run TF_TEST_JOBS at a time (default: the number of CPUs); logs print in order.
+jobs_max="${TF_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+rm -rf "$work/logs"
+mkdir -p "$work/logs"
+for d in "${dirs[@]}"; do
+  while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || true; done
+  check_dir "$d" &
+done
+wait || true
+
+failed=()
+for d in "${dirs[@]}"; do
+  log="$work/logs/${d//\//_}.log"
+  echo "== $src/$d"
+  sed -e '/^rc=/d' -e 's/^/   /' "$log"
+  status="$(sed -n 's/^rc=\([0-9]*\) seconds=\([0-9]*\)$/\1 \2/p' "$log")"
+  echo "   -> $([[ "${status%% *}" == 0 ]] && echo ok || echo FAILED) in ${status##* }s"
+  [[ "${status%% *}" == 0 ]] || failed+=("$d")
 done
 
 echo "== done in $((SECONDS - start))s"
