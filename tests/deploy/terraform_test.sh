@@ -68,7 +68,7 @@ done
 # One directory: init (+ validate for roots) + test, logged to its own file. Modules skip the
 # separate validate: `terraform test` validates the configuration before any run.
 check_dir() {
-  local d="$1" log="$work/logs/${1//\//_}.log" t0=$SECONDS
+  local d="$1" log="$work/logs/${1//\//_}.log" t0=$SECONDS rc
   (
     set -e
     export TF_DATA_DIR="$work/data/${d//\//_}"
@@ -84,8 +84,7 @@ check_dir() {
       echo "$src/$d has no tests/*.tftest.hcl" >&2
       exit 1
     fi
-  ) >"$log" 2>&1
-  local rc=$?
+  ) >"$log" 2>&1 && rc=0 || rc=$?
   echo "rc=$rc seconds=$((SECONDS - t0))" >>"$log"
   return $rc
 }

@@ -123,6 +123,7 @@ output "helm" {
     snapshot_restore_role_arn = module.workload_iam.snapshot_restore_role_arn
     snapshot_service_accounts = module.workload_iam.snapshot_restore_service_accounts
     lb_controller_role_arn    = module.workload_iam.load_balancer_controller_role_arn
+    acm_certificate_arn       = var.gateway_certificate_arn
     vpc_id                    = module.network.vpc_id
     snapshot_bucket           = var.snapshot_restore.bucket_name
     public_subnet_ids         = module.network.public_subnet_ids

@@ -201,6 +201,12 @@ variable "load_balancer_controller_policy_arn" {
   default     = null
 }
 
+variable "gateway_certificate_arn" {
+  description = "ACM certificate of the gateway's ALB listener, handed to the Helm layer as helm.acm_certificate_arn. Null: deploy.sh takes NODEOPS_ACM_CERTIFICATE_ARN."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Extra tags on every resource (Project, Environment and ManagedBy are always set)."
   type        = map(string)

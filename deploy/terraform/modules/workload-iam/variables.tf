@@ -31,7 +31,8 @@ variable "snapshot_restore" {
     Read-only access for the snapshot-restore init job of the chain pods: list and get objects under
     the given key prefixes of ONE bucket (and decrypt with its KMS key when it uses SSE-KMS), for the
     listed Kubernetes service accounts only. The gateway and the exporter need no AWS access and get
-    no role.
+    no role. The default service accounts are the blockchain-node releases' own (<chain>-blue and
+    <chain>-green in nodes-<chain>, see docs/deployments.md).
   EOT
   type = object({
     enabled     = optional(bool, true)
@@ -41,7 +42,11 @@ variable "snapshot_restore" {
     service_accounts = optional(list(object({
       namespace = string
       name      = string
-    })), [{ namespace = "nodes-ethereum", name = "snapshot-restore" }, { namespace = "nodes-polygon", name = "snapshot-restore" }, { namespace = "nodes-solana", name = "snapshot-restore" }])
+      })), [
+      { namespace = "nodes-ethereum", name = "ethereum-blue" }, { namespace = "nodes-ethereum", name = "ethereum-green" },
+      { namespace = "nodes-polygon", name = "polygon-blue" }, { namespace = "nodes-polygon", name = "polygon-green" },
+      { namespace = "nodes-solana", name = "solana-blue" }, { namespace = "nodes-solana", name = "solana-green" },
+    ])
   })
 
   validation {

@@ -51,7 +51,7 @@ run "read_only_on_one_bucket" {
   }
   assert {
     condition = anytrue([for s in data.aws_iam_policy_document.snapshot_restore_assume[0].statement :
-      anytrue([for c in s.condition : c.variable == "oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub" && toset(c.values) == toset(["system:serviceaccount:nodes-ethereum:snapshot-restore", "system:serviceaccount:nodes-polygon:snapshot-restore", "system:serviceaccount:nodes-solana:snapshot-restore"])])
+      anytrue([for c in s.condition : c.variable == "oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub" && toset(c.values) == toset(flatten([for ch in ["ethereum", "polygon", "solana"] : [for p in ["blue", "green"] : "system:serviceaccount:nodes-${ch}:${ch}-${p}"]]))])
     ])
     error_message = "IRSA trust must name the exact service account."
   }
@@ -71,7 +71,7 @@ run "pod_identity" {
   }
 
   assert {
-    condition     = aws_eks_pod_identity_association.snapshot_restore["nodes-ethereum/snapshot-restore"].service_account == "snapshot-restore"
+    condition     = aws_eks_pod_identity_association.snapshot_restore["nodes-ethereum/ethereum-blue"].service_account == "ethereum-blue"
     error_message = "Pod Identity association expected for the service account."
   }
 }
