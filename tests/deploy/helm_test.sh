@@ -124,6 +124,17 @@ for ((i = 1; i <= n; i++)); do
   done <"$OUT/case-$i.result"
 done
 cases="[$(cat "$OUT"/case-*.json 2>/dev/null | paste -sd, -)"
+
+# ---- the deploy path: scripts/deploy.sh ENV --dry-run renders every release of ours ----
+for env in dev staging prod; do
+  if NODEOPS_RENDER_DIR="$OUT/deploy-$env" scripts/deploy.sh "$env" --dry-run >"$OUT/deploy-$env.log" 2>&1; then
+    ok "scripts/deploy.sh $env --dry-run"
+    cat "$OUT/deploy-$env"/*.yaml >"$OUT/deploy-$env.all.yaml"
+    cases+=",{\"name\":\"deploy.sh $env --dry-run (all releases)\",\"files\":[\"$OUT/deploy-$env.all.yaml\"],\"secretCheck\":false}"
+  else
+    ko "scripts/deploy.sh $env --dry-run"; sed 's/^/     /' "$OUT/deploy-$env.log" | tail -10
+  fi
+done
 cases+="]"
 echo "$cases" >"$OUT/cases.json"
 
