@@ -22,7 +22,7 @@ COPY . .
 RUN cmake --preset release -DNODEOPS_TESTS=OFF -DNODEOPS_BENCH=OFF -DNODEOPS_WERROR=OFF \
  && cmake --build --preset release --target nodeops \
  && strip --strip-unneeded build/release/nodeops \
- && build/release/nodeops --version || build/release/nodeops --help >/dev/null
+ && build/release/nodeops --help >/dev/null
 
 # ---- runtime -------------------------------------------------------------------------------
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
