@@ -50,6 +50,7 @@ Call read_call(od::value item, const char* padded_base, std::string_view body) {
   od::object obj;
   if (item.get_object().get(obj)) {
     call.invalid = {kInvalidRequest, "invalid request: a call must be an object"};
+    call.id = "null";
     return call;
   }
   bool has_version = false, has_method = false;
@@ -60,6 +61,7 @@ Call read_call(od::value item, const char* padded_base, std::string_view body) {
     std::string_view key;
     if (field.unescaped_key().get(key)) {
       call.invalid = {kInvalidRequest, "invalid request"};
+      call.id = "null";
       return call;
     }
     od::value v = field.value();

@@ -1,0 +1,234 @@
+#include "chains/evm.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "chains/evm_syncing.h"
+
+namespace nodeops::chains::evm {
+namespace {
+
+constexpr std::array<std::string_view, 56> kKnown = {
+    "eth_blockNumber", "eth_chainId", "eth_call", "eth_estimateGas", "eth_gasPrice",
+    "eth_maxPriorityFeePerGas", "eth_feeHistory", "eth_getBalance", "eth_getCode", "eth_getStorageAt",
+    "eth_getTransactionCount", "eth_getBlockByNumber", "eth_getBlockByHash", "eth_getBlockReceipts",
+    "eth_getBlockTransactionCountByNumber", "eth_getBlockTransactionCountByHash",
+    "eth_getTransactionByHash", "eth_getTransactionByBlockNumberAndIndex",
+    "eth_getTransactionByBlockHashAndIndex", "eth_getTransactionReceipt", "eth_getUncleByBlockNumberAndIndex",
+    "eth_getUncleCountByBlockNumber", "eth_getLogs", "eth_getProof", "eth_createAccessList",
+    "eth_sendRawTransaction", "eth_sendTransaction", "eth_syncing", "eth_accounts", "eth_blobBaseFee",
+    "eth_newFilter", "eth_newBlockFilter", "eth_getFilterChanges", "eth_getFilterLogs",
+    "eth_uninstallFilter", "eth_subscribe", "eth_unsubscribe", "eth_sign", "eth_signTransaction",
+    "net_version", "net_peerCount", "net_listening", "web3_clientVersion", "web3_sha3",
+    "debug_traceTransaction", "debug_traceCall", "debug_traceBlockByNumber", "trace_block",
+    "trace_transaction", "trace_filter", "txpool_status", "txpool_content", "admin_peers",
+    "admin_nodeInfo", "bor_getAuthor", "bor_getCurrentValidators"};
+
+constexpr std::array<std::string_view, 5> kDeniedPrefixes = {"admin_", "debug_", "personal_", "miner_", "engine_"};
+
+// Index of the block parameter for methods that take one positionally.
+int block_param_index(std::string_view m) {
+  static constexpr std::pair<std::string_view, int> kTable[] = {
+      {"eth_getBlockByNumber", 0}, {"eth_getBlockTransactionCountByNumber", 0},
+      {"eth_getUncleCountByBlockNumber", 0}, {"eth_getTransactionByBlockNumberAndIndex", 0},
+      {"eth_getUncleByBlockNumberAndIndex", 0}, {"eth_getBlockReceipts", 0},
+      {"debug_traceBlockByNumber", 0}, {"trace_block", 0}, {"trace_replayBlockTransactions", 0},
+      {"eth_getBalance", 1}, {"eth_getCode", 1}, {"eth_getTransactionCount", 1}, {"eth_call", 1},
+      {"eth_estimateGas", 1}, {"eth_feeHistory", 1}, {"eth_createAccessList", 1}, {"debug_traceCall", 1},
+      {"eth_getStorageAt", 2}, {"eth_getProof", 2}};
+  for (auto& [name, idx] : kTable) {
+    if (name == m) return idx;
+  }
+  return -1;
+}
+
+std::optional<uint64_t> hex_quantity(std::string_view s) {
+  if (!(s.starts_with("0x") || s.starts_with("0X")) || s.size() < 3 || s.size() > 18) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s.substr(2)) {
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    else return std::nullopt;
+    v = v * 16 + static_cast<uint64_t>(d);
+  }
+  return v;
+}
+
+// A block parameter: quantity, tag, or EIP-1898 object {"blockNumber": ...} / {"blockHash": ...}.
+BlockRange read_block(simdjson::dom::element e) {
+  BlockRange r;
+  std::string_view s;
+  if (e.is_object()) {
+    auto bn = e["blockNumber"];
+    if (bn.error() || bn.get_string().get(s)) return r;
+  } else if (e.get_string().get(s)) {
+    return r;
+  }
+  if (s == "earliest") {
+    r.low = r.high = 0;
+  } else if (auto n = hex_quantity(s)) {
+    r.low = r.high = *n;
+  }
+  return r;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+class EvmAdapter final : public Adapter {
+ public:
+  explicit EvmAdapter(std::string url) : url_(std::move(url)) {}
+
+  std::vector<HttpCall> probe_calls() const override {
+    return {HttpCall{"POST", url_,
+                     R"([{"jsonrpc":"2.0","id":1,"method":"eth_chainId"},)"
+                     R"({"jsonrpc":"2.0","id":2,"method":"eth_syncing"},)"
+                     R"({"jsonrpc":"2.0","id":3,"method":"eth_blockNumber"},)"
+                     R"({"jsonrpc":"2.0","id":4,"method":"net_peerCount"},)"
+                     R"({"jsonrpc":"2.0","id":5,"method":"web3_clientVersion"},)"
+                     R"({"jsonrpc":"2.0","id":6,"method":"eth_getBlockByNumber","params":["latest",false]}])"}};
+  }
+
+  NodeStatus parse_probe(std::span<const HttpReply> replies) const override {
+    NodeStatus st;
+    if (replies.empty() || !replies[0].ok) {
+      st.error = replies.empty() ? "no reply" : replies[0].error;
+      return st;
+    }
+    const auto& rep = replies[0];
+    if (rep.status != 200) {
+      st.error = "HTTP " + std::to_string(rep.status);
+      return st;
+    }
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(rep.body).get(doc)) {
+      st.error = "reply is not JSON";
+      return st;
+    }
+    simdjson::dom::array items;
+    if (doc.get_array().get(items)) {
+      st.error = "reply to the probe batch is not an array";
+      return st;
+    }
+    bool any = false;
+    for (auto item : items) {
+      uint64_t id = 0;
+      if (item["id"].get_uint64().get(id)) continue;
+      auto result = item["result"];
+      if (result.error()) {
+        if (id == 1 || id == 3) st.error = "eth_" + std::string(id == 1 ? "chainId" : "blockNumber") + " failed";
+        continue;
+      }
+      auto value = result.value_unsafe();
+      any = true;
+      switch (id) {
+        case 1: st.chain_id = read_quantity(value); break;
+        case 2: {
+          std::string err;
+          st.sync = parse_eth_syncing(value, &err);
+          st.syncing = st.sync.syncing;
+          if (!err.empty() && st.error.empty()) st.error = "eth_syncing: " + err;
+          break;
+        }
+        case 3: st.head = read_quantity(value); break;
+        case 4: st.peers = read_quantity(value); break;
+        case 5: {
+          std::string_view v;
+          if (!value.get_string().get(v)) st.client_version = std::string(v.substr(0, 128));
+          break;
+        }
+        case 6:
+          if (value.is_object()) {
+            st.head_timestamp = read_quantity(value["timestamp"].value_unsafe());
+            // Prefer the block's own number when eth_blockNumber is missing.
+            if (!st.head) st.head = read_quantity(value["number"].value_unsafe());
+          }
+          break;
+        default: break;
+      }
+    }
+    st.reachable = any;
+    if (!st.head && st.error.empty()) st.error = "no head in the reply";
+    if (!any && st.error.empty()) st.error = "no usable result in the reply";
+    return st;
+  }
+
+ private:
+  std::string url_;
+};
+
+}  // namespace
+
+std::span<const std::string_view> known_methods() { return kKnown; }
+
+std::string_view metric_method(std::string_view method) {
+  for (auto k : kKnown) {
+    if (k == method) return k;
+  }
+  return "other";
+}
+
+bool denied_by_default(std::string_view method) {
+  for (auto p : kDeniedPrefixes) {
+    if (method.starts_with(p)) return true;
+  }
+  return false;
+}
+
+bool is_write(std::string_view method) {
+  return method == "eth_sendRawTransaction" || method == "eth_sendRawTransactionConditional" ||
+         method == "eth_sendTransaction";
+}
+
+BlockRange block_range(std::string_view method, std::string_view params_raw) {
+  BlockRange r;
+  if (params_raw.empty()) return r;
+  int idx = block_param_index(method);
+  bool logs = method == "eth_getLogs";
+  if (idx < 0 && !logs) return r;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(params_raw).get(doc)) return r;
+  simdjson::dom::array arr;
+  if (doc.get_array().get(arr)) return r;
+  if (logs) {
+    simdjson::dom::element filter;
+    if (arr.at(0).get(filter) || !filter.is_object()) return r;
+    auto from = filter["fromBlock"];
+    auto to = filter["toBlock"];
+    if (!from.error()) r.low = read_block(from.value_unsafe()).low;
+    if (!to.error()) r.high = read_block(to.value_unsafe()).high;
+    return r;
+  }
+  simdjson::dom::element e;
+  if (arr.at(static_cast<size_t>(idx)).get(e)) return r;
+  return read_block(e);
+}
+
+bool is_already_known(int code, std::string_view message) {
+  (void)code;
+  auto m = lower(message);
+  return m.find("already known") != std::string::npos || m.find("known transaction") != std::string::npos ||
+         m.find("already imported") != std::string::npos || m.find("alreadyknown") != std::string::npos;
+}
+
+bool is_state_unavailable(int code, std::string_view message) {
+  (void)code;
+  auto m = lower(message);
+  return m.find("missing trie node") != std::string::npos || m.find("header not found") != std::string::npos ||
+         m.find("historical state") != std::string::npos || m.find("state not available") != std::string::npos ||
+         m.find("state is not available") != std::string::npos || m.find("pruned") != std::string::npos;
+}
+
+std::unique_ptr<Adapter> make_evm_adapter(std::string_view url) { return std::make_unique<EvmAdapter>(std::string(url)); }
+
+}  // namespace nodeops::chains::evm

@@ -1,0 +1,49 @@
+// Ethereum-style JSON-RPC (geth, reth, erigon, nethermind, bor): how to probe a node, and what the
+// gateway must know about a method before routing it — is it a write, is it denied by default,
+// which block does it read.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "chains/adapter.h"
+
+namespace nodeops::chains::evm {
+
+/// Methods reported under their own name in metrics; every other method is counted as "other"
+/// so label sets stay bounded whatever clients send.
+std::span<const std::string_view> known_methods();
+/// The method itself when known, else "other".
+std::string_view metric_method(std::string_view method);
+
+/// Namespaces no public endpoint should serve: admin_, debug_, personal_, miner_, engine_ (and
+/// the node-local txpool_ is allowed). Chains may re-allow or deny more in their config.
+bool denied_by_default(std::string_view method);
+
+/// Writes change state on the network. Re-sending the same signed transaction is safe (it has
+/// one hash), so writes are retried like reads; see docs/gateway.md.
+bool is_write(std::string_view method);
+
+/// @brief The block numbers a call reads, when its params name them.
+/// `low` steers old-state reads to archive nodes; `high` keeps a call away from an upstream whose
+/// head is below it. Tags ("latest", "pending", "safe", "finalized") leave both unset;
+/// "earliest" sets low = high = 0.
+struct BlockRange {
+  std::optional<uint64_t> low;
+  std::optional<uint64_t> high;
+};
+BlockRange block_range(std::string_view method, std::string_view params_raw);
+
+/// A node's answer to a re-sent transaction that it already has: the write succeeded.
+bool is_already_known(int code, std::string_view message);
+/// A node that lacks the state or block asked for (pruned, or not there yet): try another one.
+bool is_state_unavailable(int code, std::string_view message);
+
+/// Probe: one batch of eth_chainId, eth_syncing, eth_blockNumber, net_peerCount,
+/// web3_clientVersion and eth_getBlockByNumber("latest") for the head's timestamp.
+std::unique_ptr<Adapter> make_evm_adapter(std::string_view url);
+
+}  // namespace nodeops::chains::evm

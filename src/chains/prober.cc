@@ -1,0 +1,41 @@
+#include "chains/prober.h"
+
+#include <boost/asio.hpp>
+
+namespace nodeops::chains {
+
+Prober::Prober(boost::asio::any_io_executor executor) : executor_(std::move(executor)) {}
+
+boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duration timeout) {
+  auto calls = adapter.probe_calls();
+  std::vector<HttpReply> replies;
+  replies.reserve(calls.size());
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (auto& call : calls) {
+    HttpReply reply;
+    std::string why;
+    auto url = parse_url(call.url, &why);
+    auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
+    if (!url) {
+      reply.error = "bad URL " + call.url + ": " + why;
+    } else if (left <= Duration(0)) {
+      reply.error = "probe timed out";
+    } else {
+      auto& pool = pools_[url->origin()];
+      if (!pool) pool = std::make_unique<http::ClientPool>(executor_, url->host, url->port, 2, 16ull << 20);
+      try {
+        auto res = co_await pool->request(call.method, url->target, call.body, left);
+        reply.ok = res.ok();
+        reply.status = res.status;
+        reply.body = std::move(res.body);
+        if (!res.ok()) reply.error = std::string(http::to_string(res.error)) + ": " + res.message;
+      } catch (const std::exception& e) {
+        reply.error = e.what();
+      }
+    }
+    replies.push_back(std::move(reply));
+  }
+  co_return adapter.parse_probe(replies);
+}
+
+}  // namespace nodeops::chains

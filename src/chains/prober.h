@@ -1,0 +1,31 @@
+// Runs an Adapter's probe calls over HTTP and hands the replies back to it. Shared by the gateway's
+// health tracker and the exporter, so both see a node the same way.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/any_io_executor.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "chains/adapter.h"
+#include "core/http.h"
+#include "core/units.h"
+
+namespace nodeops::chains {
+
+/// @brief Keeps one keep-alive pool per origin; lives on one event loop.
+class Prober {
+ public:
+  explicit Prober(boost::asio::any_io_executor executor);
+  /// Runs every call of the probe (one after the other, on kept-alive connections) within
+  /// `timeout` in total, then parses. Never throws.
+  boost::asio::awaitable<NodeStatus> probe(const Adapter& adapter, Duration timeout);
+
+ private:
+  boost::asio::any_io_executor executor_;
+  std::map<std::string, std::unique_ptr<http::ClientPool>> pools_;
+};
+
+}  // namespace nodeops::chains

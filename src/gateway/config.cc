@@ -1,0 +1,170 @@
+#include "gateway/config.h"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "chains/evm.h"
+#include "core/config_reader.h"
+
+namespace nodeops::gateway {
+namespace {
+
+bool matches(const std::string& rule, std::string_view method) {
+  if (!rule.empty() && rule.back() == '_') return method.starts_with(rule);
+  return method == rule;
+}
+
+HostPort read_listen(ConfigMap& m, const std::string& key, HostPort fallback) {
+  if (!m.has(key)) return fallback;
+  auto text = m.string(key, "");
+  auto hp = parse_host_port(text);
+  if (!hp) {
+    m.error(key, fmt::format("expected host:port, got '{}'", text));
+    return fallback;
+  }
+  return *hp;
+}
+
+bool valid_name(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-' ||
+          c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+ChainConfig read_chain(ConfigMap& m) {
+  ChainConfig c;
+  if (auto name = m.required_string("name")) {
+    c.name = *name;
+    if (!valid_name(c.name)) m.error("name", "use lowercase letters, digits, '-' and '_' (it is a URL path and a label)");
+  }
+  c.type = m.string("type", "evm");
+  if (c.type != "evm") m.error("type", fmt::format("'{}' is not served by the gateway yet; use evm", c.type));
+  if (!m.has("chain_id")) m.error("chain_id", "is required (the gateway refuses upstreams on another chain)");
+  c.chain_id = static_cast<uint64_t>(m.integer("chain_id", 0, 1, INT64_MAX));
+  c.max_lag_blocks = static_cast<uint64_t>(m.integer("max_lag_blocks", 5, 0, 1000000));
+  c.archive_after_blocks = static_cast<uint64_t>(m.integer("archive_after_blocks", 128, 1, 100000000));
+  c.health_interval = m.duration("health_interval", Duration(1000), Duration(100));
+  c.allow_methods = m.strings("allow_methods");
+  c.deny_methods = m.strings("deny_methods");
+  c.min_healthy = static_cast<uint32_t>(m.integer("min_healthy", 1, 1, 1000));
+  c.active_pool = m.string("active_pool", "");
+  std::set<std::string> names;
+  for (auto& u : m.list("upstreams")) {
+    UpstreamConfig up;
+    if (auto name = u.required_string("name")) {
+      up.name = *name;
+      if (!valid_name(up.name)) u.error("name", "use lowercase letters, digits, '-' and '_'");
+      if (!names.insert(up.name).second) u.error("name", fmt::format("duplicate upstream '{}'", up.name));
+    }
+    if (auto text = u.required_string("url")) {
+      std::string why;
+      if (auto url = parse_url(*text, &why)) up.url = *url;
+      else u.error("url", fmt::format("'{}': {}", *text, why));
+    }
+    auto role = u.string("role", "full");
+    if (role == "archive") up.role = Role::archive;
+    else if (role != "full") u.error("role", fmt::format("expected full or archive, got '{}'", role));
+    up.weight = u.number("weight", 1, 0.001, 1000);
+    up.pool = u.string("pool", "default");
+    if (!valid_name(up.pool)) u.error("pool", "use lowercase letters, digits, '-' and '_'");
+    u.finish();
+    c.upstreams.push_back(std::move(up));
+  }
+  if (c.upstreams.empty()) m.error("upstreams", "a chain needs at least one upstream");
+  auto pools = c.pools();
+  if (c.active_pool.empty()) {
+    c.active_pool = pools.empty() ? "default" : pools.front();
+  } else if (std::find(pools.begin(), pools.end(), c.active_pool) == pools.end()) {
+    m.error("active_pool", fmt::format("no upstream is in pool '{}'", c.active_pool));
+  }
+  m.finish();
+  return c;
+}
+
+GatewayConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
+  GatewayConfig cfg;
+  if (!root) throw ConfigError(reader.errors());
+  cfg.listen = read_listen(*root, "listen", cfg.listen);
+  cfg.admin_listen = read_listen(*root, "admin_listen", cfg.admin_listen);
+  cfg.threads = static_cast<uint32_t>(root->integer("threads", 0, 0, 256));
+  cfg.admin_token_file = root->string("admin_token_file", "");
+  cfg.state_file = root->string("state_file", "");
+  cfg.log_level = root->string("log_level", "info");
+  if (cfg.log_level != "debug" && cfg.log_level != "info" && cfg.log_level != "warn" && cfg.log_level != "error") {
+    root->error("log_level", "expected debug, info, warn or error");
+  }
+  if (auto l = root->map("limits")) {
+    auto& lim = cfg.limits;
+    lim.max_body = l->size("max_body", lim.max_body);
+    lim.max_batch = static_cast<uint32_t>(l->integer("max_batch", lim.max_batch, 1, 10000));
+    lim.request_timeout = l->duration("request_timeout", lim.request_timeout, Duration(10));
+    lim.upstream_timeout = l->duration("upstream_timeout", lim.upstream_timeout, Duration(10));
+    lim.max_attempts = static_cast<uint32_t>(l->integer("max_attempts", lim.max_attempts, 1, 10));
+    lim.idle_timeout = l->duration("idle_timeout", lim.idle_timeout);
+    lim.read_timeout = l->duration("read_timeout", lim.read_timeout);
+    lim.drain_timeout = l->duration("drain_timeout", lim.drain_timeout, Duration(0));
+    l->finish();
+  }
+  std::set<std::string> names;
+  for (auto& c : root->list("chains")) {
+    auto chain = read_chain(c);
+    if (!chain.name.empty() && !names.insert(chain.name).second) {
+      c.error("name", fmt::format("duplicate chain '{}'", chain.name));
+    }
+    cfg.chains.push_back(std::move(chain));
+  }
+  if (cfg.chains.empty() && reader.ok()) root->error("chains", "at least one chain is required");
+  if (cfg.listen.port == cfg.admin_listen.port && cfg.listen.host == cfg.admin_listen.host) {
+    root->error("admin_listen", "must differ from listen (keep the admin port off the public path)");
+  }
+  root->finish();
+  if (!reader.ok()) throw ConfigError(reader.errors());
+  return cfg;
+}
+
+}  // namespace
+
+bool ChainConfig::allows(std::string_view method) const {
+  for (const auto& rule : allow_methods) {
+    if (matches(rule, method)) return true;
+  }
+  for (const auto& rule : deny_methods) {
+    if (matches(rule, method)) return false;
+  }
+  return !chains::evm::denied_by_default(method);
+}
+
+std::vector<std::string> ChainConfig::pools() const {
+  std::vector<std::string> out;
+  for (const auto& u : upstreams) {
+    if (std::find(out.begin(), out.end(), u.pool) == out.end()) out.push_back(u.pool);
+  }
+  return out;
+}
+
+const ChainConfig* GatewayConfig::chain(std::string_view name) const {
+  for (const auto& c : chains) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+GatewayConfig load_gateway_config(const std::string& path) {
+  ConfigReader reader(path);
+  auto root = reader.load();
+  return read(reader, std::move(root));
+}
+
+GatewayConfig parse_gateway_config(const std::string& text, const std::string& name) {
+  ConfigReader reader(name);
+  auto root = reader.load_text(text);
+  return read(reader, std::move(root));
+}
+
+}  // namespace nodeops::gateway

@@ -1,0 +1,141 @@
+#include "gateway/gateway.h"
+
+#include <boost/asio.hpp>
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "core/http.h"
+#include "core/log.h"
+#include "gateway/admin.h"
+#include "gateway/health.h"
+#include "gateway/metrics.h"
+#include "gateway/router.h"
+#include "gateway/status.h"
+
+namespace nodeops::gateway {
+namespace asio = boost::asio;
+
+int run_gateway(const GatewayConfig& config) {
+  log::Level level;
+  if (log::parse_level(config.log_level, level)) log::set_level(level);
+  unsigned threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+
+  GatewayMetrics metrics(config);
+  std::vector<std::unique_ptr<ChainRuntime>> chains;
+  for (size_t i = 0; i < config.chains.size(); ++i) {
+    auto rt = std::make_unique<ChainRuntime>();
+    rt->config = &config.chains[i];
+    rt->index = i;
+    rt->traffic.store(std::make_shared<const TrafficSplit>(
+        TrafficSplit{{{config.chains[i].active_pool, 100.0}}}));
+    chains.push_back(std::move(rt));
+  }
+  Router router(config, chains, metrics);
+
+  // The admin loop runs health tracking, rollouts and the admin port; the traffic loops only serve.
+  asio::io_context admin_io(1);
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  std::vector<asio::io_context*> loop_ptrs;
+  for (unsigned i = 0; i < threads; ++i) {
+    loops.push_back(std::make_unique<asio::io_context>(1));
+    loop_ptrs.push_back(loops.back().get());
+  }
+
+  std::vector<std::unique_ptr<HealthTracker>> trackers;
+  for (auto& rt : chains) {
+    trackers.push_back(std::make_unique<HealthTracker>(admin_io, *rt->config, rt->health, metrics,
+                                                       std::min(config.limits.upstream_timeout, rt->config->health_interval * 2)));
+  }
+  AdminApi admin(config, chains, metrics, router, admin_io);
+
+  http::ServerOptions traffic_opts;
+  traffic_opts.listen = config.listen;
+  traffic_opts.max_body = config.limits.max_body;
+  traffic_opts.read_timeout = config.limits.read_timeout;
+  traffic_opts.idle_timeout = config.limits.idle_timeout;
+  traffic_opts.error_response = Router::transport_error;
+  traffic_opts.connections_gauge = &metrics.client_connections();
+  http::Server traffic(loop_ptrs, traffic_opts, [&router](http::Request& r) { return router.handle(r); });
+
+  http::ServerOptions admin_opts;
+  admin_opts.listen = config.admin_listen;
+  admin_opts.max_body = 64 * 1024;
+  admin_opts.error_response = Router::transport_error;
+  http::Server admin_server({&admin_io}, admin_opts, [&admin](http::Request& r) { return admin.handle(r); });
+
+  try {
+    traffic.start();
+    admin_server.start();
+  } catch (const std::exception& e) {
+    log::error("cannot listen", {{"error", e.what()}});
+    return 1;
+  }
+
+  // One probe round before serving traffic, so the first request already has a healthy pool.
+  for (auto& t : trackers) {
+    asio::co_spawn(admin_io, t->round(), asio::detached);
+  }
+  admin_io.run_for(std::chrono::milliseconds(0));
+  {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (std::chrono::steady_clock::now() < until) {
+      bool all = true;
+      for (auto& rt : chains) all = all && rt->health.load()->probed;
+      if (all) break;
+      admin_io.run_for(std::chrono::milliseconds(20));
+    }
+  }
+  for (auto& t : trackers) t->start();
+  admin.start();
+
+  std::vector<std::thread> workers;
+  for (auto& loop : loops) {
+    workers.emplace_back([&router, io = loop.get()] {
+      router.attach_loop(*io);
+      auto guard = asio::make_work_guard(*io);
+      io->run();
+    });
+  }
+
+  std::string chain_list;
+  for (const auto& c : config.chains) chain_list += (chain_list.empty() ? "" : ",") + c.name;
+  log::info("gateway listening", {{"listen", fmt::format("{}:{}", config.listen.host, traffic.port())},
+                                  {"admin_listen", fmt::format("{}:{}", config.admin_listen.host, admin_server.port())},
+                                  {"threads", threads},
+                                  {"chains", chain_list}});
+
+  asio::signal_set signals(admin_io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log::info("draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                           {"in_flight", static_cast<int64_t>(traffic.in_flight())},
+                           {"drain_timeout_ms", static_cast<int64_t>(config.limits.drain_timeout.count())}});
+    router.set_draining();
+    traffic.begin_drain();
+    auto deadline = std::chrono::steady_clock::now() + config.limits.drain_timeout;
+    auto timer = std::make_shared<asio::steady_timer>(admin_io);
+    auto poll = std::make_shared<std::function<void()>>();
+    *poll = [&, timer, poll, deadline] {
+      if (traffic.connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
+        if (traffic.connections() > 0) {
+          log::warn("drain timeout: closing remaining connections",
+                    {{"connections", static_cast<int64_t>(traffic.connections())}});
+        }
+        admin_io.stop();
+        return;
+      }
+      timer->expires_after(std::chrono::milliseconds(20));
+      timer->async_wait([poll](const boost::system::error_code&) { (*poll)(); });
+    };
+    (*poll)();
+  });
+
+  admin_io.run();
+  for (auto& loop : loops) loop->stop();
+  for (auto& w : workers) w.join();
+  log::info("gateway stopped");
+  return 0;
+}
+
+}  // namespace nodeops::gateway

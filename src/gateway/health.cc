@@ -1,0 +1,157 @@
+#include "gateway/health.h"
+
+#include <boost/asio.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "chains/evm.h"
+#include "chains/prober.h"
+#include "core/log.h"
+#include "gateway/metrics.h"
+
+namespace nodeops::gateway {
+namespace asio = boost::asio;
+
+HealthBoard::HealthBoard() { current_.store(std::make_shared<const ChainHealth>()); }
+
+ChainHealth evaluate_health(const ChainConfig& config, std::vector<chains::NodeStatus> statuses,
+                            const std::vector<double>& probe_seconds) {
+  ChainHealth out;
+  out.probed = true;
+  out.upstreams.resize(statuses.size());
+  // Candidates for the best head: answering, right chain, not syncing.
+  std::vector<uint64_t> heads;
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    auto& u = out.upstreams[i];
+    u.status = std::move(statuses[i]);
+    u.probe_seconds = i < probe_seconds.size() ? probe_seconds[i] : 0;
+    const auto& st = u.status;
+    u.head = st.head;
+    if (!st.reachable || !st.head) {
+      u.reason = "unreachable: " + (st.error.empty() ? std::string("no answer") : st.error);
+    } else if (!st.chain_id) {
+      u.reason = "no chain id in the answer";
+    } else if (*st.chain_id != config.chain_id) {
+      u.reason = fmt::format("wrong chain id {} (want {})", *st.chain_id, config.chain_id);
+    } else if (st.syncing.value_or(false)) {
+      u.reason = "syncing";
+    } else {
+      u.reason = "";
+      heads.push_back(*st.head);
+    }
+  }
+  // Best head: the highest head another candidate corroborates. Without corroboration (a single
+  // candidate, or all disagree) take the upper median, so a lone liar cannot set it.
+  std::sort(heads.begin(), heads.end());
+  uint64_t best = 0;
+  bool found = false;
+  for (size_t i = heads.size(); i-- > 0;) {
+    bool corroborated = (i > 0 && heads[i] - heads[i - 1] <= config.max_lag_blocks) ||
+                        (i + 1 < heads.size() && heads[i + 1] - heads[i] <= config.max_lag_blocks);
+    if (corroborated) {
+      best = heads[i];
+      found = true;
+      break;
+    }
+  }
+  if (!found && !heads.empty()) best = heads[heads.size() / 2];
+  out.best_head = best;
+  for (auto& u : out.upstreams) {
+    if (!u.reason.empty()) continue;
+    uint64_t head = *u.head;
+    if (head > best + config.max_lag_blocks) {
+      u.reason = fmt::format("head {} is implausibly ahead of the pool ({})", head, best);
+      continue;
+    }
+    u.lag = head >= best ? 0 : best - head;
+    if (u.lag > config.max_lag_blocks) {
+      u.reason = fmt::format("lagging {} blocks (max {})", u.lag, config.max_lag_blocks);
+      continue;
+    }
+    u.healthy = true;
+    u.reason = "ok";
+    ++out.healthy;
+  }
+  return out;
+}
+
+struct HealthTracker::Impl {
+  asio::io_context& io;
+  const ChainConfig& config;
+  HealthBoard& board;
+  GatewayMetrics& metrics;
+  Duration probe_timeout;
+  chains::Prober prober;
+  std::vector<std::unique_ptr<chains::Adapter>> adapters;
+  Impl(asio::io_context& i, const ChainConfig& c, HealthBoard& b, GatewayMetrics& m, Duration t)
+      : io(i), config(c), board(b), metrics(m), probe_timeout(t), prober(i.get_executor()) {
+    for (const auto& u : config.upstreams) adapters.push_back(chains::evm::make_evm_adapter(u.url.str()));
+  }
+};
+
+HealthTracker::HealthTracker(asio::io_context& io, const ChainConfig& config, HealthBoard& board,
+                             GatewayMetrics& metrics, Duration probe_timeout)
+    : impl_(std::make_shared<Impl>(io, config, board, metrics, probe_timeout)) {}
+
+void HealthTracker::start() { asio::co_spawn(impl_->io, run(), asio::detached); }
+
+asio::awaitable<void> HealthTracker::round() {
+  auto impl = impl_;
+  const auto& cfg = impl->config;
+  size_t n = cfg.upstreams.size();
+  std::vector<chains::NodeStatus> statuses(n);
+  std::vector<double> seconds(n);
+  // Probe every upstream at once: one slow node must not delay the verdict on the others.
+  auto remaining = std::make_shared<size_t>(n);
+  asio::steady_timer all_done(impl->io, asio::steady_timer::time_point::max());
+  for (size_t i = 0; i < n; ++i) {
+    asio::co_spawn(
+        impl->io,
+        [impl, i, &statuses, &seconds, &all_done, remaining]() -> asio::awaitable<void> {
+          auto t0 = std::chrono::steady_clock::now();
+          statuses[i] = co_await impl->prober.probe(*impl->adapters[i], impl->probe_timeout);
+          seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          if (--*remaining == 0) all_done.cancel();
+        },
+        asio::detached);
+  }
+  if (n > 0) co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+
+  auto previous = impl->board.load();
+  auto next = std::make_shared<ChainHealth>(evaluate_health(cfg, std::move(statuses), seconds));
+  for (size_t i = 0; i < n; ++i) {
+    const auto& u = next->upstreams[i];
+    bool was = previous->probed ? previous->upstreams[i].healthy : false;
+    bool had_reason = previous->probed && previous->upstreams[i].reason == u.reason;
+    if (u.healthy != was || (!u.healthy && !had_reason)) {
+      const auto& name = cfg.upstreams[i].name;
+      if (u.healthy) {
+        log::info("upstream joined rotation", {{"chain", cfg.name}, {"upstream", name}, {"head", u.head.value_or(0)}});
+      } else {
+        log::warn("upstream out of rotation",
+                  {{"chain", cfg.name}, {"upstream", name}, {"reason", u.reason}, {"head", u.head.value_or(0)}});
+      }
+    }
+  }
+  impl->metrics.record_health(cfg, *next);
+  impl->board.publish(std::move(next));
+}
+
+asio::awaitable<void> HealthTracker::run() {
+  auto impl = impl_;
+  asio::steady_timer timer(impl->io);
+  for (;;) {
+    auto started = std::chrono::steady_clock::now();
+    try {
+      co_await round();
+    } catch (const std::exception& e) {
+      log::error("health round failed", {{"chain", impl->config.name}, {"error", e.what()}});
+    }
+    timer.expires_at(started + impl->config.health_interval);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
+}  // namespace nodeops::gateway

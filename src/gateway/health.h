@@ -1,0 +1,75 @@
+// Chain-aware upstream health. The tracker probes every upstream of a chain each health_interval
+// (on the admin loop), turns the answers into an immutable ChainHealth snapshot and publishes it;
+// event loops read the latest snapshot without locks.
+//
+// Rules (evaluate_health): an upstream is in rotation when it answered, reports the configured
+// chain id, is not syncing, and its head is within max_lag_blocks of the chain's best head.
+// The best head only counts heads that another upstream corroborates (within max_lag_blocks), so
+// one upstream reporting an absurd head is the one that leaves rotation — not every honest one.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chains/node_status.h"
+#include "gateway/config.h"
+
+namespace nodeops::gateway {
+
+struct UpstreamHealth {
+  bool healthy = false;
+  std::string reason = "not probed yet";  // "ok" when healthy, else why not, one line
+  std::optional<uint64_t> head;
+  uint64_t lag = 0;
+  chains::NodeStatus status;
+  double probe_seconds = 0;
+};
+
+struct ChainHealth {
+  uint64_t best_head = 0;
+  size_t healthy = 0;
+  bool probed = false;  // at least one full round done
+  std::vector<UpstreamHealth> upstreams;  // same order as ChainConfig::upstreams
+};
+
+/// Pure rule: the snapshot for one round of probe results (same order as config.upstreams).
+ChainHealth evaluate_health(const ChainConfig& config, std::vector<chains::NodeStatus> statuses,
+                            const std::vector<double>& probe_seconds);
+
+/// @brief Holds the latest snapshot of one chain. Written by the tracker, read by every loop.
+class HealthBoard {
+ public:
+  HealthBoard();
+  std::shared_ptr<const ChainHealth> load() const { return current_.load(std::memory_order_acquire); }
+  void publish(std::shared_ptr<const ChainHealth> next) { current_.store(std::move(next), std::memory_order_release); }
+
+ private:
+  std::atomic<std::shared_ptr<const ChainHealth>> current_;
+};
+
+class GatewayMetrics;
+
+/// @brief Probes the upstreams of one chain forever on `io`; logs rotation changes, updates metrics.
+/// Lifecycle: start() spawns the loop on `io`; it ends when `io` stops.
+class HealthTracker {
+ public:
+  HealthTracker(boost::asio::io_context& io, const ChainConfig& config, HealthBoard& board, GatewayMetrics& metrics,
+                Duration probe_timeout);
+  void start();
+  /// One probe round now (used at startup so traffic is routed from the first request).
+  boost::asio::awaitable<void> round();
+
+ private:
+  boost::asio::awaitable<void> run();
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace nodeops::gateway

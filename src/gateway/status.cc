@@ -1,0 +1,74 @@
+#include "gateway/status.h"
+
+#include <fmt/format.h>
+
+#include "core/json.h"
+
+namespace nodeops::gateway {
+
+std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains, GatewayMetrics& metrics,
+                        bool draining) {
+  std::string out = "{\"draining\":";
+  out += draining ? "true" : "false";
+  out += ",\"chains\":[";
+  for (size_t c = 0; c < chains.size(); ++c) {
+    const auto& rt = *chains[c];
+    const auto& cfg = *rt.config;
+    auto health = rt.health.load();
+    auto traffic = rt.traffic.load();
+    if (c) out += ",";
+    out += "{\"name\":";
+    json::append_string(out, cfg.name);
+    out += fmt::format(",\"chain_id\":{},\"best_head\":{},\"healthy\":{},\"max_lag_blocks\":{},\"active_pool\":",
+                       cfg.chain_id, health->best_head, health->healthy, cfg.max_lag_blocks);
+    json::append_string(out, cfg.active_pool);
+    out += ",\"traffic\":{";
+    for (size_t i = 0; i < traffic->pools.size(); ++i) {
+      if (i) out += ",";
+      json::append_string(out, traffic->pools[i].first);
+      out += ":";
+      json::append_number(out, traffic->pools[i].second);
+    }
+    out += "},\"upstreams\":[";
+    for (size_t u = 0; u < cfg.upstreams.size(); ++u) {
+      const auto& up = cfg.upstreams[u];
+      if (u) out += ",";
+      out += "{\"name\":";
+      json::append_string(out, up.name);
+      out += ",\"url\":";
+      json::append_string(out, up.url.str());
+      out += ",\"pool\":";
+      json::append_string(out, up.pool);
+      out += fmt::format(",\"role\":\"{}\",\"weight\":", up.role == Role::archive ? "archive" : "full");
+      json::append_number(out, up.weight);
+      if (health->probed && u < health->upstreams.size()) {
+        const auto& h = health->upstreams[u];
+        out += fmt::format(",\"healthy\":{},\"reason\":", h.healthy);
+        json::append_string(out, h.reason);
+        out += fmt::format(",\"head\":{},\"lag\":{}", h.head ? std::to_string(*h.head) : "null", h.lag);
+        out += fmt::format(",\"chain_id\":{},\"syncing\":{},\"peers\":{},\"probe_ms\":",
+                           h.status.chain_id ? std::to_string(*h.status.chain_id) : "null",
+                           h.status.syncing ? (*h.status.syncing ? "true" : "false") : "null",
+                           h.status.peers ? std::to_string(*h.status.peers) : "null");
+        json::append_number(out, std::round(h.probe_seconds * 10000) / 10);
+        out += ",\"client_version\":";
+        json::append_string(out, h.status.client_version);
+      } else {
+        out += ",\"healthy\":false,\"reason\":\"not probed yet\",\"head\":null,\"lag\":0";
+      }
+      const auto& s = metrics.upstream(c, u);
+      out += ",\"requests_total\":";
+      json::append_number(out, metrics.upstream_requests(c, u));
+      out += ",\"failures_total\":";
+      json::append_number(out, metrics.upstream_failures(c, u));
+      out += ",\"p99_ms\":";
+      json::append_number(out, std::round(s.duration->quantile(0.99) * 10000) / 10);
+      out += "}";
+    }
+    out += "]}";
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace nodeops::gateway

@@ -1,0 +1,38 @@
+#include "stack/command.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "core/config_reader.h"
+#include "stack/stack.h"
+
+namespace nodeops::stack {
+
+void add_stack_commands(CLI::App& app) {
+  static std::string file;
+  static bool no_restart = false;
+  static std::string state_dir = ".nodeops";
+  auto* up = app.add_subcommand("up", "run the whole system on this machine (default: examples/local.yaml)");
+  up->add_option("-f,--file", file, "stack config (default: the embedded examples/local.yaml)");
+  up->add_flag("--no-restart", no_restart, "do not restart children that exit");
+  up->callback([] {
+    try {
+      auto cfg = file.empty() ? parse_stack_config(embedded_local_yaml(), "examples/local.yaml (embedded)")
+                              : load_stack_config(file);
+      UpOptions opts;
+      opts.restart = !no_restart;
+      opts.self = std::filesystem::canonical("/proc/self/exe").string();
+      std::exit(run_up(cfg, opts));
+    } catch (const ConfigError& e) {
+      std::cerr << e.what();
+      std::exit(2);
+    }
+  });
+  auto* status = app.add_subcommand("status", "print the state of a running `nodeops up` stack");
+  status->add_option("--state-dir", state_dir, "the stack's state directory");
+  status->callback([] { std::exit(print_status(state_dir)); });
+}
+
+}  // namespace nodeops::stack
