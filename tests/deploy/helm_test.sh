@@ -24,7 +24,7 @@ trap 'rm -rf "$OUT"' EXIT
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); echo "ok   $*"; }
-ko() { failed=$((failed + 1)); echo "FAIL $*"; [[ -n ${2:-} ]] || true; }
+ko() { failed=$((failed + 1)); echo "FAIL $*"; }
 # run NAME CMD...: one test; prints the command's output only when it fails.
 run() {
   local name=$1; shift
@@ -141,7 +141,7 @@ echo "$cases" >"$OUT/cases.json"
 # ---- schema validation and policies over every render ----
 node tests/deploy/validate_manifests.mjs "$OUT/cases.json" >"$OUT/validate.log" 2>&1
 vrc=$?
-grep -v '^ok ' "$OUT/validate.log" || true
+grep -v -e '^ok ' -e '^validate: ' "$OUT/validate.log" || true
 summary=$(sed -n 's/^validate: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$OUT/validate.log")
 if [[ -n $summary ]]; then
   read -r vp vf <<<"$summary"
