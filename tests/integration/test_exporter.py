@@ -21,7 +21,15 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 from fixture_server import FixtureServer  # noqa: E402
 
-BIN = os.environ.get("NODEOPS_BIN", os.path.join(ROOT, "build", "release", "nodeops"))
+def _default_bin():
+    for rel in (("build", "release", "nodeops"), ("build", "release", "src", "cli", "nodeops")):
+        path = os.path.join(ROOT, *rel)
+        if os.path.exists(path):
+            return path
+    return os.path.join(ROOT, "build", "release", "nodeops")
+
+
+BIN = os.environ.get("NODEOPS_BIN") or _default_bin()
 ANVIL = os.path.join(ROOT, ".tools", "bin", "anvil")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
@@ -40,7 +48,8 @@ def wait_for(predicate, timeout=20.0, interval=0.1, what="condition"):
     while time.monotonic() < deadline:
         try:
             last = predicate()
-            if last:
+            # A requests.Response is falsy for 4xx/5xx; a returned response means "found".
+            if isinstance(last, requests.Response) or last:
                 return last
         except requests.RequestException as e:
             last = e
@@ -191,7 +200,8 @@ def test_synced_anvil_is_ready_and_live(anvils, exporters):
     assert exp.value("eth_exe_chain_id", target="geth") == 1
     assert exp.value("eth_exe_sync_is_syncing", target="geth") == 0
     assert exp.value("eth_exe_sync_percentage", target="geth") == 100
-    assert exp.value("eth_exe_block_most_recent_number", target="geth", identifier="head") >= 1
+    wait_for(lambda: (exp.value("eth_exe_block_most_recent_number", target="geth", identifier="head") or 0) >= 1,
+             what="head >= 1")
     assert exp.value("nodeops_node_ready", target="geth") == 1
     assert exp.value("nodeops_node_live", target="geth") == 1
     assert exp.value("nodeops_node_head_age_seconds", target="geth") < 5
@@ -305,8 +315,8 @@ def test_beacon_heimdall_solana_from_recorded_responses(fixture_servers, exporte
     assert exp.value("eth_con_node_version", target="lighthouse") == 1
     assert exp.value("nodeops_heimdall_catching_up", target="heimdall", chain="polygon") == 0
     assert exp.value("nodeops_heimdall_latest_block_height", target="heimdall") == 26112733
-    assert exp.value("nodeops_heimdall_checkpoint_count", target="heimdall") == 80412
-    assert exp.value("nodeops_heimdall_milestone_count", target="heimdall") == 3614920
+    assert exp.value("nodeops_heimdall_checkpoints", target="heimdall") == 80412
+    assert exp.value("nodeops_heimdall_milestones", target="heimdall") == 3614920
     assert exp.value("nodeops_heimdall_span_id", target="heimdall") == 10822
     assert exp.value("solana_node_is_healthy", target="agave", chain="solana") == 1
     assert exp.value("solana_node_slot_height", target="agave") == 362188310
