@@ -1,0 +1,90 @@
+#include "gateway/config.h"
+
+#include <gtest/gtest.h>
+
+#include "core/config_reader.h"
+
+using namespace nodeops;
+using namespace nodeops::gateway;
+
+namespace {
+std::vector<std::string> errors_of(const std::string& text) {
+  try {
+    parse_gateway_config(text, "gw.yaml");
+  } catch (const ConfigError& e) {
+    return e.errors;
+  }
+  return {};
+}
+}  // namespace
+
+TEST(GatewayConfig, ReadsTheDocumentedExample) {
+  auto cfg = parse_gateway_config(R"(
+listen: 127.0.0.1:8545
+admin_listen: 127.0.0.1:9100
+limits: { max_body: 64KiB, max_batch: 10, request_timeout: 3s }
+chains:
+  - name: ethereum
+    type: evm
+    chain_id: 1
+    max_lag_blocks: 5
+    health_interval: 1s
+    upstreams:
+      - { name: a, url: "http://127.0.0.1:8546", role: full, weight: 1 }
+      - { name: b, url: "http://127.0.0.1:8547", role: archive }
+)", "gw.yaml");
+  ASSERT_EQ(cfg.chains.size(), 1u);
+  const auto& c = cfg.chains[0];
+  EXPECT_EQ(c.chain_id, 1u);
+  EXPECT_EQ(c.upstreams[1].role, Role::archive);
+  EXPECT_EQ(c.upstreams[1].url.port, 8547);
+  EXPECT_EQ(cfg.limits.max_body, 65536u);
+  EXPECT_EQ(cfg.limits.max_batch, 10u);
+  EXPECT_EQ(cfg.limits.request_timeout, Duration(3000));
+  EXPECT_EQ(c.active_pool, "default");
+}
+
+TEST(GatewayConfig, EveryErrorNamesFileLineAndKey) {
+  auto errors = errors_of(R"(listen: 127.0.0.1:8545
+chains:
+  - name: ethereum
+    chain_id: one
+    upstreams:
+      - { name: a, url: "https://x:1" }
+      - { name: a, url: "http://x:2", role: fast }
+    colour: blue
+)");
+  ASSERT_EQ(errors.size(), 5u) << ::testing::PrintToString(errors);
+  EXPECT_EQ(errors[0], "gw.yaml:4: chains[0].chain_id: expected an integer, got 'one'");
+  EXPECT_NE(errors[1].find("gw.yaml:6: chains[0].upstreams[0].url: 'https://x:1': https is not supported"), std::string::npos);
+  EXPECT_EQ(errors[2], "gw.yaml:7: chains[0].upstreams[1].name: duplicate upstream 'a'");
+  EXPECT_EQ(errors[3], "gw.yaml:7: chains[0].upstreams[1].role: expected full or archive, got 'fast'");
+  EXPECT_EQ(errors[4], "gw.yaml:8: chains[0].colour: unknown key");
+}
+
+TEST(GatewayConfig, RejectsAdminOnTheTrafficPortAndMissingChainId) {
+  auto errors = errors_of("listen: 0.0.0.0:80\nadmin_listen: 0.0.0.0:80\nchains:\n  - name: e\n    upstreams: [{name: a, url: \"http://h:1\"}]\n");
+  ASSERT_EQ(errors.size(), 2u) << ::testing::PrintToString(errors);
+  EXPECT_NE(errors[0].find("chain_id: is required"), std::string::npos);
+  EXPECT_NE(errors[1].find("admin_listen: must differ from listen"), std::string::npos);
+}
+
+TEST(GatewayConfig, ActivePoolMustExist) {
+  auto errors = errors_of("chains:\n  - name: e\n    chain_id: 1\n    active_pool: green\n    upstreams: [{name: a, url: \"http://h:1\", pool: blue}]\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("active_pool: no upstream is in pool 'green'"), std::string::npos);
+}
+
+TEST(GatewayConfig, MethodPolicyDeniesPrivateNamespacesUnlessAllowed) {
+  ChainConfig c;
+  EXPECT_TRUE(c.allows("eth_call"));
+  for (auto m : {"admin_peers", "debug_traceTransaction", "personal_sign", "miner_start", "engine_newPayloadV3"}) {
+    EXPECT_FALSE(c.allows(m)) << m;
+  }
+  c.allow_methods = {"debug_traceTransaction"};
+  c.deny_methods = {"eth_sendRawTransaction", "txpool_"};
+  EXPECT_TRUE(c.allows("debug_traceTransaction"));
+  EXPECT_FALSE(c.allows("debug_traceCall"));
+  EXPECT_FALSE(c.allows("eth_sendRawTransaction"));
+  EXPECT_FALSE(c.allows("txpool_content"));
+}

@@ -1,0 +1,65 @@
+#include "gateway/health.h"
+
+#include <gtest/gtest.h>
+
+using namespace nodeops;
+using namespace nodeops::gateway;
+
+namespace {
+ChainConfig chain(size_t n, uint64_t max_lag = 5) {
+  ChainConfig c;
+  c.name = "ethereum";
+  c.chain_id = 1;
+  c.max_lag_blocks = max_lag;
+  for (size_t i = 0; i < n; ++i) c.upstreams.push_back({std::string(1, static_cast<char>('a' + i)), {}, Role::full, 1, "default"});
+  return c;
+}
+chains::NodeStatus node(uint64_t head, uint64_t chain_id = 1, bool syncing = false) {
+  chains::NodeStatus s;
+  s.reachable = true;
+  s.head = head;
+  s.chain_id = chain_id;
+  s.syncing = syncing;
+  return s;
+}
+}  // namespace
+
+TEST(Health, AllSyncedAreHealthy) {
+  auto h = evaluate_health(chain(3), {node(100), node(101), node(99)}, {});
+  EXPECT_EQ(h.best_head, 101u);
+  EXPECT_EQ(h.healthy, 3u);
+  EXPECT_EQ(h.upstreams[2].lag, 2u);
+}
+
+TEST(Health, LaggingWrongChainSyncingAndDownLeaveRotation) {
+  chains::NodeStatus down;
+  down.error = "connect: refused";
+  auto h = evaluate_health(chain(5), {node(100), node(90), node(100, 5), node(100, 1, true), down}, {});
+  EXPECT_TRUE(h.upstreams[0].healthy);
+  EXPECT_EQ(h.upstreams[1].reason, "lagging 10 blocks (max 5)");
+  EXPECT_EQ(h.upstreams[2].reason, "wrong chain id 5 (want 1)");
+  EXPECT_EQ(h.upstreams[3].reason, "syncing");
+  EXPECT_EQ(h.upstreams[4].reason, "unreachable: connect: refused");
+  EXPECT_EQ(h.healthy, 1u);
+}
+
+TEST(Health, OneAbsurdHeadDoesNotPushTheHonestOnesOut) {
+  auto h = evaluate_health(chain(3), {node(100), node(101), node(1'000'000'000)}, {});
+  EXPECT_EQ(h.best_head, 101u);
+  EXPECT_TRUE(h.upstreams[0].healthy);
+  EXPECT_TRUE(h.upstreams[1].healthy);
+  EXPECT_FALSE(h.upstreams[2].healthy);
+  EXPECT_NE(h.upstreams[2].reason.find("implausibly ahead"), std::string::npos);
+}
+
+TEST(Health, ASingleNodeSetsTheHeadItself) {
+  auto h = evaluate_health(chain(1), {node(42)}, {});
+  EXPECT_EQ(h.best_head, 42u);
+  EXPECT_TRUE(h.upstreams[0].healthy);
+}
+
+TEST(Health, ASyncingNodeDoesNotSetTheBestHead) {
+  auto h = evaluate_health(chain(2), {node(10), node(5000, 1, true)}, {});
+  EXPECT_EQ(h.best_head, 10u);
+  EXPECT_TRUE(h.upstreams[0].healthy);
+}
