@@ -7,6 +7,7 @@
 #include "exporter/command.h"
 #include "gateway/config.h"
 #include "gateway/gateway.h"
+#include "gateway/rollout_command.h"
 #include "stack/command.h"
 #include "cli/check_config.h"
 
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
 
   nodeops::exporter::add_exporter_command(app);
   nodeops::stack::add_stack_commands(app);
+  nodeops::gateway::add_rollout_command(app);
   nodeops::cli::add_check_config_command(app);
 
   try {

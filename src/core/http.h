@@ -106,8 +106,10 @@ class ClientPool {
   ClientPool(const ClientPool&) = delete;
   ClientPool& operator=(const ClientPool&) = delete;
 
+  using Headers = std::vector<std::pair<std::string, std::string>>;
   asio::awaitable<ClientResponse> request(std::string_view method, std::string_view target, std::string body,
-                                          Duration timeout, std::string_view content_type = "application/json");
+                                          Duration timeout, std::string_view content_type = "application/json",
+                                          const Headers& headers = {});
   size_t open_connections() const;
   void set_connections_gauge(metrics::Gauge* gauge);
 

@@ -136,11 +136,13 @@ size_t ClientPool::open_connections() const { return impl_->open; }
 void ClientPool::set_connections_gauge(metrics::Gauge* gauge) { impl_->gauge = gauge; }
 
 asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std::string_view target, std::string body,
-                                                    Duration timeout, std::string_view content_type) {
+                                                    Duration timeout, std::string_view content_type,
+                                                    const Headers& headers) {
   auto impl = impl_;  // keeps the pool's state alive across suspension
   bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
   req.set(bhttp::field::host, impl->host_header);
   req.set(bhttp::field::user_agent, "nodeops");
+  for (const auto& [name, value] : headers) req.set(name, value);
   if (!body.empty() || method == "POST") {
     req.set(bhttp::field::content_type, content_type);
     req.body() = std::move(body);

@@ -64,21 +64,28 @@ std::vector<uint64_t> Histogram::cumulative() const {
 }
 
 double Histogram::quantile(double q) const {
-  auto cum = cumulative();
-  uint64_t total = cum.back();
-  if (total == 0) return 0;
-  double rank = q * static_cast<double>(total);
-  for (size_t i = 0; i < cum.size(); ++i) {
-    if (static_cast<double>(cum[i]) >= rank) {
-      if (i == bounds_.size()) return bounds_.empty() ? 0 : bounds_.back();
-      double lo = i == 0 ? 0 : bounds_[i - 1];
-      double below = i == 0 ? 0 : static_cast<double>(cum[i - 1]);
-      double in_bucket = static_cast<double>(cum[i]) - below;
-      if (in_bucket <= 0) return bounds_[i];
-      return lo + (bounds_[i] - lo) * (rank - below) / in_bucket;
+  return quantile_between(bounds_, std::vector<uint64_t>(bounds_.size() + 1, 0), cumulative(), q);
+}
+
+double quantile_between(const std::vector<double>& bounds, const std::vector<uint64_t>& before,
+                        const std::vector<uint64_t>& after, double q) {
+  if (after.empty() || before.size() != after.size()) return 0;
+  auto count = [&](size_t i) { return static_cast<double>(after[i] - std::min(after[i], before[i])); };
+  double total = count(after.size() - 1);
+  if (total <= 0) return 0;
+  double rank = q * total;
+  for (size_t i = 0; i < after.size(); ++i) {
+    double cum = count(i);
+    if (cum >= rank) {
+      if (i == bounds.size()) return bounds.empty() ? 0 : bounds.back();
+      double lo = i == 0 ? 0 : bounds[i - 1];
+      double below = i == 0 ? 0 : count(i - 1);
+      double in_bucket = cum - below;
+      if (in_bucket <= 0) return bounds[i];
+      return lo + (bounds[i] - lo) * (rank - below) / in_bucket;
     }
   }
-  return bounds_.empty() ? 0 : bounds_.back();
+  return bounds.empty() ? 0 : bounds.back();
 }
 
 std::vector<double> latency_buckets() {

@@ -63,6 +63,11 @@ class Histogram {
   std::atomic<uint64_t> count_{0};
 };
 
+/// The q-quantile (0..1) of the observations made between two cumulative() snapshots of one
+/// histogram, interpolated linearly within a bucket; 0 when nothing was observed in between.
+double quantile_between(const std::vector<double>& bounds, const std::vector<uint64_t>& before,
+                        const std::vector<uint64_t>& after, double q);
+
 /// Latency buckets in seconds, from 1 ms to 10 s.
 std::vector<double> latency_buckets();
 

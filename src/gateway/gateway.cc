@@ -27,8 +27,8 @@ int run_gateway(const GatewayConfig& config) {
     auto rt = std::make_unique<ChainRuntime>();
     rt->config = &config.chains[i];
     rt->index = i;
-    rt->traffic.store(std::make_shared<const TrafficSplit>(
-        TrafficSplit{{{config.chains[i].active_pool, 100.0}}}));
+    rt->active_pool = config.chains[i].active_pool;
+    rt->set_traffic(TrafficSplit{{{rt->active_pool, 100.0}}});
     chains.push_back(std::move(rt));
   }
   Router router(config, chains, metrics);
@@ -44,7 +44,7 @@ int run_gateway(const GatewayConfig& config) {
 
   std::vector<std::unique_ptr<HealthTracker>> trackers;
   for (auto& rt : chains) {
-    trackers.push_back(std::make_unique<HealthTracker>(admin_io, *rt->config, rt->health, metrics,
+    trackers.push_back(std::make_unique<HealthTracker>(admin_io, *rt, metrics,
                                                        std::min(config.limits.upstream_timeout, rt->config->health_interval * 2)));
   }
   AdminApi admin(config, chains, metrics, router, admin_io);

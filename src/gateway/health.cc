@@ -8,6 +8,7 @@
 #include "chains/evm.h"
 #include "chains/prober.h"
 #include "core/log.h"
+#include "gateway/chain_runtime.h"
 #include "gateway/metrics.h"
 
 namespace nodeops::gateway {
@@ -78,21 +79,59 @@ ChainHealth evaluate_health(const ChainConfig& config, std::vector<chains::NodeS
 
 struct HealthTracker::Impl {
   asio::io_context& io;
+  ChainRuntime& chain;
   const ChainConfig& config;
   HealthBoard& board;
   GatewayMetrics& metrics;
   Duration probe_timeout;
   chains::Prober prober;
   std::vector<std::unique_ptr<chains::Adapter>> adapters;
-  Impl(asio::io_context& i, const ChainConfig& c, HealthBoard& b, GatewayMetrics& m, Duration t)
-      : io(i), config(c), board(b), metrics(m), probe_timeout(t), prober(i.get_executor()) {
+  // Counters at the previous round, to turn lifetime totals into per-round rates for the history.
+  struct Totals {
+    double requests = 0, failures = 0;
+    std::vector<uint64_t> buckets;
+  };
+  std::vector<Totals> last;
+  std::chrono::steady_clock::time_point last_at = std::chrono::steady_clock::now();
+
+  Impl(asio::io_context& i, ChainRuntime& c, GatewayMetrics& m, Duration t)
+      : io(i), chain(c), config(*c.config), board(c.health), metrics(m), probe_timeout(t), prober(i.get_executor()),
+        last(c.config->upstreams.size()) {
     for (const auto& u : config.upstreams) adapters.push_back(chains::evm::make_evm_adapter(u.url.str()));
+    chain.history.resize(config.upstreams.size());
+  }
+
+  void record_history(const ChainHealth& health) {
+    auto now = std::chrono::steady_clock::now();
+    double dt = std::max(1e-3, std::chrono::duration<double>(now - last_at).count());
+    last_at = now;
+    int64_t unix_now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    for (size_t i = 0; i < health.upstreams.size(); ++i) {
+      const auto& series = metrics.upstream(chain.index, i);
+      Totals now_totals{metrics.upstream_requests(chain.index, i), metrics.upstream_failures(chain.index, i),
+                        series.duration->cumulative()};
+      auto& prev = last[i];
+      HistoryPoint p;
+      p.unix_seconds = unix_now;
+      p.head = health.upstreams[i].head.value_or(0);
+      p.healthy = health.upstreams[i].healthy;
+      double requests = now_totals.requests - prev.requests;
+      p.rps = requests / dt;
+      p.error_ratio = requests > 0 ? (now_totals.failures - prev.failures) / requests : 0;
+      p.p99_ms = prev.buckets.empty() ? 0
+                                      : metrics::quantile_between(series.duration->bounds(), prev.buckets,
+                                                                  now_totals.buckets, 0.99) * 1000;
+      prev = std::move(now_totals);
+      auto& h = chain.history[i];
+      h.push_back(p);
+      while (h.size() > ChainRuntime::kHistoryPoints) h.pop_front();
+    }
   }
 };
 
-HealthTracker::HealthTracker(asio::io_context& io, const ChainConfig& config, HealthBoard& board,
-                             GatewayMetrics& metrics, Duration probe_timeout)
-    : impl_(std::make_shared<Impl>(io, config, board, metrics, probe_timeout)) {}
+HealthTracker::HealthTracker(asio::io_context& io, ChainRuntime& chain, GatewayMetrics& metrics, Duration probe_timeout)
+    : impl_(std::make_shared<Impl>(io, chain, metrics, probe_timeout)) {}
 
 void HealthTracker::start() { asio::co_spawn(impl_->io, run(), asio::detached); }
 
@@ -135,6 +174,7 @@ asio::awaitable<void> HealthTracker::round() {
     }
   }
   impl->metrics.record_health(cfg, *next);
+  impl->record_history(*next);
   impl->board.publish(std::move(next));
 }
 

@@ -55,13 +55,14 @@ class HealthBoard {
 };
 
 class GatewayMetrics;
+struct ChainRuntime;
 
-/// @brief Probes the upstreams of one chain forever on `io`; logs rotation changes, updates metrics.
+/// @brief Probes the upstreams of one chain forever on `io` (the admin loop); publishes snapshots,
+/// logs rotation changes, updates metrics and the status page history.
 /// Lifecycle: start() spawns the loop on `io`; it ends when `io` stops.
 class HealthTracker {
  public:
-  HealthTracker(boost::asio::io_context& io, const ChainConfig& config, HealthBoard& board, GatewayMetrics& metrics,
-                Duration probe_timeout);
+  HealthTracker(boost::asio::io_context& io, ChainRuntime& chain, GatewayMetrics& metrics, Duration probe_timeout);
   void start();
   /// One probe round now (used at startup so traffic is routed from the first request).
   boost::asio::awaitable<void> round();

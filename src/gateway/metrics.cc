@@ -93,6 +93,8 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
       pool_traffic_->labels({c.name, pool}).set(pool == c.active_pool ? 100 : 0);
     }
     set_rollout_phase(c, "idle");
+    // Counters start at 0 so increase() sees the first rollout of a fresh gateway.
+    for (const char* result : {"completed", "rolled_back", "aborted", "refused"}) rollouts_->labels({c.name, result});
   }
 }
 

@@ -14,20 +14,13 @@
 #include "core/http.h"
 #include "core/jsonrpc.h"
 #include "gateway/active_clients.h"
+#include "gateway/chain_runtime.h"
 #include "gateway/config.h"
 #include "gateway/health.h"
 #include "gateway/metrics.h"
 #include "gateway/selector.h"
 
 namespace nodeops::gateway {
-
-/// @brief Shared, long-lived state of one chain: config, health and traffic split snapshots.
-struct ChainRuntime {
-  const ChainConfig* config;
-  size_t index;
-  HealthBoard health;
-  std::atomic<std::shared_ptr<const TrafficSplit>> traffic;
-};
 
 /// @brief What one event loop keeps for itself: connection pools and load per upstream.
 /// Only ever touched from its own thread.
@@ -54,6 +47,7 @@ class Router {
   ActiveClients& active_clients() { return active_clients_; }
   /// From SIGTERM on, /readyz answers 503 so load balancers stop sending while in-flight calls finish.
   void set_draining() { draining_.store(true); }
+  bool draining() const { return draining_.load(); }
 
  private:
   boost::asio::awaitable<std::string> route_call(LoopState& loop, ChainRuntime& chain, const jsonrpc::Call& call,

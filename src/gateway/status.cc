@@ -21,7 +21,7 @@ std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains
     json::append_string(out, cfg.name);
     out += fmt::format(",\"chain_id\":{},\"best_head\":{},\"healthy\":{},\"max_lag_blocks\":{},\"active_pool\":",
                        cfg.chain_id, health->best_head, health->healthy, cfg.max_lag_blocks);
-    json::append_string(out, cfg.active_pool);
+    json::append_string(out, rt.active_pool);
     out += ",\"traffic\":{";
     for (size_t i = 0; i < traffic->pools.size(); ++i) {
       if (i) out += ",";
@@ -63,7 +63,22 @@ std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains
       json::append_number(out, metrics.upstream_failures(c, u));
       out += ",\"p99_ms\":";
       json::append_number(out, std::round(s.duration->quantile(0.99) * 10000) / 10);
-      out += "}";
+      out += ",\"history\":[";
+      if (u < rt.history.size()) {
+        bool first = true;
+        for (const auto& p : rt.history[u]) {
+          if (!first) out += ",";
+          first = false;
+          out += fmt::format("[{},{},{},", p.unix_seconds, p.head, p.healthy ? 1 : 0);
+          json::append_number(out, std::round(p.rps * 10) / 10);
+          out += ",";
+          json::append_number(out, std::round(p.error_ratio * 10000) / 10000);
+          out += ",";
+          json::append_number(out, std::round(p.p99_ms * 10) / 10);
+          out += "]";
+        }
+      }
+      out += "]}";
     }
     out += "]}";
   }
