@@ -33,6 +33,18 @@ BIN = os.environ.get("NODEOPS_BIN") or _default_bin()
 ANVIL = os.path.join(ROOT, ".tools", "bin", "anvil")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
+# Under ctest (NODEOPS_REQUIRE_BIN=1) a missing binary or tool fails the run; by hand it skips.
+REQUIRE = bool(os.environ.get("NODEOPS_REQUIRE_BIN"))
+
+
+def missing(what):
+    if REQUIRE:
+        pytest.fail(f"{what} is required (NODEOPS_REQUIRE_BIN=1)")
+    pytest.skip(what)
+
+
+if REQUIRE and not os.path.exists(BIN):
+    raise RuntimeError(f"NODEOPS_BIN {BIN} does not exist")
 pytestmark = pytest.mark.skipif(not os.path.exists(BIN), reason=f"{BIN} not built")
 
 
@@ -83,7 +95,7 @@ class Anvil:
 @pytest.fixture
 def anvils():
     if not os.path.exists(ANVIL):
-        pytest.skip("anvil not installed (scripts/bootstrap.sh)")
+        missing("anvil (scripts/bootstrap.sh installs it)")
     started = []
 
     def start(**kw):
@@ -176,7 +188,7 @@ def exporters():
 
 def promtool_check(text):
     if shutil.which("promtool") is None:
-        pytest.skip("promtool not installed")
+        missing("promtool (Debian prometheus)")
     p = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True, timeout=30)
     assert p.returncode == 0, (p.stdout + p.stderr).decode()
 
