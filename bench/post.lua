@@ -1,0 +1,17 @@
+-- wrk script: every request is POST / with one eth_blockNumber call.
+-- done() prints one machine-readable line that bench/run.sh reads (latencies in microseconds, exact,
+-- instead of the rounded "1.23ms" of --latency's table, which run.sh only falls back to).
+wrk.method = "POST"
+wrk.path = "/"
+wrk.body = '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}'
+wrk.headers["Content-Type"] = "application/json"
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d " ..
+    "connect=%d read=%d write=%d timeout=%d non2xx=%d\n",
+    summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    e.connect, e.read, e.write, e.timeout, e.status))
+end

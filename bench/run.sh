@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# `make bench`: one anvil on loopback, then wrk against it directly and through nginx, HAProxy and
+# the nodeops gateway, one target after the other with the same wrk parameters. Prints a table and
+# appends it, with the command and the machine, to bench/RESULTS.md. bench/README.md explains the
+# numbers.
+#
+#   bash bench/run.sh [path/to/nodeops]
+#
+# Environment (defaults in brackets):
+#   BENCH_DURATION [10s]      wrk -d per target, after BENCH_WARMUP [2s] of unmeasured load
+#   BENCH_CONNECTIONS [32]    wrk -c;  BENCH_THREADS [2]: wrk -t
+#   BENCH_WORKERS [nproc]     worker processes/threads of every proxy (nginx, HAProxy, gateway)
+#   BENCH_TARGETS             subset/order of "direct nginx haproxy gateway"
+#   BENCH_PIN_WRK, BENCH_PIN_ANVIL, BENCH_PIN_TARGET
+#                             taskset CPU lists (e.g. 1, 0, 0); empty = not pinned (the default)
+#   BENCH_RESULTS [bench/RESULTS.md]  where the section is appended; BENCH_RESULTS=- appends nothing
+#   BENCH_NOTE                free text added to the section (e.g. "machine busy with a build")
+#   BENCH_MICRO=1             also build bench/micro in build/bench (minutes) and append its output
+#   ANVIL [.tools/bin/anvil], WRK [wrk], NGINX [/usr/sbin/nginx], HAPROXY [haproxy]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NODEOPS=$(realpath -m "${1:-$ROOT/build/release/nodeops}")
+cd "$ROOT"
+
+DURATION=${BENCH_DURATION:-10s}
+WARMUP=${BENCH_WARMUP:-2s}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+WRK_THREADS=${BENCH_THREADS:-2}
+WORKERS=${BENCH_WORKERS:-$(nproc)}
+TARGETS=${BENCH_TARGETS:-direct nginx haproxy gateway}
+PIN_WRK=${BENCH_PIN_WRK:-}
+PIN_ANVIL=${BENCH_PIN_ANVIL:-}
+PIN_TARGET=${BENCH_PIN_TARGET:-}
+RESULTS=${BENCH_RESULTS:-bench/RESULTS.md}
+ANVIL=${ANVIL:-$ROOT/.tools/bin/anvil}
+WRK=${WRK:-wrk}
+NGINX=${NGINX:-/usr/sbin/nginx}
+HAPROXY=${HAPROXY:-haproxy}
+BODY='{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}'
+
+die() { echo "bench: $*" >&2; exit 1; }
+log() { echo "bench: $*" >&2; }
+
+for tool in "$ANVIL" "$WRK" curl python3 taskset; do
+  command -v "$tool" >/dev/null || die "$tool not found (make bootstrap installs it)"
+done
+for t in $TARGETS; do
+  case $t in
+    direct) ;;
+    nginx) [[ -x $NGINX ]] || die "nginx not found at $NGINX" ;;
+    haproxy) command -v "$HAPROXY" >/dev/null || die "haproxy not found" ;;
+    gateway) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
+    *) die "unknown target '$t' in BENCH_TARGETS" ;;
+  esac
+done
+
+# Seconds in a wrk duration ("10s", "1m", "500ms" rounds up to 1).
+seconds() {
+  local d=$1
+  case $d in
+    *ms) echo 1 ;;
+    *s) echo "${d%s}" ;;
+    *m) echo $(( ${d%m} * 60 )) ;;
+    *h) echo $(( ${d%h} * 3600 )) ;;
+    *) echo "$d" ;;
+  esac
+}
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/nodeops-bench.XXXXXX")
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+finish() {
+  cleanup
+  # Keep the logs of the last run for a look after a failure; bench/out is git-ignored.
+  rm -rf "$ROOT/bench/out/last"
+  mkdir -p "$ROOT/bench/out" && mv "$TMP" "$ROOT/bench/out/last" 2>/dev/null || rm -rf "$TMP"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+# pin CPUS CMD...: CMD under taskset when CPUS is set.
+pin() {
+  local cpus=$1
+  shift
+  if [[ -n $cpus ]]; then taskset -c "$cpus" "$@"; else "$@"; fi
+}
+
+# start NAME CPUS CMD...: CMD in the background, logs in $TMP/NAME.log; sets STARTED_PID.
+start() {
+  local name=$1 cpus=$2
+  shift 2
+  # exec (also through taskset) so that $! is the process itself and stop() reaches it.
+  (if [[ -n $cpus ]]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi) >"$TMP/$name.log" 2>&1 &
+  STARTED_PID=$!
+  PIDS+=("$STARTED_PID")
+}
+
+# stop PID: TERM, wait, KILL; drops it from PIDS.
+stop() {
+  local pid=$1 keep=() p
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+rpc() { curl -sS --max-time 2 -X POST -H 'Content-Type: application/json' --data "$BODY" "$1"; }
+
+# wait_rpc NAME URL PID: until URL answers eth_blockNumber with a result (15 s at most).
+wait_rpc() {
+  local name=$1 url=$2 pid=$3
+  for _ in $(seq 150); do
+    kill -0 "$pid" 2>/dev/null || { tail -20 "$TMP/$name.log" >&2; die "$name exited at startup"; }
+    if rpc "$url" 2>/dev/null | grep -q '"result"'; then return 0; fi
+    sleep 0.1
+  done
+  tail -20 "$TMP/$name.log" >&2
+  die "$name did not answer eth_blockNumber at $url within 15 s"
+}
+
+# CPU seconds (user+system) used so far by PID and its child processes (nginx's workers).
+cpu_seconds() {
+  local pid=$1 ticks=0 p
+  local hz
+  hz=$(getconf CLK_TCK)
+  for p in "$pid" $(pgrep -P "$pid" 2>/dev/null || true); do
+    [[ -r /proc/$p/stat ]] || continue
+    # Fields after the ")" that closes the command name: utime is the 12th, stime the 13th.
+    ticks=$(( ticks + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}') ))
+  done
+  awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.3f", t / hz }'
+}
+
+# ---- machine ---------------------------------------------------------------------------------------
+version_of() { "$@" 2>&1 | head -1 | tr -d '\r' || true; }
+MACHINE_CPU=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+MACHINE_NPROC=$(nproc)
+MACHINE_KERNEL=$(uname -sr)
+MACHINE_MEM=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+V_NGINX=$(version_of "$NGINX" -v | sed 's/^nginx version: nginx\///')
+V_HAPROXY=$(version_of "$HAPROXY" -v | awk '{print $3}')
+V_WRK=$(version_of "$WRK" -v | awk '{print $2}')
+V_ANVIL=$(version_of "$ANVIL" --version | sed 's/^anvil Version: //')
+V_NODEOPS="not run"
+if [[ -x $NODEOPS ]]; then
+  # The binary's version, and the commit of the tree it was built from (others may be editing src/).
+  V_NODEOPS="$(version_of "$NODEOPS" --version) ($(realpath --relative-to="$ROOT" "$NODEOPS"), built $(date -u -r "$NODEOPS" '+%Y-%m-%d %H:%M UTC'), HEAD $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ', src/ had uncommitted changes'))"
+fi
+load_avg() { cut -d' ' -f1-3 /proc/loadavg; }
+compilers() { pgrep -c -x 'cc1plus|cc1|clang|clang\+\+|rustc|ld|ninja' 2>/dev/null || true; }
+LOAD_START=$(load_avg)
+COMPILERS_START=$(compilers)
+
+# ---- anvil: the one upstream of every target ---------------------------------------------------------
+ANVIL_PORT=$(free_port)
+start anvil "$PIN_ANVIL" "$ANVIL" --host 127.0.0.1 --port "$ANVIL_PORT" --quiet
+ANVIL_PID=$STARTED_PID
+wait_rpc anvil "http://127.0.0.1:$ANVIL_PORT/" "$ANVIL_PID"
+log "anvil on 127.0.0.1:$ANVIL_PORT; wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP), proxies with $WORKERS workers"
+
+fill() {  # fill TEMPLATE OUT PORT [ADMIN_PORT]
+  sed -e "s|@WORKERS@|$WORKERS|g" -e "s|@TMP@|$TMP|g" -e "s|@PORT@|$3|g" -e "s|@ANVIL_PORT@|$ANVIL_PORT|g" \
+    -e "s|@ADMIN_PORT@|${4:-0}|g" "$1" >"$2"
+}
+
+# start_target NAME: starts it (nothing for direct); sets URL and TARGET_PID.
+start_target() {
+  local name=$1 port
+  port=$(free_port)
+  TARGET_PID=""
+  case $name in
+    direct)
+      URL="http://127.0.0.1:$ANVIL_PORT/"
+      return 0
+      ;;
+    nginx)
+      fill bench/nginx.conf "$TMP/nginx.conf" "$port"
+      start nginx "$PIN_TARGET" "$NGINX" -p "$TMP" -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf"
+      ;;
+    haproxy)
+      fill bench/haproxy.cfg "$TMP/haproxy.cfg" "$port"
+      "$HAPROXY" -c -q -f "$TMP/haproxy.cfg" || die "haproxy rejects $TMP/haproxy.cfg"
+      start haproxy "$PIN_TARGET" "$HAPROXY" -db -f "$TMP/haproxy.cfg"
+      ;;
+    gateway)
+      fill bench/gateway.yaml "$TMP/gateway.yaml" "$port" "$(free_port)"
+      start gateway "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway.yaml"
+      ;;
+  esac
+  TARGET_PID=$STARTED_PID
+  URL="http://127.0.0.1:$port/"
+  # For the gateway this also waits for the first health check to put anvil in rotation.
+  wait_rpc "$name" "$URL" "$TARGET_PID"
+}
+
+# ---- run every target ------------------------------------------------------------------------------
+declare -A RPS P50 P99 ERR CPU ANVIL_CPU NOTE
+TIMEOUT=$(( $(seconds "$DURATION") + $(seconds "$WARMUP") + 30 ))
+for t in $TARGETS; do
+  start_target "$t"
+  log "$t: $URL"
+  pin "$PIN_WRK" timeout "$TIMEOUT" "$WRK" -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/post.lua "$URL" \
+    >"$TMP/wrk-$t-warmup.txt" 2>&1 || true
+  cpu0_target=$([[ -n $TARGET_PID ]] && cpu_seconds "$TARGET_PID" || echo 0)
+  cpu0_anvil=$(cpu_seconds "$ANVIL_PID")
+  pin "$PIN_WRK" timeout "$TIMEOUT" "$WRK" -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+    -s bench/post.lua "$URL" >"$TMP/wrk-$t.txt" 2>&1 || log "$t: wrk exited with $?"
+  cpu1_target=$([[ -n $TARGET_PID ]] && cpu_seconds "$TARGET_PID" || echo 0)
+  cpu1_anvil=$(cpu_seconds "$ANVIL_PID")
+  # A reply must still be a JSON-RPC result after the load (not only a 2xx).
+  after_ok=1
+  rpc "$URL" 2>/dev/null | grep -q '"result"' || after_ok=0
+  if [[ -n $TARGET_PID ]]; then stop "$TARGET_PID"; fi
+
+  out="$TMP/wrk-$t.txt"
+  line=$(grep '^BENCH ' "$out" || true)
+  if [[ -n $line ]]; then
+    get() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
+    requests=$(get requests)
+    RPS[$t]=$(awk -v r="$requests" -v d="$(get duration_us)" 'BEGIN { printf "%.0f", (d > 0 ? r * 1e6 / d : 0) }')
+    P50[$t]=$(get p50_us)
+    P99[$t]=$(get p99_us)
+    errors=$(( $(get connect) + $(get read) + $(get write) + $(get timeout) + $(get non2xx) ))
+    detail="connect $(get connect), read $(get read), write $(get write), timeout $(get timeout), non-2xx $(get non2xx)"
+  else
+    # No done() line (another wrk build?): read --latency's table, whose units vary (us, ms, s).
+    to_us() { awk '{ v = $1; if (v ~ /us$/) v += 0; else if (v ~ /ms$/) v *= 1000; else if (v ~ /s$/) v *= 1e6; printf "%.0f", v }' <<<"$1"; }
+    RPS[$t]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
+    P50[$t]=$(to_us "$(awk '$1 == "50%" { print $2 }' "$out")")
+    P99[$t]=$(to_us "$(awk '$1 == "99%" { print $2 }' "$out")")
+    requests=$(awk '/requests in/ { print $1 }' "$out")
+    socket=$(sed -n 's/.*Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' "$out")
+    non2xx=$(sed -n 's/.*Non-2xx or 3xx responses: \([0-9]*\).*/\1/p' "$out")
+    errors=$(( ${non2xx:-0} $(for n in $socket; do printf ' + %s' "$n"; done) ))
+    detail="socket errors: ${socket:-none}, non-2xx ${non2xx:-0}"
+  fi
+  [[ -n ${RPS[$t]} && -n ${P50[$t]} && -n ${P99[$t]} ]] || { cat "$out" >&2; die "$t: cannot read wrk's output"; }
+  [[ $after_ok == 1 ]] || { errors=$(( errors + 1 )); detail="$detail; no JSON-RPC result after the run"; }
+  ERR[$t]=$errors
+  [[ $errors == 0 ]] || NOTE[$t]="$detail"
+  # Proxy CPU per request (its own processes, not anvil's): what it costs to forward one call.
+  CPU[$t]=$(awk -v a="$cpu0_target" -v b="$cpu1_target" -v r="${requests:-0}" \
+    'BEGIN { printf "%.1f", (r > 0 ? (b - a) * 1e6 / r : 0) }')
+  ANVIL_CPU[$t]=$(awk -v a="$cpu0_anvil" -v b="$cpu1_anvil" -v r="${requests:-0}" \
+    'BEGIN { printf "%.1f", (r > 0 ? (b - a) * 1e6 / r : 0) }')
+  log "$t: ${RPS[$t]} req/s, p50 ${P50[$t]} us, p99 ${P99[$t]} us, errors ${ERR[$t]}"
+done
+LOAD_END=$(load_avg)
+COMPILERS_END=$(compilers)
+
+# ---- report ---------------------------------------------------------------------------------------
+ms() { awk -v u="$1" 'BEGIN { printf "%.3f", u / 1000 }'; }
+added() {  # added latency vs direct, in ms; "—" without a direct run
+  if [[ -n ${2:-} ]]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", (a - b) / 1000 }'; else echo "—"; fi
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+TABLE="| target | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | proxy CPU µs/req | anvil CPU µs/req | errors |
+|---|---:|---:|---:|---:|---:|---:|---:|---|"
+for t in $TARGETS; do
+  flag=${ERR[$t]}
+  [[ ${ERR[$t]} == 0 ]] || flag="**${ERR[$t]} (flagged: ${NOTE[$t]})**"
+  proxy_cpu=${CPU[$t]}
+  [[ $t == direct ]] && proxy_cpu="—"
+  TABLE+="
+| $t | ${RPS[$t]} | $(ms "${P50[$t]}") | $(ms "${P99[$t]}") | $(added "${P50[$t]}" "${P50[direct]:-}") | $(added "${P99[$t]}" "${P99[direct]:-}") | $proxy_cpu | ${ANVIL_CPU[$t]} | $flag |"
+done
+
+SUMMARY=""
+if [[ -n ${RPS[gateway]:-} && -n ${RPS[nginx]:-} ]]; then
+  rps_ratio=$(ratio "${RPS[gateway]}" "${RPS[nginx]}")
+  SUMMARY+="- gateway/nginx throughput: **$rps_ratio** (target ≥ 1.00: $(awk -v r="$rps_ratio" 'BEGIN { print (r >= 1.0 ? "met" : "not met") }'))"
+  if [[ -n ${P99[direct]:-} ]]; then
+    gw_added=$(( ${P99[gateway]} - ${P99[direct]} ))
+    ng_added=$(( ${P99[nginx]} - ${P99[direct]} ))
+    SUMMARY+="
+- added p99, gateway vs nginx: $(ms "$gw_added") ms vs $(ms "$ng_added") ms (target gateway ≤ nginx: $([[ $gw_added -le $ng_added ]] && echo met || echo "not met"); ratio $(ratio "$gw_added" "$ng_added"))"
+  fi
+  SUMMARY+="
+- gateway/nginx p50: $(ratio "${P50[gateway]}" "${P50[nginx]}"), p99: $(ratio "${P99[gateway]}" "${P99[nginx]}"); proxy CPU per request: $(ratio "${CPU[gateway]}" "${CPU[nginx]}")"
+fi
+if [[ -n ${RPS[gateway]:-} && -n ${RPS[haproxy]:-} ]]; then
+  SUMMARY+="
+- gateway/haproxy throughput: $(ratio "${RPS[gateway]}" "${RPS[haproxy]}")"
+fi
+for t in $TARGETS; do
+  [[ ${ERR[$t]} == 0 ]] || SUMMARY+="
+- **$t had errors — its numbers are not comparable**: ${NOTE[$t]}"
+done
+
+PIN_DESC="none (the kernel schedules wrk, anvil and the proxy over all CPUs)"
+[[ -z "$PIN_WRK$PIN_ANVIL$PIN_TARGET" ]] || PIN_DESC="wrk on CPU ${PIN_WRK:-any}, anvil on CPU ${PIN_ANVIL:-any}, proxy on CPU ${PIN_TARGET:-any}"
+BUSY=""
+if awk -v l="${LOAD_START%% *}" -v n="$MACHINE_NPROC" 'BEGIN { exit !(l > 0.5 * n) }' || [[ ${COMPILERS_START:-0} != 0 ]]; then
+  BUSY=" **The machine was busy before the run (load ${LOAD_START%% *}, $COMPILERS_START compiler/linker processes): the numbers are depressed and noisy.**"
+fi
+CMD="$(env | grep -E '^(BENCH_[A-Z_]+|ANVIL|WRK|NGINX|HAPROXY)=' | sort | tr '\n' ' ')bash bench/run.sh ${1:-build/release/nodeops}"
+
+SECTION="## $(date -u '+%Y-%m-%d %H:%M UTC')
+
+Command: \`$CMD\` — wrk \`-t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency -s bench/post.lua\` per target after a
+$WARMUP warm-up, POST \`$BODY\`; proxies with $WORKERS worker processes/threads; CPU pinning: $PIN_DESC.
+
+Machine: $MACHINE_NPROC × $MACHINE_CPU, $MACHINE_MEM, $MACHINE_KERNEL. Load average before/after: $LOAD_START / $LOAD_END
+(compiler processes: ${COMPILERS_START:-0} / ${COMPILERS_END:-0}).$BUSY
+wrk, anvil and the proxy share these $MACHINE_NPROC CPUs, so a proxy's own CPU use is taken from anvil and wrk: on this
+machine throughput measures how cheaply a proxy forwards, not how fast it could go alone.
+Versions: nginx $V_NGINX, HAProxy $V_HAPROXY, wrk $V_WRK, anvil $V_ANVIL, nodeops $V_NODEOPS.
+
+$TABLE
+
+$SUMMARY
+"
+echo
+echo "$SECTION"
+
+if [[ $RESULTS != - ]]; then
+  if [[ ! -f $RESULTS ]]; then
+    printf '# Benchmark results\n\nAppended by `make bench` (bench/run.sh); bench/README.md says what each number means.\n' >"$RESULTS"
+  fi
+  printf '\n%s' "$SECTION" >>"$RESULTS"
+  log "appended to $RESULTS"
+fi
+
+# ---- micro benchmarks (opt-in: building them takes minutes on two cores) ---------------------------------
+if [[ ${BENCH_MICRO:-0} == 1 ]]; then
+  cleanup
+  log "building bench/micro in build/bench"
+  cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNODEOPS_BENCH=ON -DNODEOPS_TESTS=OFF >/dev/null
+  cmake --build build/bench --target micro_bench
+  micro=$(build/bench/bench/micro/micro_bench --benchmark_color=false ${BENCH_MICRO_ARGS:-} 2>&1)
+  echo "$micro"
+  if [[ $RESULTS != - ]]; then
+    printf '\nMicro benchmarks (`BENCH_MICRO=1`, build/bench, RelWithDebInfo):\n\n```\n%s\n```\n' "$micro" >>"$RESULTS"
+  fi
+fi
