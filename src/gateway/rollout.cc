@@ -217,8 +217,8 @@ void RolloutManager::restore() {
     if (!chain) continue;
     std::string_view active, phase, from, to;
     if (value["active_pool"].get_string().get(active) || value["phase"].get_string().get(phase)) continue;
-    (void)value["from"].get_string().get(from);
-    (void)value["to"].get_string().get(to);
+    if (value["from"].get_string().get(from)) from = {};
+    if (value["to"].get_string().get(to)) to = {};
     auto pools = chain->config->pools();
     auto& st = impl_->status[chain->config->name];
     st.from = std::string(from);

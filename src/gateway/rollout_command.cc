@@ -45,8 +45,9 @@ Reply call(const Url& base, const std::string& token, const std::string& method,
       io,
       [&]() -> asio::awaitable<void> {
         http::ClientPool pool(io.get_executor(), base.host, base.port, 1);
-        auto res = co_await pool.request(method, path, body, Duration(10000), "application/json",
-                                         {{"Authorization", "Bearer " + token}});
+        http::ClientPool::Headers headers;
+        headers.emplace_back("Authorization", "Bearer " + token);
+        auto res = co_await pool.request(method, path, body, Duration(10000), "application/json", headers);
         if (!res.ok()) out.error = std::string(http::to_string(res.error)) + ": " + res.message;
         out.status = res.status;
         out.body = std::move(res.body);
