@@ -53,27 +53,29 @@ std::optional<size_t> select_upstream(const ChainConfig& config, const ChainHeal
   }
   if (candidates.size() == 1) return candidates.front();
 
-  auto weighted_draw = [&](std::optional<size_t> exclude) {
-    double total = 0;
-    for (size_t i : candidates) {
-      if (i != exclude) total += config.upstreams[i].weight;
-    }
-    double x = std::uniform_real_distribution<double>(0, total)(rng);
-    for (size_t i : candidates) {
-      if (i == exclude) continue;
-      if (x < config.upstreams[i].weight) return i;
-      x -= config.upstreams[i].weight;
-    }
-    return candidates.back() == exclude ? candidates.front() : candidates.back();
-  };
-  auto score = [&](size_t i) {
+  // Weighted random choice on an effective weight: the configured weight divided by how busy
+  // (outstanding calls) and how slow (EWMA latency relative to the fastest candidate) the upstream
+  // is. At equal load the configured weights set the shares; under load the quick ones take more.
+  double fastest = 0;
+  for (size_t i : candidates) {
+    double l = i < load.size() ? load[i].ewma_ms : 0;
+    if (l > 0 && (fastest == 0 || l < fastest)) fastest = l;
+  }
+  std::vector<double> effective;
+  double total = 0;
+  for (size_t i : candidates) {
     const auto& l = i < load.size() ? load[i] : UpstreamLoad{};
-    double latency = l.ewma_ms > 0 ? l.ewma_ms : 1.0;
-    return (l.outstanding + 1) * latency / config.upstreams[i].weight;
-  };
-  size_t a = weighted_draw(std::nullopt);
-  size_t b = weighted_draw(a);
-  return score(b) < score(a) ? b : a;
+    double slowness = (fastest > 0 && l.ewma_ms > 0) ? l.ewma_ms / fastest : 1.0;
+    double w = config.upstreams[i].weight / ((l.outstanding + 1.0) * slowness);
+    effective.push_back(w);
+    total += w;
+  }
+  double x = std::uniform_real_distribution<double>(0, total)(rng);
+  for (size_t k = 0; k < candidates.size(); ++k) {
+    if (x < effective[k]) return candidates[k];
+    x -= effective[k];
+  }
+  return candidates.back();
 }
 
 }  // namespace nodeops::gateway

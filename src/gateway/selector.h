@@ -41,8 +41,8 @@ using Rng = std::mt19937_64;
 std::string pick_pool(const TrafficSplit& split, Rng& rng);
 
 /// Picks an upstream: healthy, in an allowed pool, not tried; among those, ones whose head covers
-/// the block asked for, and archives for old state, when any qualify; then the lower load score
-/// (outstanding+1) x latency / weight of two weighted random draws (power of two choices).
+/// the block asked for, and archives for old state, when any qualify; then at random, in
+/// proportion to weight / ((outstanding + 1) x latency relative to the fastest).
 std::optional<size_t> select_upstream(const ChainConfig& config, const ChainHealth& health,
                                       const TrafficSplit& split, std::span<const UpstreamLoad> load,
                                       const Criteria& criteria, Rng& rng);

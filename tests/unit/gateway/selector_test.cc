@@ -65,7 +65,8 @@ TEST(Selector, PrefersTheLessLoadedAndFaster) {
   p.load[0] = {10, 50};
   p.load[1] = {0, 5};
   auto picks = p.picks({});
-  EXPECT_EQ(picks[1], 2000);
+  EXPECT_GT(picks[1], 1950);  // a is 11x busier and 10x slower: about 1% of the calls
+  EXPECT_GT(picks[0], 0);     // but never starved, so its latency figure stays current
 }
 
 TEST(Selector, AvoidsUpstreamsBelowTheBlockAsked) {
