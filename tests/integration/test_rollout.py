@@ -171,9 +171,9 @@ def test_green_failing_mid_switch_rolls_back_within_one_bake(pools, tmp_path):
         assert "green" in state["reason"]
         assert traffic(gw) == {"blue": 100}
         assert gw.status()["chains"][0]["active_pool"] == "blue"
+        assert metric_value(gw.metrics(), "nodeops_gateway_rollouts_total", result="rolled_back") == 1
         time.sleep(1)
     assert load.ok > 50 and not load.failed, load.failed[:3]
-    assert metric_value(gw.metrics(), "nodeops_gateway_rollouts_total", result="rolled_back") == 1
 
 
 def test_admin_api_without_the_token_changes_nothing(pools, tmp_path):
