@@ -42,6 +42,7 @@ th.n,td.n{text-align:right;padding-right:22px;font-variant-numeric:tabular-nums;
 .state{font-weight:600}.state.ok{color:var(--ok)}.state.warn{color:var(--warn)}.state.bad{color:var(--bad)}.state.idle{color:var(--idle)}
 .reason{color:var(--muted);font-size:12px;max-width:320px;overflow-wrap:anywhere}
 .lagging td.lag{color:var(--warn);font-weight:600}
+td.warn{color:var(--warn);font-weight:600}td.bad{color:var(--bad);font-weight:600}
 .muted{color:var(--muted)}
 svg{display:block}
 .spark .rps{fill:var(--accent);fill-opacity:.18;stroke:var(--accent);stroke-width:1.2}
@@ -62,6 +63,7 @@ footer{padding:0 28px 20px;color:var(--muted);font-size:12px}
 'use strict';
 const SVG = 'http://www.w3.org/2000/svg';
 const MAX_POINTS = 120;
+const RATE_POINTS = 5;
 const local = new Map();  // chain/upstream -> {hist: [...], last: {t, req, fail}} when /status has no history
 
 function el(tag, cls, text) {
@@ -77,6 +79,7 @@ function svg(tag, attrs) {
 }
 function num(v) { return typeof v === 'number' && isFinite(v) ? v : null; }
 function fmt(v, digits) { v = num(v); return v === null ? '—' : v.toFixed(digits); }
+function mean(vals) { vals = vals.filter(v => v !== null); return vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null; }
 function int(v) { v = num(v); return v === null ? '—' : Math.round(v).toLocaleString('en-US'); }
 
 // healthy | lagging | down | syncing | unhealthy | unknown, and the colour class of each.
@@ -130,6 +133,11 @@ function sparkline(hist) {
     hy.forEach((y, i) => { if (y !== null) d += (d ? ' L' : 'M') + x(i).toFixed(1) + ' ' + y.toFixed(1); });
     box.appendChild(svg('path', {d: d, class: 'head'}));
   }
+  const title = svg('title', {});
+  const out = pts.filter(p => !p[2]).length;
+  title.textContent = 'last ' + n + ' rounds: head ' + int(hv[0]) + ' → ' + int(hv[hv.length - 1]) + ', up to ' +
+    Math.max(0, ...rps.filter(v => v !== null)).toFixed(1) + ' req/s' + (out ? ', out of rotation in ' + out : '');
+  box.appendChild(title);
   // The health band: one rectangle per run of equal state.
   const w = W / n;
   for (let i = 0; i < n;) {
@@ -148,7 +156,6 @@ function upstreamRow(chain, u, now) {
   tr.dataset.upstream = String(u.name);
   tr.dataset.state = state;
   const hist = historyOf(chain, u, now);
-  const last = hist.length ? hist[hist.length - 1] : null;
 
   const name = el('td');
   name.appendChild(el('span', 'dot ' + cls));
@@ -165,8 +172,15 @@ function upstreamRow(chain, u, now) {
 
   tr.appendChild(el('td', 'n', int(u.head)));
   tr.appendChild(el('td', 'n lag', num(u.lag) === null ? '—' : String(u.lag)));
-  tr.appendChild(el('td', 'n', fmt(last ? last[3] : null, 1)));
-  tr.appendChild(el('td', 'n', last && num(last[4]) !== null ? (last[4] * 100).toFixed(1) + ' %' : '—'));
+  // Rates are the mean of the last few health rounds: one round alone is too jumpy to read.
+  const recent = hist.slice(-RATE_POINTS);
+  const rps = mean(recent.map(p => num(p[3])));
+  const err = mean(recent.map(p => num(p[4])));
+  const rate = el('td', 'n', fmt(rps, 1));
+  rate.title = 'mean of the last ' + recent.length + ' health rounds';
+  tr.appendChild(rate);
+  const ecls = err === null ? '' : err > 0.05 ? ' bad' : err > 0.01 ? ' warn' : '';
+  tr.appendChild(el('td', 'n' + ecls, err === null ? '—' : (err * 100).toFixed(1) + ' %'));
   tr.appendChild(el('td', 'n', num(u.requests_total) ? fmt(u.p99_ms, 1) : '—'));
   const sp = el('td');
   sp.appendChild(sparkline(hist));
