@@ -259,8 +259,8 @@ def node_health():
                                          (f"solana_node_epoch{{{tsel}}}", "epoch {{target}}")], w=8),
             timeseries("Heimdall", [
                 (f"nodeops_heimdall_latest_block_height{{{tsel}}}", "height {{target}}"),
-                (f"nodeops_heimdall_checkpoint_count{{{tsel}}}", "checkpoints {{target}}"),
-                (f"nodeops_heimdall_milestone_count{{{tsel}}}", "milestones {{target}}"),
+                (f"nodeops_heimdall_checkpoints{{{tsel}}}", "checkpoints {{target}}"),
+                (f"nodeops_heimdall_milestones{{{tsel}}}", "milestones {{target}}"),
                 (f"nodeops_heimdall_span_id{{{tsel}}}", "span {{target}}")], unit="none"),
             timeseries("Solana slot and block height", [
                 (f"solana_node_slot_height{{{tsel}}}", "slot {{target}}"),
