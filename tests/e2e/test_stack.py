@@ -5,7 +5,8 @@ monitoring/alertmanager/local.yml — and the flows of the architecture through 
 The tests run in file order on one stack (conftest.py): traffic, monitoring, `nodeops status`,
 then a node failure and a lagging node at the same time (the alerts have `for: 1m`; waiting for
 both together halves the suite), recovery, a crashed child being restarted, and last the SIGTERM
-that must stop everything. A second, small stack proves a missing program is reported.
+that must stop everything. Small stacks of their own prove a missing program is reported and a
+SIGKILLed `nodeops up` leaves no orphan.
 
 Run: /usr/bin/python3 -m pytest tests/e2e/test_stack.py   (about 2.5 minutes)
 """
@@ -201,5 +202,22 @@ def test_missing_program_is_reported_and_the_rest_starts(tmp_path):
         time.sleep(2.5)  # longer than the first restart backoff
         assert s.child("polygon-a")["state"] == "exited"
         assert s.stop() == 0
+    finally:
+        s.kill()
+
+
+def test_killed_supervisor_leaves_no_orphan(tmp_path):
+    """Even SIGKILL of `nodeops up` (no chance to clean up) takes every child with it (PDEATHSIG)."""
+    require_stack_programs(monitoring=False)
+    s = LocalStack.start(tmp_path, monitoring=False, nodes=["eth-a", "polygon-a"])
+    try:
+        pids = {c["name"]: c["pid"] for c in s.state()["children"]}
+        s.proc.kill()
+        s.proc.wait(10)
+        wait("children gone", lambda: not [n for n, p in pids.items() if pid_alive(p)], 15)
+        wait("ports free", lambda: all(port_is_free(p) for p in s.ports()), 15)
+        out = subprocess.run([str(NODEOPS_BIN), "status", "--state-dir", str(s.state_dir)], capture_output=True,
+                             text=True, timeout=10)
+        assert out.returncode == 1 and "stale state file" in out.stdout, out.stdout
     finally:
         s.kill()
