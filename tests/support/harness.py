@@ -201,7 +201,9 @@ def metric_value(text: str, name: str, **labels) -> float | None:
 
 
 def gateway_config(chains: dict[str, tuple[int, list]], **extra) -> str:
-    """Renders a gateway config. chains: name -> (chain_id, [(upstream_name, url, {opts})...])."""
+    """Renders a gateway config. chains: name -> (chain_id, [(upstream_name, url, {opts})...][, {chain opts}]).
+
+    `chain={...}` sets keys on every chain; a chain's own third element adds to or overrides them."""
     lines = [f"listen: 127.0.0.1:{free_port()}", f"admin_listen: 127.0.0.1:{free_port()}"]
     limits = extra.pop("limits", None)
     chain_opts = extra.pop("chain", {})
@@ -211,9 +213,10 @@ def gateway_config(chains: dict[str, tuple[int, list]], **extra) -> str:
         lines.append("limits:")
         lines += [f"  {k}: {v}" for k, v in limits.items()]
     lines.append("chains:")
-    for name, (chain_id, ups) in chains.items():
+    for name, (chain_id, ups, *own) in chains.items():
+        opts = {**chain_opts, **(own[0] if own else {})}
         lines += [f"  - name: {name}", f"    chain_id: {chain_id}"]
-        lines += [f"    {k}: {json.dumps(v) if isinstance(v, list) else v}" for k, v in chain_opts.items()]
+        lines += [f"    {k}: {json.dumps(v) if isinstance(v, list) else v}" for k, v in opts.items()]
         lines.append("    upstreams:")
         for up in ups:
             uname, url, *opts = up

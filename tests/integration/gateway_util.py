@@ -1,0 +1,134 @@
+"""Helpers shared by the gateway integration tests (test_gateway_*.py)."""
+from __future__ import annotations
+
+import json
+import os
+import select
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+from harness import ANVIL_BIN, NODEOPS_BIN, REPO, wait_until
+
+CAST_BIN = os.environ.get("CAST_BIN", str(REPO / ".tools" / "bin" / "cast"))
+# anvil's first dev account (public test key) and the second account, as a recipient.
+DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+DEV_ADDR = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+OTHER_ADDR = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+
+DENIED_BY_DEFAULT = ["admin_peers", "debug_traceTransaction", "personal_listAccounts", "miner_start",
+                     "engine_getPayloadV1"]
+
+
+def require_binaries():
+    """Module-level skip unless the binaries exist; NODEOPS_REQUIRE_BIN=1 (ctest) turns it into a failure."""
+    missing = [str(p) for p in (NODEOPS_BIN, ANVIL_BIN) if not os.path.exists(p)]
+    if not missing:
+        return pytest.mark.usefixtures()
+    if os.environ.get("NODEOPS_REQUIRE_BIN") == "1":
+        raise RuntimeError(f"missing binaries: {missing}")
+    return pytest.mark.skip(reason=f"missing {missing}")
+
+
+def body(method: str, params=None, id=1) -> dict:
+    b = {"jsonrpc": "2.0", "method": method}
+    if id is not ...:
+        b["id"] = id
+    if params is not None:
+        b["params"] = params
+    return b
+
+
+def post(url: str, payload, timeout: float = 10.0, session=None) -> requests.Response:
+    data = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+    return (session or requests).post(url, data=data, headers={"Content-Type": "application/json"}, timeout=timeout)
+
+
+def raw_member(text: str, key: str) -> str:
+    """The raw JSON bytes of a top-level member of one JSON object (no re-encoding)."""
+    decoder = json.JSONDecoder()
+    i = text.index("{") + 1
+    while True:
+        while text[i] in " \t\r\n,":
+            i += 1
+        name, i = decoder.raw_decode(text, i)
+        while text[i] in " \t\r\n:":
+            i += 1
+        start = i
+        _, i = decoder.raw_decode(text, i)
+        if name == key:
+            return text[start:i]
+        if text[i:].lstrip().startswith("}"):
+            raise KeyError(key)
+
+
+def deploy_answer_contract(anvil) -> str:
+    """Deploys a contract whose code returns 42 as one 32-byte word; returns its address."""
+    # runtime: PUSH1 42 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN; init code copies it out with one MSTORE.
+    init = "0x69602a60005260206000f3600052600a6016f3"
+    tx = anvil.rpc("eth_sendTransaction", [{"from": DEV_ADDR, "data": init}])["result"]
+    # anvil answers eth_sendTransaction before its automine has stored the receipt.
+    receipt = wait_until("contract receipt", lambda: anvil.rpc("eth_getTransactionReceipt", [tx])["result"],
+                         procs=[anvil])
+    return receipt["contractAddress"]
+
+
+def signed_transfer(anvil_url: str, value: int = 1) -> str:
+    """A signed raw transfer from the first dev account, nonce and gas from `anvil_url`."""
+    out = subprocess.run([CAST_BIN, "mktx", "--private-key", DEV_KEY, "--rpc-url", anvil_url, OTHER_ADDR,
+                          "--value", str(value)], capture_output=True, text=True, timeout=60, check=True)
+    return out.stdout.strip()
+
+
+def keccak_hex(raw_hex: str) -> str:
+    out = subprocess.run([CAST_BIN, "keccak", raw_hex], capture_output=True, text=True, timeout=30, check=True)
+    return out.stdout.strip()
+
+
+def raw_http(port: int, data: bytes, read_timeout: float = 10.0, close_write: bool = False,
+             trickle: float | None = None) -> tuple[bytes, float]:
+    """Sends bytes on a fresh connection and reads until the server closes it (or read_timeout).
+    trickle: seconds between bytes. Returns (everything read, seconds until the read ended)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=read_timeout)
+    started = time.monotonic()
+    try:
+        if trickle:
+            for b in data:
+                # Stop sending once the server answered: writing into a closed connection makes the
+                # peer reset it, and a reset can discard the answer before we read it.
+                if select.select([s], [], [], 0)[0]:
+                    break
+                try:
+                    s.sendall(bytes([b]))
+                except OSError:
+                    break
+                time.sleep(trickle)
+        else:
+            s.sendall(data)
+        if close_write:
+            s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            try:
+                c = s.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not c:
+                break
+            chunks.append(c)
+        return b"".join(chunks), time.monotonic() - started
+    finally:
+        s.close()
+
+
+def status_code_of(raw: bytes) -> int | None:
+    if not raw.startswith(b"HTTP/1."):
+        return None
+    return int(raw.split(b" ", 2)[1])
+
+
+def json_body_of(raw: bytes) -> dict:
+    return json.loads(raw.split(b"\r\n\r\n", 1)[1])

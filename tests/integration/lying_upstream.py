@@ -1,0 +1,133 @@
+"""A tiny upstream that lies, for the gateway's integration tests.
+
+It answers the gateway's health probe (a JSON-RPC batch) by forwarding it to a real node (`backend`,
+an anvil), so the gateway believes it is healthy and sends it traffic, and answers single calls
+according to `mode`:
+
+    proxy        forward to the backend (an honest upstream, used with `delay`)
+    html         HTTP 200 with an HTML page
+    garbage      HTTP 200 with bytes that are not JSON
+    empty        HTTP 200 with an empty body
+    wrong_id     a well-formed JSON-RPC result under another id
+    no_result    a JSON-RPC object with neither result nor error
+    http_500     HTTP 500 with a JSON-RPC-looking body
+    http_429     HTTP 429
+    close        closes the connection without answering
+    state_error  {"error": {"code": -32000, "message": "missing trie node ..."}} under the right id
+
+`delay` (seconds) is slept before answering a single call (never a probe). `absurd_head` makes the
+probe report eth_blockNumber 0xffffffffff. Counters: `calls` (single calls received), `probes`.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+ABSURD_HEAD = "0xffffffffff"
+LIE = "0xbadbadbad"  # the value a lying reply carries; it must never reach a client
+
+
+class LyingUpstream:
+    def __init__(self, backend: str, mode: str = "proxy", delay: float = 0.0, absurd_head: bool = False):
+        self.backend = backend
+        self.mode = mode
+        self.delay = delay
+        self.absurd_head = absurd_head
+        self.calls = 0
+        self.probes = 0
+        self._lock = threading.Lock()
+        self.server = _QuietServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _count(self, attr: str) -> None:
+        with self._lock:
+            setattr(self, attr, getattr(self, attr) + 1)
+
+    def answer(self, body: bytes) -> tuple[int, str, bytes | None]:
+        """(status, content type, body); body None = close the connection without answering."""
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return 400, "text/plain", b"bad request"
+        if isinstance(request, list):
+            self._count("probes")
+            replies = requests.post(self.backend, data=body, headers={"Content-Type": "application/json"},
+                                    timeout=5).json()
+            if self.absurd_head:
+                for r in replies:
+                    if r.get("id") == 3:
+                        r["result"] = ABSURD_HEAD
+            return 200, "application/json", json.dumps(replies).encode()
+        self._count("calls")
+        if self.delay:
+            threading.Event().wait(self.delay)
+        rid = request.get("id")
+        mode = self.mode
+        if mode == "proxy":
+            r = requests.post(self.backend, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+            return r.status_code, "application/json", r.content
+        if mode == "html":
+            return 200, "text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        if mode == "garbage":
+            return 200, "application/json", b"\x00\xffnot json {{{" + LIE.encode()
+        if mode == "empty":
+            return 200, "application/json", b""
+        if mode == "wrong_id":
+            other = rid + 1 if isinstance(rid, int) else 999999
+            return 200, "application/json", json.dumps({"jsonrpc": "2.0", "id": other, "result": LIE}).encode()
+        if mode == "no_result":
+            return 200, "application/json", json.dumps({"jsonrpc": "2.0", "id": rid}).encode()
+        if mode == "http_500":
+            return 500, "application/json", json.dumps({"jsonrpc": "2.0", "id": rid, "result": LIE}).encode()
+        if mode == "http_429":
+            return 429, "application/json", json.dumps({"jsonrpc": "2.0", "id": rid, "result": LIE}).encode()
+        if mode == "close":
+            return 0, "", None
+        if mode == "state_error":
+            err = {"code": -32000, "message": "missing trie node 0x1234 (path ) state is not available"}
+            return 200, "application/json", json.dumps({"jsonrpc": "2.0", "id": rid, "error": err}).encode()
+        raise ValueError(f"unknown mode {mode}")
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # the gateway hangs up on slow answers (timeouts, draining): expected, not news
+
+
+def _handler(upstream: LyingUpstream):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, like a real node
+
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            status, ctype, payload = upstream.answer(body)
+            if payload is None:
+                self.close_connection = True
+                return
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    return Handler
