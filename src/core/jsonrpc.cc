@@ -2,6 +2,9 @@
 
 #include <simdjson.h>
 
+#include <cmath>
+#include <cstdlib>
+
 #include "core/json.h"
 
 namespace nodeops::jsonrpc {
@@ -21,6 +24,69 @@ od::parser& od_parser() {
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) s.remove_suffix(1);
   return s;
+}
+
+// The JSON grammar for a number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view s) {
+  size_t i = 0;
+  auto digits = [&] {
+    size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') ++i;
+  else if (!digits()) return false;
+  if (i < s.size() && s[i] == '.' && (++i, !digits())) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
+// simdjson's DOM refuses valid JSON numbers it cannot represent (integers from 2^63/2^64 up,
+// doubles beyond 1.8e308) with NUMBER_ERROR, yet clients may use such ids and nodes may answer
+// such values; the gateway only validates them and passes their bytes on. So on that error, every
+// such number outside strings is checked against the JSON grammar and replaced in a copy by a 0 of
+// the same length, and the copy is parsed instead: same structure, smaller numbers. The bytes
+// forwarded are still read from the original.
+simdjson::error_code dom_parse(const simdjson::padded_string& padded, simdjson::padded_string& copy,
+                               simdjson::dom::element& root) {
+  auto err = dom_parser().parse(padded).get(root);
+  if (err != simdjson::NUMBER_ERROR) return err;
+  std::string text(padded.data(), padded.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c != '-' && (c < '0' || c > '9')) continue;
+    size_t end = i;
+    bool integer = true;
+    while (end < text.size() && std::string_view("0123456789+-.eE").find(text[end]) != std::string_view::npos) {
+      if (text[end] == '.' || text[end] == 'e' || text[end] == 'E') integer = false;
+      ++end;
+    }
+    std::string_view token(text.data() + i, end - i);
+    size_t digits = token.size() - (token.front() == '-' ? 1 : 0);
+    bool too_big = integer ? digits >= 19 : !std::isfinite(std::strtod(std::string(token).c_str(), nullptr));
+    if (too_big) {
+      if (!is_json_number(token)) return simdjson::NUMBER_ERROR;
+      text.replace(i, token.size(), "0" + std::string(token.size() - 1, ' '));
+    }
+    i = end - 1;
+  }
+  copy = simdjson::padded_string(text);
+  return dom_parser().parse(copy).get(root);
 }
 
 // The raw bytes of any value; consumes it.
@@ -116,8 +182,9 @@ ParsedRequest parse_request(std::string_view body) {
   simdjson::padded_string padded(body);
   // Full validation first: on-demand parsing skips what it is not asked for, and a malformed body
   // must be a -32700, never half-forwarded.
+  simdjson::padded_string copy;
   simdjson::dom::element root;
-  if (dom_parser().parse(padded).get(root)) {
+  if (dom_parse(padded, copy, root)) {
     out.fatal = {kParseError, "parse error: the body is not valid JSON"};
     return out;
   }
@@ -215,8 +282,9 @@ UpstreamReply parse_upstream_reply(std::string_view body, uint64_t expected_id) 
     return out;
   }
   simdjson::padded_string padded(body);
+  simdjson::padded_string copy;
   simdjson::dom::element root;
-  if (dom_parser().parse(padded).get(root)) {
+  if (dom_parse(padded, copy, root)) {
     out.problem = "reply is not JSON";
     return out;
   }
