@@ -33,6 +33,12 @@ std::string query_param(std::string_view target, std::string_view name) {
   return {};
 }
 
+// Shared between a request read and the timer that bounds it (both on the connection's loop).
+struct ReadDeadline {
+  bool armed = true;
+  bool fired = false;
+};
+
 // Per-loop state. Touched only from its own loop.
 struct Loop {
   asio::io_context* io;
@@ -102,9 +108,22 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         bhttp::request_parser<bhttp::string_body> parser;
         parser.body_limit(opt.max_body);
         parser.header_limit(16 * 1024);
-        stream.expires_after(opt.read_timeout);
+        // Not the stream's own expiry: on timeout it closes the socket, and the 408 could never be
+        // sent. A timer cancels the read instead; the connection stays open for the answer.
+        stream.expires_never();
+        auto read_deadline = std::make_shared<ReadDeadline>();
+        asio::steady_timer read_timer(*loop.io, opt.read_timeout);
+        read_timer.async_wait([read_deadline, &stream](const boost::system::error_code& tec) {
+          if (tec || !read_deadline->armed) return;
+          read_deadline->fired = true;
+          boost::system::error_code ignored;
+          stream.socket().cancel(ignored);
+        });
         auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
         (void)n;
+        read_deadline->armed = false;  // a completion already queued must not touch the stream
+        read_timer.cancel();
+        if (read_deadline->fired) ec = beast::error::timeout;
         if (ec) {
           if (ec == bhttp::error::body_limit) {
             co_await write(stream, error(413, "request body is larger than " + std::to_string(opt.max_body) + " bytes"),
