@@ -1,13 +1,18 @@
 #include "stack/stack.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -53,6 +58,33 @@ void write_state(const StackConfig& cfg, const Supervisor& sup) {
   auto tmp = fs::path(cfg.state_dir) / "state.json.tmp";
   write_file(tmp, out);
   fs::rename(tmp, fs::path(cfg.state_dir) / "state.json");
+}
+
+/// Whether something already listens on the address: binding it (as a restarted server would, with
+/// SO_REUSEADDR) fails. Only IPv4 literals are checked; anything else is reported as free.
+bool port_in_use(const HostPort& hp) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(hp.port);
+  std::string host = hp.host.empty() || hp.host == "localhost" ? "127.0.0.1" : hp.host;
+  if (inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1) return false;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  bool busy = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno == EADDRINUSE;
+  close(fd);
+  return busy;
+}
+
+/// The pid of the `nodeops up` that owns the state dir, when it is still running.
+int running_supervisor(const fs::path& state) {
+  std::ifstream in(state / "state.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto k = text.find("\"pid\":");
+  if (k == std::string::npos) return 0;
+  int pid = std::atoi(text.c_str() + k + 6);
+  return pid > 0 && pid != getpid() && kill(pid, 0) == 0 ? pid : 0;
 }
 
 }  // namespace
@@ -102,6 +134,26 @@ std::string render_prometheus_config(const StackConfig& cfg, const std::vector<s
 
 int run_up(const StackConfig& cfg, const UpOptions& opts) {
   fs::path state(cfg.state_dir);
+  if (int pid = running_supervisor(state)) {
+    std::cerr << fmt::format("a stack is already running from {} (nodeops up, pid {}): see `nodeops status "
+                             "--state-dir {}`, stop it, or give this one its own state_dir and ports\n",
+                             cfg.state_dir, pid, cfg.state_dir);
+    return 1;
+  }
+  // Children of a program that already holds a port would only crash and restart: say so up front.
+  std::vector<std::pair<std::string, HostPort>> listens;
+  for (const auto& n : cfg.nodes) listens.push_back({n.name, {"127.0.0.1", n.port}});
+  listens.push_back({"gateway", cfg.gateway_listen});
+  listens.push_back({"gateway admin", cfg.gateway_admin});
+  listens.push_back({"exporter", cfg.exporter_listen});
+  if (cfg.monitoring) {
+    listens.push_back({"prometheus", cfg.prometheus_listen});
+    listens.push_back({"alertmanager", cfg.alertmanager_listen});
+  }
+  std::vector<std::string> busy;
+  for (const auto& [name, hp] : listens) {
+    if (port_in_use(hp)) busy.push_back(fmt::format("{} ({})", addr(hp), name));
+  }
   fs::create_directories(state / "logs");
   auto log_of = [&](const std::string& name) { return fs::absolute(state / "logs" / (name + ".log")).string(); };
   Supervisor sup(opts.restart);
@@ -175,6 +227,10 @@ int run_up(const StackConfig& cfg, const UpOptions& opts) {
   for (const auto& c : sup.children()) {
     std::cout << fmt::format("{:<14} {:<11} {}\n", c.spec.name, to_string(c.state),
                              c.state == ChildState::missing ? "missing: " + c.spec.install_hint : c.spec.url);
+  }
+  for (const auto& b : busy) {
+    std::cout << fmt::format("warning: {} is already in use by another program; that component will keep "
+                             "restarting until it is freed (or move it: nodeops up -f FILE)\n", b);
   }
   std::cout << fmt::format("\nTry:  curl -s -X POST -H 'Content-Type: application/json' "
                            "-d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_blockNumber\"}}' http://{}/{}\n",

@@ -126,7 +126,12 @@ void Supervisor::run(const std::atomic<bool>& stop, const std::function<void()>&
 
 void Supervisor::stop_all(std::chrono::milliseconds grace) {
   for (auto& c : children_) {
-    if (c.pid > 0) kill(c.pid, SIGTERM);
+    if (c.pid > 0) {
+      kill(c.pid, SIGTERM);
+      // A child frozen with SIGSTOP (how one simulates a hung node) would hold SIGTERM pending
+      // until the grace period ends; wake it so it can exit now.
+      kill(c.pid, SIGCONT);
+    }
     if (c.state == ChildState::restarting) c.state = ChildState::stopped;
   }
   auto deadline = std::chrono::steady_clock::now() + grace;

@@ -13,13 +13,14 @@ Run: /usr/bin/python3 -m pytest tests/e2e/test_stack.py   (about 2.5 minutes)
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 
 import pytest
 import requests
 from harness import NODEOPS_BIN
-from local_stack import LocalStack, pid_alive, port_is_free, require_stack_programs, wait
+from local_stack import LocalStack, pid_alive, port_is_free, require_stack_programs, stack_config, wait
 
 ETH = ["eth-a", "eth-b", "eth-c"]
 POLYGON = ["polygon-a", "polygon-b"]
@@ -165,12 +166,23 @@ def test_crashed_child_is_restarted(stack):
          stack=stack)
 
 
+def test_second_stack_on_the_same_state_dir_is_refused(stack):
+    out = subprocess.run([str(NODEOPS_BIN), "up", "-f", str(stack.file)], capture_output=True, text=True,
+                         timeout=20, cwd=stack.tmp)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert f"already running from {stack.state_dir} (nodeops up, pid {stack.proc.pid})" in out.stderr
+    assert stack.child("gateway")["restarts"] == 0  # nothing of the first one disturbed
+
+
 def test_sigterm_stops_every_child_and_frees_ports(stack):
     pids = {c["name"]: c["pid"] for c in stack.state()["children"]}
     assert all(p > 0 for p in pids.values()), pids
+    stack.pause_node("eth-a")  # a frozen child must not hold up the stop either
     t0 = time.monotonic()
     assert stack.stop(timeout=30) == 0
-    print(f"stack stopped in {time.monotonic() - t0:.1f}s")
+    took = time.monotonic() - t0
+    print(f"stack stopped in {took:.1f}s")
+    assert took < 8, f"stopping took {took:.1f}s: a child waited for the SIGKILL after the 10 s grace"
     assert not [n for n, p in pids.items() if pid_alive(p)], "orphans left behind"
     busy = [p for p in stack.ports() if not port_is_free(p)]
     assert not busy, f"ports still bound: {busy}"
@@ -221,3 +233,22 @@ def test_killed_supervisor_leaves_no_orphan(tmp_path):
         assert out.returncode == 1 and "stale state file" in out.stdout, out.stdout
     finally:
         s.kill()
+
+
+def test_busy_port_is_reported(tmp_path):
+    """A port taken by another program is named when the stack starts; the rest runs."""
+    require_stack_programs(monitoring=False)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        cfg_port = f"127.0.0.1:{port}"
+        cfg = stack_config(tmp_path, monitoring=False, nodes=["eth-a"])
+        cfg["exporter"]["listen"] = cfg_port
+        s = LocalStack(cfg, tmp_path)
+        try:
+            out = wait("the table", lambda: "Ctrl-C stops everything" in s.log() and s.log(), 15, stack=s)
+            assert f"warning: {cfg_port} (exporter) is already in use by another program" in out, out
+            wait("gateway ready", lambda: requests.get(s.admin_url("/readyz"), timeout=2).ok, 20, stack=s)
+        finally:
+            s.kill()
