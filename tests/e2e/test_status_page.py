@@ -33,13 +33,13 @@ def chromium(url: str, tmp, *args: str, timeout: float = 60) -> str:
 
 
 def rows(dom: str) -> dict:
-    """upstream name -> (data-state, the row's text) from the rendered DOM."""
+    """upstream name -> (data-state, the row's text, the row's HTML) from the rendered DOM."""
     found = {}
     for m in re.finditer(r'<tr class="[^"]*" data-upstream="([^"]*)" data-state="([^"]*)">(.*?)</tr>', dom, re.S):
         name = html.unescape(m.group(1))
         # Text only: the sparkline's <svg> has none.
         text = html.unescape(re.sub(r"<[^>]+>", " ", m.group(3)))
-        found[name] = (m.group(2), " ".join(text.split()))
+        found[name] = (m.group(2), " ".join(text.split()), m.group(3))
     return found
 
 
@@ -86,12 +86,19 @@ def test_rendered_page_shows_every_upstream_and_the_lagging_one(lagging_stack, t
     dom = chromium(stack.admin_url("/"), tmp_path / "profile", "--dump-dom")
     found = rows(dom)
     assert set(found) == set(UPSTREAMS), f"rows: {sorted(found)}\n{dom[:3000]}"
-    state, text = found[LAG_NODE]
+    state, text, _ = found[LAG_NODE]
     assert state == "lagging", text
     assert re.search(r"\blagging \d+ blocks", text), text
     for name in UPSTREAMS:
         if name != LAG_NODE:
-            assert found[name][0] == "healthy", (name, found[name])
+            assert found[name][0] == "healthy", (name, found[name][:2])
+        # The sparkline is drawn from the gateway's history: requests/s, head, the health band.
+        row = found[name][2]
+        assert 'class="rps"' in row and 'class="head"' in row and 'class="up"' in row, (name, row[:500])
+    # The health band ends red for the lagging node, green for the others.
+    band = {name: re.findall(r'<rect [^>]*class="(up|down)"', found[name][2]) for name in UPSTREAMS}
+    assert band[LAG_NODE][-1] == "down", band
+    assert all(band[n][-1] == "up" for n in UPSTREAMS if n != LAG_NODE), band
     # Chain cards with their ids, and the head the gateway reports.
     assert 'data-chain="ethereum"' in dom and 'data-chain="polygon"' in dom
     assert re.search(r"chain id <b>137</b>", dom)
