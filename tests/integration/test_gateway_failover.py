@@ -155,7 +155,8 @@ BAD_MODES = ["html", "garbage", "empty", "wrong_id", "no_result", "http_500", "h
 @pytest.mark.parametrize("mode", BAD_MODES)
 def test_bad_upstream_reply_is_retried_on_a_healthy_upstream(node, mode):
     with LyingUpstream(node.url, mode=mode) as liar:
-        # Weight makes the liar the first choice for every call, so every call meets it first.
+        # Weight makes the liar the first choice, unless it is far slower than the honest node (the
+        # selector weighs latency too): most calls meet it first, and every one must still succeed.
         ups = [("liar", liar.url, {"weight": 1000}), ("honest", node.url)]
         with Nodeops.gateway(gateway_config({"ethereum": (1, ups)})) as g:
             want = node.rpc("eth_getBalance", [ADDR, "latest"])["result"]
@@ -163,14 +164,17 @@ def test_bad_upstream_reply_is_retried_on_a_healthy_upstream(node, mode):
                 r = post(g.url("/ethereum"), body("eth_getBalance", [ADDR, "latest"], id=i))
                 assert LIE not in r.text
                 assert r.json() == {"jsonrpc": "2.0", "id": i, "result": want}
-            assert liar.calls >= 10
+            assert liar.calls >= 1
             m = g.metrics()
             errors = sum(metric_value(m, "nodeops_gateway_upstream_errors_total", chain="ethereum", upstream="liar",
                                       reason=r) or 0 for r in ("connect", "timeout", "http_status", "bad_response"))
-            assert errors >= 10
+            # Every call the liar got is a counted error and a retry; none counted as ok.
+            assert errors == liar.calls
+            assert metric_value(m, "nodeops_gateway_upstream_requests_total", chain="ethereum", upstream="liar",
+                                outcome="ok") == 0
             retries = sum(float(line.rpartition(" ")[2]) for line in m.splitlines()
                           if line.startswith("nodeops_gateway_retries_total{"))
-            assert retries >= 10
+            assert retries == liar.calls
 
 
 @pytest.mark.parametrize("mode", ["html", "wrong_id", "http_500", "state_error"])
