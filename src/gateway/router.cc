@@ -71,7 +71,8 @@ void Router::attach_loop(asio::io_context& io) {
 }
 
 http::Response Router::transport_error(int status, std::string_view message) {
-  return json_response(status, jsonrpc::error_reply("", status == 413 ? jsonrpc::kInvalidRequest : jsonrpc::kParseError,
+  // 400 is a request that is not HTTP; 413 and 408 are requests we would not read to the end.
+  return json_response(status, jsonrpc::error_reply("", status == 400 ? jsonrpc::kParseError : jsonrpc::kInvalidRequest,
                                                     message));
 }
 
@@ -198,6 +199,8 @@ asio::awaitable<std::string> Router::route_call(LoopState& loop, ChainRuntime& c
     criteria.tried.assign(cfg.upstreams.size(), false);
     bool write = chains::evm::is_write(call.method);
     std::string last_problem;
+    // A node's own "state unavailable" answer, kept in case no other node can do better.
+    std::string state_error;
     auto traffic = chain.traffic.load(std::memory_order_acquire);
     for (uint32_t attempt = 0; attempt < config_.limits.max_attempts; ++attempt) {
       auto now = Clock::now();
@@ -226,8 +229,11 @@ asio::awaitable<std::string> Router::route_call(LoopState& loop, ChainRuntime& c
       criteria.tried[u] = true;
       const auto& up = cfg.upstreams[u];
       auto& series = metrics_.upstream(chain.index, u);
-      auto timeout = std::min<Duration>(config_.limits.upstream_timeout,
-                                        std::chrono::duration_cast<Duration>(deadline - now));
+      auto remaining = std::chrono::ceil<Duration>(deadline - now);
+      auto timeout = std::min<Duration>(config_.limits.upstream_timeout, remaining);
+      // When the request's deadline, not the upstream timeout, bounds this attempt, its timing out
+      // means the request is out of time: answer -32012 rather than trying another upstream.
+      bool deadline_bound = remaining <= config_.limits.upstream_timeout;
       uint64_t id = loop.next_id++;
       auto body = jsonrpc::upstream_request(id, call.method, call.params);
       auto t0 = Clock::now();
@@ -246,6 +252,14 @@ asio::awaitable<std::string> Router::route_call(LoopState& loop, ChainRuntime& c
                                            {"reason", problem}, {"duration_ms", ms}});
         if (attempt + 1 < config_.limits.max_attempts) metrics_.record_retry(chain.index, kUpstreamErrorNames[static_cast<size_t>(kind)]);
       };
+      if (!res.ok() && res.error == http::ClientResponse::Error::timeout && deadline_bound) {
+        series.error->inc();
+        series.errors[static_cast<size_t>(UpstreamError::timeout)]->inc();
+        last_problem = fmt::format("{}: {}", up.name, res.message);
+        co_return finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kTimeout,
+                                                               "no upstream answered before the request deadline (" +
+                                                                   last_problem + ")"));
+      }
       if (!res.ok()) {
         fail(res.error == http::ClientResponse::Error::timeout ? UpstreamError::timeout
              : res.error == http::ClientResponse::Error::connect ? UpstreamError::connect
@@ -276,6 +290,7 @@ asio::awaitable<std::string> Router::route_call(LoopState& loop, ChainRuntime& c
           series.rpc_error->inc();
           criteria.prefer_archive = true;
           last_problem = fmt::format("{}: {}", up.name, reply.error_message);
+          state_error = jsonrpc::error_object_reply(call.id, reply.payload);
           metrics_.record_retry(chain.index, "state_unavailable");
           continue;
         }
@@ -284,6 +299,12 @@ asio::awaitable<std::string> Router::route_call(LoopState& loop, ChainRuntime& c
       }
       series.ok->inc();
       co_return finish(Outcome::ok, jsonrpc::result_reply(call.id, reply.payload));
+    }
+    if (!state_error.empty()) co_return finish(Outcome::rpc_error, std::move(state_error));
+    if (Clock::now() >= deadline) {
+      co_return finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kTimeout,
+                                                             "no upstream answered before the request deadline (" +
+                                                                 last_problem + ")"));
     }
     co_return finish(Outcome::failed,
                      jsonrpc::error_reply(call.id, jsonrpc::kUpstreamFailed,

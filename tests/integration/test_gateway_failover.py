@@ -220,9 +220,6 @@ def test_no_healthy_upstream_is_32010():
         assert requests.get(g.url("/readyz"), timeout=5).status_code == 503
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (src/gateway/router.cc): when request_timeout runs out during the last "
-                   "attempt the client gets -32011 'all attempts failed' instead of -32012; the attempt's timeout "
-                   "is truncated to whole ms so it fires just before the deadline, then no upstream is left")
 def test_request_deadline_is_32012(node):
     with LyingUpstream(node.url, mode="proxy", delay=3) as slow:
         cfg = gateway_config({"slow": (1, [("slow", slow.url)])},
