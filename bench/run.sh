@@ -9,6 +9,7 @@
 # Environment (defaults in brackets):
 #   BENCH_DURATION [10s]      wrk -d per target, after BENCH_WARMUP [2s] of unmeasured load
 #   BENCH_CONNECTIONS [32]    wrk -c;  BENCH_THREADS [2]: wrk -t
+#   BENCH_ROUNDS [1]          run all targets this many times, interleaved; the table shows medians
 #   BENCH_WORKERS [nproc]     worker processes/threads of every proxy (nginx, HAProxy, gateway)
 #   BENCH_TARGETS             subset/order of "direct nginx haproxy gateway"
 #   BENCH_PIN_WRK, BENCH_PIN_ANVIL, BENCH_PIN_TARGET
@@ -28,6 +29,7 @@ WARMUP=${BENCH_WARMUP:-2s}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_THREADS:-2}
 WORKERS=${BENCH_WORKERS:-$(nproc)}
+ROUNDS=${BENCH_ROUNDS:-1}
 TARGETS=${BENCH_TARGETS:-direct nginx haproxy gateway}
 PIN_WRK=${BENCH_PIN_WRK:-}
 PIN_ANVIL=${BENCH_PIN_ANVIL:-}
@@ -86,6 +88,7 @@ finish() {
   mkdir -p "$ROOT/bench/out" && mv "$TMP" "$ROOT/bench/out/last" 2>/dev/null || rm -rf "$TMP"
 }
 trap finish EXIT
+trap 'echo "bench: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 trap 'exit 130' INT TERM
 
 # pin CPUS CMD...: CMD under taskset when CPUS is set.
@@ -163,9 +166,21 @@ if [[ -x $NODEOPS ]]; then
   V_NODEOPS="$(version_of "$NODEOPS" --version) ($(realpath --relative-to="$ROOT" "$NODEOPS"), built $(date -u -r "$NODEOPS" '+%Y-%m-%d %H:%M UTC'), HEAD $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ', src/ had uncommitted changes'))"
 fi
 load_avg() { cut -d' ' -f1-3 /proc/loadavg; }
-compilers() { pgrep -c -x 'cc1plus|cc1|clang|clang\+\+|rustc|ld|ninja' 2>/dev/null || true; }
+compilers() { ps -eo comm= | grep -cxE 'cc1plus|cc1|clang(\+\+)?|rustc|ld|collect2|ninja|make' || true; }
+# Share of all CPUs that other processes used over one second: the load average would also count
+# the previous run of this script.
+cpu_busy_percent() {
+  local a b
+  a=($(head -1 /proc/stat))
+  sleep 1
+  b=($(head -1 /proc/stat))
+  awk -v u=$(( b[1] + b[2] + b[3] + b[6] + b[7] - a[1] - a[2] - a[3] - a[6] - a[7] )) \
+      -v t=$(( b[1] + b[2] + b[3] + b[4] + b[5] + b[6] + b[7] + b[8] - a[1] - a[2] - a[3] - a[4] - a[5] - a[6] - a[7] - a[8] )) \
+      'BEGIN { printf "%.0f", (t > 0 ? 100 * u / t : 0) }'
+}
 LOAD_START=$(load_avg)
 COMPILERS_START=$(compilers)
+BUSY_START=$(cpu_busy_percent)
 
 # ---- anvil: the one upstream of every target ---------------------------------------------------------
 ANVIL_PORT=$(free_port)
@@ -210,17 +225,19 @@ start_target() {
 }
 
 # ---- run every target ------------------------------------------------------------------------------
-declare -A RPS P50 P99 ERR CPU ANVIL_CPU NOTE
+# Per round, the values of every target are appended to these lists; the table shows medians.
+declare -A L_RPS L_P50 L_P99 L_CPU L_ANVIL_CPU ERR NOTE
 TIMEOUT=$(( $(seconds "$DURATION") + $(seconds "$WARMUP") + 30 ))
+for round in $(seq "$ROUNDS"); do
 for t in $TARGETS; do
   start_target "$t"
-  log "$t: $URL"
+  log "$t: $URL (round $round of $ROUNDS)"
   pin "$PIN_WRK" timeout "$TIMEOUT" "$WRK" -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/post.lua "$URL" \
-    >"$TMP/wrk-$t-warmup.txt" 2>&1 || true
+    >"$TMP/wrk-$t-$round-warmup.txt" 2>&1 || true
   cpu0_target=$([[ -n $TARGET_PID ]] && cpu_seconds "$TARGET_PID" || echo 0)
   cpu0_anvil=$(cpu_seconds "$ANVIL_PID")
   pin "$PIN_WRK" timeout "$TIMEOUT" "$WRK" -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
-    -s bench/post.lua "$URL" >"$TMP/wrk-$t.txt" 2>&1 || log "$t: wrk exited with $?"
+    -s bench/post.lua "$URL" >"$TMP/wrk-$t-$round.txt" 2>&1 || log "$t: wrk exited with $?"
   cpu1_target=$([[ -n $TARGET_PID ]] && cpu_seconds "$TARGET_PID" || echo 0)
   cpu1_anvil=$(cpu_seconds "$ANVIL_PID")
   # A reply must still be a JSON-RPC result after the load (not only a 2xx).
@@ -228,41 +245,54 @@ for t in $TARGETS; do
   rpc "$URL" 2>/dev/null | grep -q '"result"' || after_ok=0
   if [[ -n $TARGET_PID ]]; then stop "$TARGET_PID"; fi
 
-  out="$TMP/wrk-$t.txt"
+  out="$TMP/wrk-$t-$round.txt"
   line=$(grep '^BENCH ' "$out" || true)
   if [[ -n $line ]]; then
     get() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
     requests=$(get requests)
-    RPS[$t]=$(awk -v r="$requests" -v d="$(get duration_us)" 'BEGIN { printf "%.0f", (d > 0 ? r * 1e6 / d : 0) }')
-    P50[$t]=$(get p50_us)
-    P99[$t]=$(get p99_us)
+    rps=$(awk -v r="$requests" -v d="$(get duration_us)" 'BEGIN { printf "%.0f", (d > 0 ? r * 1e6 / d : 0) }')
+    p50=$(get p50_us)
+    p99=$(get p99_us)
     errors=$(( $(get connect) + $(get read) + $(get write) + $(get timeout) + $(get non2xx) ))
     detail="connect $(get connect), read $(get read), write $(get write), timeout $(get timeout), non-2xx $(get non2xx)"
   else
     # No done() line (another wrk build?): read --latency's table, whose units vary (us, ms, s).
     to_us() { awk '{ v = $1; if (v ~ /us$/) v += 0; else if (v ~ /ms$/) v *= 1000; else if (v ~ /s$/) v *= 1e6; printf "%.0f", v }' <<<"$1"; }
-    RPS[$t]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
-    P50[$t]=$(to_us "$(awk '$1 == "50%" { print $2 }' "$out")")
-    P99[$t]=$(to_us "$(awk '$1 == "99%" { print $2 }' "$out")")
+    rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
+    p50=$(to_us "$(awk '$1 == "50%" { print $2 }' "$out")")
+    p99=$(to_us "$(awk '$1 == "99%" { print $2 }' "$out")")
     requests=$(awk '/requests in/ { print $1 }' "$out")
     socket=$(sed -n 's/.*Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' "$out")
     non2xx=$(sed -n 's/.*Non-2xx or 3xx responses: \([0-9]*\).*/\1/p' "$out")
     errors=$(( ${non2xx:-0} $(for n in $socket; do printf ' + %s' "$n"; done) ))
     detail="socket errors: ${socket:-none}, non-2xx ${non2xx:-0}"
   fi
-  [[ -n ${RPS[$t]} && -n ${P50[$t]} && -n ${P99[$t]} ]] || { cat "$out" >&2; die "$t: cannot read wrk's output"; }
+  [[ -n $rps && -n $p50 && -n $p99 ]] || { cat "$out" >&2; die "$t: cannot read wrk's output"; }
   [[ $after_ok == 1 ]] || { errors=$(( errors + 1 )); detail="$detail; no JSON-RPC result after the run"; }
-  ERR[$t]=$errors
-  [[ $errors == 0 ]] || NOTE[$t]="$detail"
+  ERR[$t]=$(( ${ERR[$t]:-0} + errors ))
+  [[ $errors == 0 ]] || NOTE[$t]="${NOTE[$t]:+${NOTE[$t]}; }$detail"
   # Proxy CPU per request (its own processes, not anvil's): what it costs to forward one call.
-  CPU[$t]=$(awk -v a="$cpu0_target" -v b="$cpu1_target" -v r="${requests:-0}" \
+  cpu=$(awk -v a="$cpu0_target" -v b="$cpu1_target" -v r="${requests:-0}" \
     'BEGIN { printf "%.1f", (r > 0 ? (b - a) * 1e6 / r : 0) }')
-  ANVIL_CPU[$t]=$(awk -v a="$cpu0_anvil" -v b="$cpu1_anvil" -v r="${requests:-0}" \
+  anvil_cpu=$(awk -v a="$cpu0_anvil" -v b="$cpu1_anvil" -v r="${requests:-0}" \
     'BEGIN { printf "%.1f", (r > 0 ? (b - a) * 1e6 / r : 0) }')
-  log "$t: ${RPS[$t]} req/s, p50 ${P50[$t]} us, p99 ${P99[$t]} us, errors ${ERR[$t]}"
+  L_RPS[$t]+=" $rps"; L_P50[$t]+=" $p50"; L_P99[$t]+=" $p99"; L_CPU[$t]+=" $cpu"; L_ANVIL_CPU[$t]+=" $anvil_cpu"
+  log "$t: $rps req/s, p50 $p50 us, p99 $p99 us, proxy CPU $cpu us/req, errors $errors"
+done
+done
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+declare -A RPS P50 P99 CPU ANVIL_CPU
+for t in $TARGETS; do
+  RPS[$t]=$(printf '%.0f' "$(median "${L_RPS[$t]}")")
+  P50[$t]=$(printf '%.0f' "$(median "${L_P50[$t]}")")
+  P99[$t]=$(printf '%.0f' "$(median "${L_P99[$t]}")")
+  CPU[$t]=$(printf '%.1f' "$(median "${L_CPU[$t]}")")
+  ANVIL_CPU[$t]=$(printf '%.1f' "$(median "${L_ANVIL_CPU[$t]}")")
 done
 LOAD_END=$(load_avg)
 COMPILERS_END=$(compilers)
+cleanup  # anvil too, so that the next second measures only the others
+BUSY_END=$(cpu_busy_percent)
 
 # ---- report ---------------------------------------------------------------------------------------
 ms() { awk -v u="$1" 'BEGIN { printf "%.3f", u / 1000 }'; }
@@ -299,6 +329,14 @@ if [[ -n ${RPS[gateway]:-} && -n ${RPS[haproxy]:-} ]]; then
   SUMMARY+="
 - gateway/haproxy throughput: $(ratio "${RPS[gateway]}" "${RPS[haproxy]}")"
 fi
+if [[ $ROUNDS -gt 1 ]]; then
+  SUMMARY+="
+- every round (req/s; p99 ms):"
+  for t in $TARGETS; do
+    SUMMARY+=" $t$(tr ' ' '\n' <<<"${L_RPS[$t]}" | grep . | tr '\n' ' ' | sed 's/ $//;s/^/ /');$(for v in ${L_P99[$t]}; do printf ' %s' "$(ms "$v")"; done) |"
+  done
+  SUMMARY=${SUMMARY% |}
+fi
 for t in $TARGETS; do
   [[ ${ERR[$t]} == 0 ]] || SUMMARY+="
 - **$t had errors — its numbers are not comparable**: ${NOTE[$t]}"
@@ -307,21 +345,22 @@ done
 PIN_DESC="none (the kernel schedules wrk, anvil and the proxy over all CPUs)"
 [[ -z "$PIN_WRK$PIN_ANVIL$PIN_TARGET" ]] || PIN_DESC="wrk on CPU ${PIN_WRK:-any}, anvil on CPU ${PIN_ANVIL:-any}, proxy on CPU ${PIN_TARGET:-any}"
 BUSY=""
-if awk -v l="${LOAD_START%% *}" -v n="$MACHINE_NPROC" 'BEGIN { exit !(l > 0.5 * n) }' || [[ ${COMPILERS_START:-0} != 0 ]]; then
-  BUSY=" **The machine was busy before the run (load ${LOAD_START%% *}, $COMPILERS_START compiler/linker processes): the numbers are depressed and noisy.**"
+if [[ $BUSY_START -gt 20 || $BUSY_END -gt 20 || ${COMPILERS_START:-0} != 0 || ${COMPILERS_END:-0} != 0 ]]; then
+  BUSY=" **Other work ran on the machine (CPU ${BUSY_START}% / ${BUSY_END}% busy in the second before / after the run; compiler processes before/after: ${COMPILERS_START:-0}/${COMPILERS_END:-0}): the numbers are depressed and noisy.**"
 fi
-CMD="$(env | grep -E '^(BENCH_[A-Z_]+|ANVIL|WRK|NGINX|HAPROXY)=' | sort | tr '\n' ' ')bash bench/run.sh ${1:-build/release/nodeops}"
+CMD="$( (env | grep -E '^(BENCH_[A-Z_]+|ANVIL|WRK|NGINX|HAPROXY)=' || true) | sort | tr '\n' ' ')bash bench/run.sh ${1:-build/release/nodeops}"
 
 SECTION="## $(date -u '+%Y-%m-%d %H:%M UTC')
 
 Command: \`$CMD\` — wrk \`-t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency -s bench/post.lua\` per target after a
-$WARMUP warm-up, POST \`$BODY\`; proxies with $WORKERS worker processes/threads; CPU pinning: $PIN_DESC.
+$WARMUP warm-up, $ROUNDS round(s) with the targets interleaved (medians shown), POST \`$BODY\`; proxies with $WORKERS worker processes/threads; CPU pinning: $PIN_DESC.
 
-Machine: $MACHINE_NPROC × $MACHINE_CPU, $MACHINE_MEM, $MACHINE_KERNEL. Load average before/after: $LOAD_START / $LOAD_END
-(compiler processes: ${COMPILERS_START:-0} / ${COMPILERS_END:-0}).$BUSY
+Machine: $MACHINE_NPROC × $MACHINE_CPU, $MACHINE_MEM, $MACHINE_KERNEL. CPU busy in the second before / after the run:
+${BUSY_START}% / ${BUSY_END}%; load average before/after: $LOAD_START / $LOAD_END.$BUSY
 wrk, anvil and the proxy share these $MACHINE_NPROC CPUs, so a proxy's own CPU use is taken from anvil and wrk: on this
 machine throughput measures how cheaply a proxy forwards, not how fast it could go alone.
-Versions: nginx $V_NGINX, HAProxy $V_HAPROXY, wrk $V_WRK, anvil $V_ANVIL, nodeops $V_NODEOPS.
+${BENCH_NOTE:+Note: $BENCH_NOTE
+}Versions: nginx $V_NGINX, HAProxy $V_HAPROXY, wrk $V_WRK, anvil $V_ANVIL, nodeops $V_NODEOPS.
 
 $TABLE
 
@@ -340,7 +379,6 @@ fi
 
 # ---- micro benchmarks (opt-in: building them takes minutes on two cores) ---------------------------------
 if [[ ${BENCH_MICRO:-0} == 1 ]]; then
-  cleanup
   log "building bench/micro in build/bench"
   cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNODEOPS_BENCH=ON -DNODEOPS_TESTS=OFF >/dev/null
   cmake --build build/bench --target micro_bench
