@@ -11,7 +11,8 @@
 namespace nodeops::chains::evm {
 namespace {
 
-constexpr std::array<std::string_view, 56> kKnown = {
+// EVM methods, then the Solana RPC methods the gateway also serves.
+constexpr std::array<std::string_view, 72> kKnown = {
     "eth_blockNumber", "eth_chainId", "eth_call", "eth_estimateGas", "eth_gasPrice",
     "eth_maxPriorityFeePerGas", "eth_feeHistory", "eth_getBalance", "eth_getCode", "eth_getStorageAt",
     "eth_getTransactionCount", "eth_getBlockByNumber", "eth_getBlockByHash", "eth_getBlockReceipts",
@@ -25,7 +26,10 @@ constexpr std::array<std::string_view, 56> kKnown = {
     "net_version", "net_peerCount", "net_listening", "web3_clientVersion", "web3_sha3",
     "debug_traceTransaction", "debug_traceCall", "debug_traceBlockByNumber", "trace_block",
     "trace_transaction", "trace_filter", "txpool_status", "txpool_content", "admin_peers",
-    "admin_nodeInfo", "bor_getAuthor", "bor_getCurrentValidators"};
+    "admin_nodeInfo", "bor_getAuthor", "bor_getCurrentValidators",
+    "getSlot", "getBalance", "getAccountInfo", "getMultipleAccounts", "getProgramAccounts", "getLatestBlockhash",
+    "sendTransaction", "simulateTransaction", "getTransaction", "getSignatureStatuses", "getSignaturesForAddress",
+    "getBlock", "getBlockHeight", "getEpochInfo", "getHealth", "getVersion"};
 
 constexpr std::array<std::string_view, 5> kDeniedPrefixes = {"admin_", "debug_", "personal_", "miner_", "engine_"};
 

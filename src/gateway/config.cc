@@ -44,9 +44,16 @@ ChainConfig read_chain(ConfigMap& m) {
     if (!valid_name(c.name)) m.error("name", "use lowercase letters, digits, '-' and '_' (it is a URL path and a label)");
   }
   c.type = m.string("type", "evm");
-  if (c.type != "evm") m.error("type", fmt::format("'{}' is not served by the gateway yet; use evm", c.type));
-  if (!m.has("chain_id")) m.error("chain_id", "is required (the gateway refuses upstreams on another chain)");
-  c.chain_id = static_cast<uint64_t>(m.integer("chain_id", 0, 1, INT64_MAX));
+  if (c.type != "evm" && c.type != "solana") {
+    m.error("type", fmt::format("expected evm or solana, got '{}'", c.type));
+  }
+  if (c.type == "evm") {
+    if (!m.has("chain_id")) m.error("chain_id", "is required (the gateway refuses upstreams on another chain)");
+    c.chain_id = static_cast<uint64_t>(m.integer("chain_id", 0, 1, INT64_MAX));
+  } else if (m.has("chain_id")) {
+    m.error("chain_id", "only evm chains have a chain id");
+    m.integer("chain_id", 0, 0, INT64_MAX);
+  }
   c.max_lag_blocks = static_cast<uint64_t>(m.integer("max_lag_blocks", 5, 0, 1000000));
   c.archive_after_blocks = static_cast<uint64_t>(m.integer("archive_after_blocks", 128, 1, 100000000));
   c.health_interval = m.duration("health_interval", Duration(1000), Duration(100));

@@ -23,9 +23,9 @@ struct UpstreamConfig {
 
 struct ChainConfig {
   std::string name;
-  std::string type = "evm";
-  uint64_t chain_id = 0;
-  uint64_t max_lag_blocks = 5;
+  std::string type = "evm";       // evm | solana
+  uint64_t chain_id = 0;          // evm only
+  uint64_t max_lag_blocks = 5;    // slots for solana
   uint64_t archive_after_blocks = 128;
   Duration health_interval{1000};
   std::vector<std::string> allow_methods;  // exact names, or prefixes ending in "_"

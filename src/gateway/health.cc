@@ -31,12 +31,12 @@ ChainHealth evaluate_health(const ChainConfig& config, std::vector<chains::NodeS
     u.head = st.head;
     if (!st.reachable || !st.head) {
       u.reason = "unreachable: " + (st.error.empty() ? std::string("no answer") : st.error);
-    } else if (!st.chain_id) {
+    } else if (config.type == "evm" && !st.chain_id) {
       u.reason = "no chain id in the answer";
-    } else if (*st.chain_id != config.chain_id) {
+    } else if (config.type == "evm" && *st.chain_id != config.chain_id) {
       u.reason = fmt::format("wrong chain id {} (want {})", *st.chain_id, config.chain_id);
     } else if (st.syncing.value_or(false)) {
-      u.reason = "syncing";
+      u.reason = config.type == "solana" ? "unhealthy (getHealth)" : "syncing";
     } else {
       u.reason = "";
       heads.push_back(*st.head);
@@ -97,7 +97,7 @@ struct HealthTracker::Impl {
   Impl(asio::io_context& i, ChainRuntime& c, GatewayMetrics& m, Duration t)
       : io(i), chain(c), config(*c.config), board(c.health), metrics(m), probe_timeout(t), prober(i.get_executor()),
         last(c.config->upstreams.size()) {
-    for (const auto& u : config.upstreams) adapters.push_back(chains::evm::make_evm_adapter(u.url.str()));
+    for (const auto& u : config.upstreams) adapters.push_back(chains::make_adapter(config.type, u.url.str()));
     chain.history.resize(config.upstreams.size());
   }
 

@@ -195,9 +195,9 @@ asio::awaitable<std::string> Router::route_call(LoopState& loop, ChainRuntime& c
   }
   try {
     Criteria criteria;
-    criteria.range = chains::evm::block_range(call.method, call.params);
+    if (cfg.type == "evm") criteria.range = chains::evm::block_range(call.method, call.params);
     criteria.tried.assign(cfg.upstreams.size(), false);
-    bool write = chains::evm::is_write(call.method);
+    bool write = cfg.type == "evm" && chains::evm::is_write(call.method);
     std::string last_problem;
     // A node's own "state unavailable" answer, kept in case no other node can do better.
     std::string state_error;

@@ -63,3 +63,17 @@ TEST(Health, ASyncingNodeDoesNotSetTheBestHead) {
   EXPECT_EQ(h.best_head, 10u);
   EXPECT_TRUE(h.upstreams[0].healthy);
 }
+
+TEST(Health, SolanaHasNoChainIdAndUnhealthyMeansOut) {
+  auto c = chain(3, 150);
+  c.type = "solana";
+  c.chain_id = 0;
+  chains::NodeStatus a = node(250'000'000, 0), b = node(250'000'010, 0), behind = node(249'000'000, 0, true);
+  a.chain_id.reset();
+  b.chain_id.reset();
+  behind.chain_id.reset();
+  auto h = evaluate_health(c, {a, b, behind}, {});
+  EXPECT_TRUE(h.upstreams[0].healthy);
+  EXPECT_TRUE(h.upstreams[1].healthy);
+  EXPECT_EQ(h.upstreams[2].reason, "unhealthy (getHealth)");
+}
