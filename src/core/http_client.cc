@@ -77,11 +77,12 @@ struct ClientPool::Impl {
 
   // One exchange on one connection. `reused` marks a keep-alive connection taken from the idle
   // list; `stale` is set when it failed before any byte of the answer arrived.
-  asio::awaitable<ClientResponse> exchange(beast::tcp_stream& stream, const bhttp::request<bhttp::string_body>& req,
+  asio::awaitable<ClientResponse> exchange(beast::tcp_stream& stream, const std::string& head, const std::string& body,
                                            Duration timeout, bool& stale, bool& keep) {
     ClientResponse out;
     stream.expires_after(timeout);
-    auto [wec, wn] = co_await bhttp::async_write(stream, req, nothrow);
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
+    auto [wec, wn] = co_await asio::async_write(stream, buffers, nothrow);
     (void)wn;
     if (wec) {
       stale = true;
@@ -139,16 +140,28 @@ asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std
                                                     Duration timeout, std::string_view content_type,
                                                     const Headers& headers) {
   auto impl = impl_;  // keeps the pool's state alive across suspension
-  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
-  req.set(bhttp::field::host, impl->host_header);
-  req.set(bhttp::field::user_agent, "nodeops");
-  for (const auto& [name, value] : headers) req.set(name, value);
-  if (!body.empty() || method == "POST") {
-    req.set(bhttp::field::content_type, content_type);
-    req.body() = std::move(body);
+  // The request head is formatted by hand (see http_server.cc's write() for why).
+  std::string head;
+  head.reserve(128 + target.size());
+  head.append(method.data(), method.size());
+  head += ' ';
+  head.append(target.data(), target.size());
+  head += " HTTP/1.1\r\nHost: ";
+  head += impl->host_header;
+  head += "\r\nUser-Agent: nodeops";
+  for (const auto& [name, value] : headers) {
+    head += "\r\n";
+    head += name;
+    head += ": ";
+    head += value;
   }
-  req.keep_alive(true);
-  req.prepare_payload();
+  if (!body.empty() || method == "POST") {
+    head += "\r\nContent-Type: ";
+    head.append(content_type.data(), content_type.size());
+    head += "\r\nContent-Length: ";
+    head += std::to_string(body.size());
+  }
+  head += "\r\n\r\n";
 
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int attempt = 0;; ++attempt) {
@@ -167,7 +180,7 @@ asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std
     bool keep = false;
     auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
     if (left <= Duration(0)) left = Duration(1);
-    out = co_await impl->exchange(*stream, req, left, stale, keep);
+    out = co_await impl->exchange(*stream, head, body, left, stale, keep);
     if (out.ok() && keep && impl->idle.size() < impl->max_idle) {
       stream->expires_never();
       impl->idle.push_back(std::move(stream));

@@ -28,6 +28,9 @@ std::optional<Url> parse_url(std::string_view text, std::string* why) {
   std::string_view authority = text.substr(0, slash);
   Url url;
   if (slash != std::string_view::npos) url.target = std::string(text.substr(slash));
+  for (char c : url.target) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return fail("the path has spaces or control characters");
+  }
   if (authority.empty()) return fail("the URL has no host");
   if (authority.find('@') != std::string_view::npos) return fail("credentials in URLs are not supported");
   std::string_view host = authority;

@@ -24,6 +24,8 @@ TEST(Url, RejectsWhatItCannotServeWithAReason) {
   EXPECT_FALSE(parse_url("http://:80", &why));
   EXPECT_FALSE(parse_url("http://host:99999", &why));
   EXPECT_FALSE(parse_url("http://us:pw@host", &why));
+  EXPECT_FALSE(parse_url("http://host/a\r\nX-Injected: 1", &why));
+  EXPECT_FALSE(parse_url("http://host/a b", &why));
 }
 
 TEST(Url, ParsesListenAddresses) {
