@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Offline checks of deploy/terraform: fmt, init + validate of every root (environments and the
-# state bootstrap), and `terraform test` (mocked AWS provider) in every module and root.
+# Offline checks of deploy/terraform: fmt, the environments' layout (envs/<env> link their root
+# module to envs/_shared), init + validate of every root (environments and the state bootstrap),
+# and `terraform test` (mocked AWS provider) in every module and root.
 #
 # Runs from anywhere; uses .tools/terraformrc (written by scripts/bootstrap.sh), which points
 # Terraform at the local provider mirror. Work happens on a copy under build/terraform/ so the
@@ -43,14 +44,36 @@ echo "== terraform $(terraform version | head -n1 | awk '{print $2}'), provider 
 # --- 1. formatting (on the real tree) -------------------------------------------------------
 run terraform fmt -check -recursive -diff "$src"
 
-# --- 2. environments share everything but their tfvars and backend key ----------------------
-for f in main.tf variables.tf outputs.tf versions.tf; do
-  for env in staging prod; do
-    cmp -s "$src/envs/dev/$f" "$src/envs/$env/$f" ||
-      fail "$src/envs/$env/$f differs from envs/dev/$f: environments may differ only in terraform.tfvars and backend.tf"
-  done
+# --- 2. environments share everything but their tfvars, backend key and tests ----------------
+# envs/_shared holds the one copy of the root module; every envs/<env>/ links to it. An env's own
+# files are backend.tf, terraform.tfvars and tests/; any other *.tf must be a link into _shared.
+shared="$src/envs/_shared"
+envs=()
+for d in "$src"/envs/*/; do
+  env="$(basename "$d")"
+  [[ "$env" == _* ]] && continue # _shared and the like: not environments
+  envs+=("$env")
 done
-echo "+ envs/{dev,staging,prod}: main/variables/outputs/versions identical"
+for env in dev staging prod; do # the environments scripts/deploy.sh accepts
+  [[ " ${envs[*]} " == *" $env "* ]] || fail "$src/envs/$env is missing (found: ${envs[*]:-none})"
+done
+for f in main.tf variables.tf outputs.tf versions.tf; do
+  [[ -f "$shared/$f" && ! -L "$shared/$f" ]] || fail "$shared/$f is missing (or is itself a link)"
+done
+for env in "${envs[@]}"; do
+  for f in main.tf variables.tf outputs.tf versions.tf; do
+    [[ -L "$src/envs/$env/$f" ]] || fail "$src/envs/$env/$f must be a symlink to ../_shared/$f"
+  done
+  for f in "$src/envs/$env"/*.tf; do
+    name="$(basename "$f")"
+    [[ "$name" == backend.tf ]] && continue
+    [[ -L "$f" && "$(readlink "$f")" == "../_shared/$name" ]] ||
+      fail "$f: environments may differ only in terraform.tfvars and backend.tf; shared files live in envs/_shared, linked from every env"
+  done
+  [[ -f "$src/envs/$env/backend.tf" && -f "$src/envs/$env/terraform.tfvars" ]] ||
+    fail "$src/envs/$env needs its own backend.tf and terraform.tfvars"
+done
+echo "+ envs/{$(IFS=,; echo "${envs[*]}")}: main/variables/outputs/versions.tf link to envs/_shared"
 
 # --- 3. a scratch copy of the tree to work in ---------------------------------------------------
 rm -rf "$work/tree"
@@ -58,7 +81,7 @@ mkdir -p "$work/tree"
 tar -C "$src" --exclude=.terraform --exclude=.terraform.lock.hcl -cf - . | tar -C "$work/tree" -xf -
 
 dirs=()
-for d in bootstrap envs/dev envs/staging envs/prod $(cd "$src" && ls -d modules/*/); do
+for d in bootstrap "${envs[@]/#/envs/}" $(cd "$src" && ls -d modules/*/); do
   d="${d%/}"
   [[ -n "${TF_TEST_ONLY:-}" && "$d" != "$TF_TEST_ONLY" ]] && continue
   dirs+=("$d")
