@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include "chains/evm_syncing.h"
+#include "chains/probe_text.h"
 
 namespace nodeops::chains {
 namespace {
@@ -15,30 +16,6 @@ constexpr std::string_view kVersion = "/eth/v1/node/version";
 constexpr std::string_view kHeadHeader = "/eth/v1/beacon/headers/head";
 constexpr std::string_view kFinality = "/eth/v1/beacon/states/head/finality_checkpoints";
 constexpr std::string_view kPaths[] = {kSyncing, kPeerCount, kVersion, kHeadHeader, kFinality};
-
-std::string trim_slash(std::string_view url) {
-  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  return std::string(url);
-}
-
-// Collects the first problem of a probe and counts the others, so `error` stays one line.
-class ErrorLine {
- public:
-  void add(std::string_view what, std::string_view why) {
-    if (first_.empty()) {
-      first_ = std::string(what) + ": " + std::string(why);
-    } else {
-      ++more_;
-    }
-  }
-  std::string str() const {
-    return more_ == 0 ? first_ : first_ + " (+" + std::to_string(more_) + " more)";
-  }
-
- private:
-  std::string first_;
-  int more_ = 0;
-};
 
 // The `data` object of one Beacon API reply, or nullopt with the reason recorded.
 std::optional<simdjson::dom::object> read_data(simdjson::dom::parser& parser, const HttpReply& r,

@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include "chains/evm_syncing.h"
+#include "chains/probe_text.h"
 
 namespace nodeops::chains {
 namespace {
@@ -15,29 +16,6 @@ constexpr std::string_view kStatus = "/status";
 constexpr std::string_view kCheckpoints = "/checkpoints/count";
 constexpr std::string_view kMilestones = "/milestones/count";
 constexpr std::string_view kSpan = "/bor/spans/latest";
-
-std::string trim_slash(std::string_view url) {
-  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  return std::string(url);
-}
-
-class ErrorLine {
- public:
-  void add(std::string_view what, std::string_view why) {
-    if (first_.empty()) {
-      first_ = std::string(what) + ": " + std::string(why);
-    } else {
-      ++more_;
-    }
-  }
-  std::string str() const {
-    return more_ == 0 ? first_ : first_ + " (+" + std::to_string(more_) + " more)";
-  }
-
- private:
-  std::string first_;
-  int more_ = 0;
-};
 
 std::optional<simdjson::dom::object> read_object(simdjson::dom::parser& parser,
                                                  const HttpReply* r, std::string_view path,

@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include "chains/evm_syncing.h"
+#include "chains/probe_text.h"
 
 namespace nodeops::chains {
 namespace {
@@ -13,29 +14,6 @@ constexpr std::string_view kMethods[] = {"getHealth", "getSlot", "getBlockHeight
                                          "getVersion"};
 // Agave's "node is unhealthy" error; data.numSlotsBehind says by how much when it knows.
 constexpr int64_t kNodeUnhealthy = -32005;
-
-std::string trim_slash(std::string_view url) {
-  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  return std::string(url);
-}
-
-class ErrorLine {
- public:
-  void add(std::string_view what, std::string_view why) {
-    if (first_.empty()) {
-      first_ = std::string(what) + ": " + std::string(why);
-    } else {
-      ++more_;
-    }
-  }
-  std::string str() const {
-    return more_ == 0 ? first_ : first_ + " (+" + std::to_string(more_) + " more)";
-  }
-
- private:
-  std::string first_;
-  int more_ = 0;
-};
 
 // One JSON-RPC reply: `result` when it succeeded, `error` when the node said no.
 struct RpcReply {

@@ -185,6 +185,17 @@ uint64_t ConfigMap::size(const std::string& key, uint64_t fallback) {
   return *s;
 }
 
+HostPort ConfigMap::host_port(const std::string& key, HostPort fallback) {
+  auto n = child(key);
+  if (!n.IsDefined() || n.IsNull()) return fallback;
+  auto hp = n.IsScalar() ? parse_host_port(n.Scalar()) : std::nullopt;
+  if (!hp) {
+    error(key, fmt::format("expected host:port, got '{}'", n.IsScalar() ? n.Scalar() : type_name(n)));
+    return fallback;
+  }
+  return *hp;
+}
+
 std::vector<std::string> ConfigMap::strings(const std::string& key) {
   auto n = child(key);
   std::vector<std::string> out;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/units.h"
+#include "core/url.h"
 
 namespace nodeops {
 
@@ -37,6 +38,8 @@ class ConfigMap {
   bool boolean(const std::string& key, bool fallback);
   Duration duration(const std::string& key, Duration fallback, Duration min = Duration(1));
   uint64_t size(const std::string& key, uint64_t fallback);
+  /// A listen address "host:port", ":port" or "[v6]:port".
+  HostPort host_port(const std::string& key, HostPort fallback);
   std::vector<std::string> strings(const std::string& key);
   /// A sequence of mappings; reports an error and returns what it could when items are not maps.
   std::vector<ConfigMap> list(const std::string& key);

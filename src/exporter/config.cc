@@ -34,11 +34,7 @@ bool valid_label(const std::string& s) {
 ExporterOptions read(ConfigReader& reader, std::optional<ConfigMap> root) {
   ExporterOptions o;
   if (!root) throw ConfigError(reader.errors());
-  if (root->has("listen")) {
-    auto text = root->string("listen", "");
-    if (auto hp = parse_host_port(text)) o.listen = *hp;
-    else root->error("listen", fmt::format("expected host:port, got '{}'", text));
-  }
+  o.listen = root->host_port("listen", o.listen);
   o.interval = root->duration("interval", o.interval, Duration(100));
   o.max_lag = static_cast<uint64_t>(root->integer("max_lag", 5, 0, 100000000));
   o.max_head_age = root->duration("max_head_age", o.max_head_age, Duration(100));

@@ -15,17 +15,6 @@ bool matches(const std::string& rule, std::string_view method) {
   return method == rule;
 }
 
-HostPort read_listen(ConfigMap& m, const std::string& key, HostPort fallback) {
-  if (!m.has(key)) return fallback;
-  auto text = m.string(key, "");
-  auto hp = parse_host_port(text);
-  if (!hp) {
-    m.error(key, fmt::format("expected host:port, got '{}'", text));
-    return fallback;
-  }
-  return *hp;
-}
-
 bool valid_name(const std::string& s) {
   if (s.empty() || s.size() > 63) return false;
   for (char c : s) {
@@ -97,8 +86,8 @@ ChainConfig read_chain(ConfigMap& m) {
 GatewayConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
   GatewayConfig cfg;
   if (!root) throw ConfigError(reader.errors());
-  cfg.listen = read_listen(*root, "listen", cfg.listen);
-  cfg.admin_listen = read_listen(*root, "admin_listen", cfg.admin_listen);
+  cfg.listen = root->host_port("listen", cfg.listen);
+  cfg.admin_listen = root->host_port("admin_listen", cfg.admin_listen);
   cfg.threads = static_cast<uint32_t>(root->integer("threads", 0, 0, 256));
   cfg.admin_token_file = root->string("admin_token_file", "");
   cfg.state_file = root->string("state_file", "");

@@ -9,17 +9,6 @@
 namespace nodeops::stack {
 namespace {
 
-HostPort read_listen(ConfigMap& m, const std::string& key, HostPort fallback) {
-  if (!m.has(key)) return fallback;
-  auto text = m.string(key, "");
-  auto hp = parse_host_port(text);
-  if (!hp) {
-    m.error(key, fmt::format("expected host:port, got '{}'", text));
-    return fallback;
-  }
-  return *hp;
-}
-
 StackConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
   if (!root) throw ConfigError(reader.errors());
   StackConfig cfg;
@@ -43,20 +32,20 @@ StackConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
   }
   if (cfg.nodes.empty() && reader.ok()) root->error("nodes", "at least one node is required");
   if (auto g = root->map("gateway")) {
-    cfg.gateway_listen = read_listen(*g, "listen", cfg.gateway_listen);
-    cfg.gateway_admin = read_listen(*g, "admin_listen", cfg.gateway_admin);
+    cfg.gateway_listen = g->host_port("listen", cfg.gateway_listen);
+    cfg.gateway_admin = g->host_port("admin_listen", cfg.gateway_admin);
     cfg.max_lag_blocks = static_cast<uint64_t>(g->integer("max_lag_blocks", 3, 0, 1000));
     cfg.health_interval = g->duration("health_interval", cfg.health_interval, Duration(100));
     g->finish();
   }
   if (auto e = root->map("exporter")) {
-    cfg.exporter_listen = read_listen(*e, "listen", cfg.exporter_listen);
+    cfg.exporter_listen = e->host_port("listen", cfg.exporter_listen);
     e->finish();
   }
   if (auto m = root->map("monitoring")) {
     cfg.monitoring = m->boolean("enabled", true);
-    cfg.prometheus_listen = read_listen(*m, "prometheus_listen", cfg.prometheus_listen);
-    cfg.alertmanager_listen = read_listen(*m, "alertmanager_listen", cfg.alertmanager_listen);
+    cfg.prometheus_listen = m->host_port("prometheus_listen", cfg.prometheus_listen);
+    cfg.alertmanager_listen = m->host_port("alertmanager_listen", cfg.alertmanager_listen);
     m->finish();
   }
   // Chain ids must agree within a chain: the gateway would exclude the odd one out.
