@@ -110,7 +110,6 @@ class ClientPool {
   asio::awaitable<ClientResponse> request(std::string_view method, std::string_view target, std::string body,
                                           Duration timeout, std::string_view content_type = "application/json",
                                           const Headers& headers = {});
-  size_t open_connections() const;
   void set_connections_gauge(metrics::Gauge* gauge);
 
  private:

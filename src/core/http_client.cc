@@ -133,7 +133,6 @@ ClientPool::~ClientPool() {
   if (impl_->gauge) impl_->gauge->dec(static_cast<double>(impl_->open));
 }
 
-size_t ClientPool::open_connections() const { return impl_->open; }
 void ClientPool::set_connections_gauge(metrics::Gauge* gauge) { impl_->gauge = gauge; }
 
 asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std::string_view target, std::string body,
