@@ -199,7 +199,8 @@ BlockRange block_range(std::string_view method, std::string_view params_raw) {
   int idx = block_param_index(method);
   bool logs = method == "eth_getLogs";
   if (idx < 0 && !logs) return r;
-  simdjson::dom::parser parser;
+  // Called for every routed call: reuse one parser per thread instead of allocating one each time.
+  thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(params_raw).get(doc)) return r;
   simdjson::dom::array arr;

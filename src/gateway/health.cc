@@ -7,6 +7,7 @@
 
 #include "chains/evm.h"
 #include "chains/prober.h"
+#include "core/concurrent.h"
 #include "core/log.h"
 #include "gateway/chain_runtime.h"
 #include "gateway/metrics.h"
@@ -142,20 +143,11 @@ asio::awaitable<void> HealthTracker::round() {
   std::vector<chains::NodeStatus> statuses(n);
   std::vector<double> seconds(n);
   // Probe every upstream at once: one slow node must not delay the verdict on the others.
-  auto remaining = std::make_shared<size_t>(n);
-  asio::steady_timer all_done(impl->io, asio::steady_timer::time_point::max());
-  for (size_t i = 0; i < n; ++i) {
-    asio::co_spawn(
-        impl->io,
-        [impl, i, &statuses, &seconds, &all_done, remaining]() -> asio::awaitable<void> {
-          auto t0 = std::chrono::steady_clock::now();
-          statuses[i] = co_await impl->prober.probe(*impl->adapters[i], impl->probe_timeout);
-          seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          if (--*remaining == 0) all_done.cancel();
-        },
-        asio::detached);
-  }
-  if (n > 0) co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_await for_each_concurrently(impl->io, n, [&](size_t i) -> asio::awaitable<void> {
+    auto t0 = std::chrono::steady_clock::now();
+    statuses[i] = co_await impl->prober.probe(*impl->adapters[i], impl->probe_timeout);
+    seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  });
 
   auto previous = impl->board.load();
   auto next = std::make_shared<ChainHealth>(evaluate_health(cfg, std::move(statuses), seconds));

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "chains/evm.h"
+#include "core/concurrent.h"
 #include "core/jsonrpc.h"
 #include "core/keccak.h"
 #include "core/log.h"
@@ -154,18 +155,9 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
   // A batch: every call routed on its own, all at once; replies in request order.
   size_t n = parsed.calls.size();
   std::vector<std::string> replies(n);
-  auto remaining = std::make_shared<size_t>(n);
-  asio::steady_timer all_done(*loop.io, asio::steady_timer::time_point::max());
-  for (size_t i = 0; i < n; ++i) {
-    asio::co_spawn(
-        *loop.io,
-        [this, &loop, chain, &parsed, &replies, &all_done, remaining, i, deadline]() -> asio::awaitable<void> {
-          replies[i] = co_await route_call(loop, *chain, parsed.calls[i], deadline);
-          if (--*remaining == 0) all_done.cancel();
-        },
-        asio::detached);
-  }
-  co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_await for_each_concurrently(*loop.io, n, [&](size_t i) -> asio::awaitable<void> {
+    replies[i] = co_await route_call(loop, *chain, parsed.calls[i], deadline);
+  });
   std::string body = "[";
   bool first = true;
   for (size_t i = 0; i < n; ++i) {
