@@ -4,7 +4,7 @@
 
 namespace nodeops::chains {
 
-Prober::Prober(boost::asio::any_io_executor executor) : executor_(std::move(executor)) {}
+Prober::Prober(boost::asio::io_context& io) : io_(io) {}
 
 boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duration timeout) {
   auto calls = adapter.probe_calls();
@@ -22,7 +22,7 @@ boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duratio
       reply.error = "probe timed out";
     } else {
       auto& pool = pools_[url->origin()];
-      if (!pool) pool = std::make_unique<http::ClientPool>(executor_, url->host, url->port, 2, 16ull << 20);
+      if (!pool) pool = std::make_unique<http::ClientPool>(io_, url->host, url->port, 2, 16ull << 20);
       try {
         auto res = co_await pool->request(call.method, url->target, call.body, left);
         reply.ok = res.ok();

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <map>
 #include <memory>
@@ -18,13 +18,13 @@ namespace nodeops::chains {
 /// @brief Keeps one keep-alive pool per origin; lives on one event loop.
 class Prober {
  public:
-  explicit Prober(boost::asio::any_io_executor executor);
+  explicit Prober(boost::asio::io_context& io);
   /// Runs every call of the probe (one after the other, on kept-alive connections) within
   /// `timeout` in total, then parses. Never throws.
   boost::asio::awaitable<NodeStatus> probe(const Adapter& adapter, Duration timeout);
 
  private:
-  boost::asio::any_io_executor executor_;
+  boost::asio::io_context& io_;
   std::map<std::string, std::unique_ptr<http::ClientPool>> pools_;
 };
 

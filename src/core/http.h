@@ -7,7 +7,6 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <cstdint>
@@ -100,7 +99,7 @@ std::string_view to_string(ClientResponse::Error e);
 /// connection: that is a stale keep-alive, not an upstream failure.
 class ClientPool {
  public:
-  ClientPool(asio::any_io_executor executor, std::string host, uint16_t port, size_t max_idle = 64,
+  ClientPool(asio::io_context& io, std::string host, uint16_t port, size_t max_idle = 64,
              uint64_t max_response = 64ull << 20);
   ~ClientPool();
   ClientPool(const ClientPool&) = delete;

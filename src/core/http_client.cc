@@ -1,19 +1,14 @@
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include <deque>
 
 #include "core/http.h"
+#include "core/http_io.h"
+#include "core/http_message.h"
 #include "core/metrics.h"
 
 namespace nodeops::http {
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-namespace {
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-}
 
 std::string_view to_string(ClientResponse::Error e) {
   switch (e) {
@@ -27,16 +22,52 @@ std::string_view to_string(ClientResponse::Error e) {
   return "io";
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One keep-alive connection to the origin with its read buffer and the timer that bounds an exchange.
+struct Connection {
+  io::Socket socket;
+  MessageReader reader;
+  asio::steady_timer timer;
+  uint64_t generation = 0;  // a timer expiry queued before re-arming must not cancel the next exchange
+  bool timed_out = false;
+  Connection(asio::io_context& io, uint64_t max_response)
+      : socket(io), reader(MessageReader::Kind::response, max_response, 64 * 1024), timer(io) {}
+};
+using ConnectionPtr = std::shared_ptr<Connection>;
+
+void arm(const ConnectionPtr& c, Clock::time_point deadline) {
+  c->timed_out = false;
+  c->timer.expires_at(deadline);
+  c->timer.async_wait([c, generation = ++c->generation](const boost::system::error_code& ec) {
+    if (ec || c->generation != generation) return;
+    c->timed_out = true;
+    boost::system::error_code ignored;
+    c->socket.cancel(ignored);
+  });
+}
+
+void disarm(Connection& c) {
+  ++c.generation;
+  c.timer.cancel();
+}
+
+}  // namespace
+
 struct ClientPool::Impl {
-  asio::any_io_executor ex;
+  asio::io_context& io;
   std::string host;
   uint16_t port;
   std::string host_header;
   size_t max_idle;
   uint64_t max_response;
-  std::deque<std::unique_ptr<beast::tcp_stream>> idle;
+  std::deque<ConnectionPtr> idle;
   size_t open = 0;
   metrics::Gauge* gauge = nullptr;
+
+  Impl(asio::io_context& i) : io(i) {}
 
   void opened() {
     ++open;
@@ -47,81 +78,102 @@ struct ClientPool::Impl {
     if (gauge) gauge->dec();
   }
 
-  asio::awaitable<std::unique_ptr<beast::tcp_stream>> connect(Duration timeout, ClientResponse& out) {
-    auto stream = std::make_unique<beast::tcp_stream>(ex);
-    stream->expires_after(timeout);
+  asio::awaitable<ConnectionPtr> connect(Clock::time_point deadline, ClientResponse& out) {
+    auto c = std::make_shared<Connection>(io, max_response);
+    arm(c, deadline);
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(host, ec);
     if (!ec) {
-      std::tie(ec) = co_await stream->async_connect(tcp::endpoint(addr, port), nothrow);
+      std::tie(ec) = co_await c->socket.async_connect(tcp::endpoint(addr, port), io::nothrow);
     } else {
-      tcp::resolver resolver(ex);
-      auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), nothrow);
+      tcp::resolver resolver(io);
+      auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), io::nothrow);
       if (rec) {
-        out.error = ClientResponse::Error::connect;
+        disarm(*c);
+        out.error = c->timed_out ? ClientResponse::Error::timeout : ClientResponse::Error::connect;
         out.message = "resolve " + host + ": " + rec.message();
         co_return nullptr;
       }
-      tcp::endpoint ep;
-      std::tie(ec, ep) = co_await stream->async_connect(results, nothrow);
+      std::tie(ec, std::ignore) = co_await asio::async_connect(c->socket, results, io::nothrow);
     }
-    if (ec) {
-      out.error = ec == beast::error::timeout ? ClientResponse::Error::timeout : ClientResponse::Error::connect;
-      out.message = "connect " + host + ":" + std::to_string(port) + ": " + ec.message();
+    disarm(*c);
+    if (ec || c->timed_out) {
+      out.error = c->timed_out ? ClientResponse::Error::timeout : ClientResponse::Error::connect;
+      out.message = "connect " + host + ":" + std::to_string(port) + ": " +
+                    (c->timed_out ? std::string("timed out") : ec.message());
       co_return nullptr;
     }
-    stream->socket().set_option(tcp::no_delay(true), ec);
+    c->socket.set_option(tcp::no_delay(true), ec);
+    c->socket.non_blocking(true, ec);  // for io::write_now
     opened();
-    co_return stream;
+    co_return c;
   }
 
-  // One exchange on one connection. `reused` marks a keep-alive connection taken from the idle
-  // list; `stale` is set when it failed before any byte of the answer arrived.
-  asio::awaitable<ClientResponse> exchange(beast::tcp_stream& stream, const std::string& head, const std::string& body,
-                                           Duration timeout, bool& stale, bool& keep) {
+  // One exchange on one connection. `stale` is set when it failed before any byte of the answer
+  // arrived (on a reused connection that is a keep-alive the peer had closed).
+  asio::awaitable<ClientResponse> exchange(const ConnectionPtr& c, const std::string& head, const std::string& body,
+                                           Clock::time_point deadline, bool& stale, bool& keep) {
     ClientResponse out;
-    stream.expires_after(timeout);
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
-    auto [wec, wn] = co_await asio::async_write(stream, buffers, nothrow);
-    (void)wn;
-    if (wec) {
-      stale = true;
-      out.error = wec == beast::error::timeout ? ClientResponse::Error::timeout : ClientResponse::Error::io;
-      out.message = "write: " + wec.message();
+    arm(c, deadline);
+    boost::system::error_code ec;
+    auto rest = io::write_now(c->socket, {asio::buffer(head), asio::buffer(body)}, ec);
+    if (!ec && !io::empty(rest)) std::tie(ec, std::ignore) = co_await asio::async_write(c->socket, rest, io::nothrow);
+    if (ec || c->timed_out) {
+      disarm(*c);
+      stale = !c->timed_out;
+      out.error = c->timed_out ? ClientResponse::Error::timeout : ClientResponse::Error::io;
+      out.message = "write: " + (c->timed_out ? std::string("timed out") : ec.message());
       co_return out;
     }
-    beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(max_response);
-    auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
-    (void)rn;
-    if (rec) {
-      if (rec == beast::error::timeout) {
+    auto& reader = c->reader;
+    bool got_some = false;
+    auto res = reader.parse();
+    while (res == MessageReader::Result::incomplete) {
+      auto [rec, n] = co_await c->socket.async_read_some(io::read_space(reader), io::nothrow);
+      if (c->timed_out) {
+        disarm(*c);
         out.error = ClientResponse::Error::timeout;
-      } else if (rec == bhttp::error::body_limit) {
-        out.error = ClientResponse::Error::too_large;
-      } else if (rec == bhttp::error::end_of_stream || rec == asio::error::eof ||
-                 rec == asio::error::connection_reset) {
-        stale = buffer.size() == 0 && !parser.got_some();
-        out.error = ClientResponse::Error::io;
-      } else {
-        out.error = ClientResponse::Error::protocol;
+        out.message = "read: timed out";
+        co_return out;
       }
-      out.message = "read: " + rec.message();
+      if (rec == asio::error::eof) {
+        res = reader.finish();
+        break;
+      }
+      if (rec) {
+        disarm(*c);
+        stale = !got_some && rec == asio::error::connection_reset;
+        out.error = ClientResponse::Error::io;
+        out.message = "read: " + rec.message();
+        co_return out;
+      }
+      got_some = true;
+      reader.commit(n);
+      res = reader.parse();
+    }
+    disarm(*c);
+    if (res == MessageReader::Result::error) {
+      switch (reader.error()) {
+        case MessageReader::Error::body_too_large: out.error = ClientResponse::Error::too_large; break;
+        case MessageReader::Error::truncated:
+          stale = !got_some;
+          out.error = ClientResponse::Error::io;
+          break;
+        default: out.error = ClientResponse::Error::protocol; break;
+      }
+      out.message = "read: " + reader.error_message();
       co_return out;
     }
-    auto& res = parser.get();
-    out.status = static_cast<int>(res.result_int());
-    out.body = std::move(res.body());
-    keep = res.keep_alive() && buffer.size() == 0;
+    out.status = reader.head().status;
+    out.body = std::move(reader.body());
+    keep = reader.head().keep_alive && !reader.buffered();
+    reader.next();
     co_return out;
   }
 };
 
-ClientPool::ClientPool(asio::any_io_executor executor, std::string host, uint16_t port, size_t max_idle,
-                       uint64_t max_response)
-    : impl_(std::make_shared<Impl>()) {
-  impl_->ex = std::move(executor);
+ClientPool::ClientPool(asio::io_context& io, std::string host, uint16_t port, size_t max_idle, uint64_t max_response)
+    : impl_(std::make_shared<Impl>(io)) {
   impl_->host = std::move(host);
   impl_->port = port;
   impl_->host_header = impl_->host + ":" + std::to_string(port);
@@ -162,30 +214,27 @@ asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std
   }
   head += "\r\n\r\n";
 
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = Clock::now() + timeout;
   for (int attempt = 0;; ++attempt) {
-    std::unique_ptr<beast::tcp_stream> stream;
+    ConnectionPtr c;
     bool reused = false;
     ClientResponse out;
     if (!impl->idle.empty()) {
-      stream = std::move(impl->idle.back());
+      c = std::move(impl->idle.back());
       impl->idle.pop_back();
       reused = true;
     } else {
-      stream = co_await impl->connect(std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now()), out);
-      if (!stream) co_return out;
+      c = co_await impl->connect(deadline, out);
+      if (!c) co_return out;
     }
     bool stale = false;
     bool keep = false;
-    auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
-    if (left <= Duration(0)) left = Duration(1);
-    out = co_await impl->exchange(*stream, head, body, left, stale, keep);
+    out = co_await impl->exchange(c, head, body, deadline, stale, keep);
     if (out.ok() && keep && impl->idle.size() < impl->max_idle) {
-      stream->expires_never();
-      impl->idle.push_back(std::move(stream));
+      impl->idle.push_back(std::move(c));
     } else {
       boost::system::error_code ignored;
-      stream->socket().close(ignored);
+      c->socket.close(ignored);
       impl->closed();
     }
     if (!out.ok() && reused && stale && attempt == 0) continue;  // the peer closed an idle connection

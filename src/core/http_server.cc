@@ -5,6 +5,8 @@
 #include <list>
 
 #include "core/http.h"
+#include "core/http_io.h"
+#include "core/http_message.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
@@ -12,9 +14,7 @@ namespace nodeops::http {
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-namespace {
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-}
+using Clock = std::chrono::steady_clock;
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
@@ -33,19 +33,17 @@ std::string query_param(std::string_view target, std::string_view name) {
   return {};
 }
 
-// Shared between a request read and the timer that bounds it (both on the connection's loop).
-struct ReadDeadline {
-  bool armed = true;
-  bool fired = false;
-};
-
 // Per-loop state. Touched only from its own loop.
 struct Loop {
   asio::io_context* io;
-  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<io::Acceptor> acceptor;
   struct Conn {
-    beast::tcp_stream* stream;
-    bool busy;
+    io::Socket* socket;
+    bool busy = false;
+    // Instead of a timer per connection and operation, each connection has a deadline and one timer
+    // per loop sweeps them (Server::Impl::sweep): arming a deadline is a clock read.
+    Clock::time_point deadline = Clock::time_point::max();
+    bool timed_out = false;
   };
   std::list<Conn> conns;
 };
@@ -68,12 +66,35 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     return r;
   }
 
-  // Responses are formatted by hand and sent as one gather write: Beast's serializer costs about
-  // a third of a proxied request's instructions (bench/RESULTS.md), and our headers are simple.
-  asio::awaitable<void> write(beast::tcp_stream& stream, Response&& resp, bool keep_alive, unsigned version) {
+  // The sweep period bounds how late a timeout fires: an eighth of the shortest one.
+  Duration sweep_period() const {
+    auto shortest = std::min({opt.read_timeout, opt.idle_timeout, opt.write_timeout});
+    return std::clamp<Duration>(shortest / 8, Duration(10), Duration(1000));
+  }
+
+  asio::awaitable<void> sweep(Loop& loop) {
+    auto self = shared_from_this();
+    asio::steady_timer timer(*loop.io);
+    for (;;) {
+      timer.expires_after(sweep_period());
+      auto [ec] = co_await timer.async_wait(io::nothrow);
+      if (ec || (draining.load() && loop.conns.empty())) break;
+      auto now = Clock::now();
+      for (auto& c : loop.conns) {
+        if (c.deadline <= now && !c.timed_out) {
+          c.timed_out = true;
+          boost::system::error_code ignored;
+          c.socket->cancel(ignored);
+        }
+      }
+    }
+  }
+
+  // Responses are formatted by hand (Beast's serializer cost about a third of a proxied request's
+  // instructions, bench/RESULTS.md) and sent as one gather write, right away when the socket takes it.
+  asio::awaitable<void> write(Loop::Conn& conn, std::string& head, Response&& resp, bool keep_alive, unsigned version) {
     auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(resp.status));
-    std::string head;
-    head.reserve(160);
+    head.clear();
     head += "HTTP/1.1 ";
     head += std::to_string(resp.status);
     head += ' ';
@@ -93,78 +114,117 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (!keep_alive) head += "\r\nConnection: close";
     else if (version < 11) head += "\r\nConnection: keep-alive";
     head += "\r\n\r\n";
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(resp.body)};
-    stream.expires_after(opt.write_timeout);
-    co_await asio::async_write(stream, buffers, nothrow);
+    co_await send(conn, {asio::buffer(head), asio::buffer(resp.body)});
   }
 
-  asio::awaitable<void> session(Loop& loop, tcp::socket socket) {
+  asio::awaitable<bool> send(Loop::Conn& conn, io::Buffers buffers) {
+    boost::system::error_code ec;
+    auto rest = io::write_now(*conn.socket, buffers, ec);
+    if (ec) co_return false;
+    if (io::empty(rest)) co_return true;
+    conn.deadline = Clock::now() + opt.write_timeout;
+    std::tie(ec, std::ignore) = co_await asio::async_write(*conn.socket, rest, io::nothrow);
+    conn.deadline = Clock::time_point::max();
+    co_return !ec && !conn.timed_out;
+  }
+
+  static int status_of(MessageReader::Error e) {
+    switch (e) {
+      case MessageReader::Error::body_too_large: return 413;
+      case MessageReader::Error::head_too_large: return 431;
+      case MessageReader::Error::unsupported: return 501;
+      default: return 400;
+    }
+  }
+
+  // Reads until one whole request is buffered. Returns false when the connection should close
+  // without an answer (the client left, or idled out); `failure` is set when it gets an error answer.
+  asio::awaitable<bool> read_request(Loop::Conn& conn, MessageReader& reader, int& failure, std::string& why) {
+    auto res = reader.parse();  // a pipelined request may already be buffered
+    if (res == MessageReader::Result::incomplete && !reader.buffered()) {
+      // Idle keep-alive: wait for the first byte of the next request.
+      conn.deadline = Clock::now() + opt.idle_timeout;
+      auto [ec, n] = co_await conn.socket->async_read_some(io::read_space(reader), io::nothrow);
+      if (ec || conn.timed_out || n == 0) co_return false;
+      reader.commit(n);
+      res = reader.parse();
+    }
+    conn.busy = true;
+    conn.deadline = Clock::now() + opt.read_timeout;  // from the first byte to the last
+    bool continued = false;
+    while (res == MessageReader::Result::incomplete) {
+      if (reader.head_done() && reader.head().expect_continue && !continued) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        continued = true;
+        if (!co_await send(conn, {asio::buffer(kContinue), asio::const_buffer()})) co_return false;
+      }
+      auto [ec, n] = co_await conn.socket->async_read_some(io::read_space(reader), io::nothrow);
+      if (conn.timed_out) {
+        failure = 408;
+        why = "request not received in time";
+        co_return false;
+      }
+      if (ec == asio::error::eof) {
+        res = reader.finish();
+        break;
+      }
+      if (ec) co_return false;
+      reader.commit(n);
+      res = reader.parse();
+    }
+    conn.deadline = Clock::time_point::max();
+    if (res == MessageReader::Result::error) {
+      failure = status_of(reader.error());
+      why = failure == 400 ? "malformed HTTP request: " + reader.error_message() : reader.error_message();
+      co_return false;
+    }
+    co_return true;
+  }
+
+  asio::awaitable<void> session(Loop& loop, io::Socket socket) {
     auto self = shared_from_this();
-    beast::tcp_stream stream(std::move(socket));
-    auto entry = loop.conns.insert(loop.conns.end(), Loop::Conn{&stream, false});
+    auto entry = loop.conns.insert(loop.conns.end(), Loop::Conn{&socket});
     connections.fetch_add(1, std::memory_order_relaxed);
     if (opt.connections_gauge) opt.connections_gauge->inc();
     std::string remote;
     {
       boost::system::error_code ec;
-      auto ep = stream.socket().remote_endpoint(ec);
+      auto ep = socket.remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string();
     }
-    beast::flat_buffer buffer;
+    MessageReader reader(MessageReader::Kind::request, opt.max_body);
+    Request r;  // reused: its strings keep their capacity from one request to the next
+    std::string head;
     try {
       for (;;) {
         entry->busy = false;
         if (draining.load(std::memory_order_relaxed)) break;
-        if (buffer.size() == 0) {
-          // Idle keep-alive: wait for the first byte of the next request.
-          stream.expires_after(opt.idle_timeout);
-          auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), nothrow);
-          if (ec) break;
-          buffer.commit(n);
-        }
-        entry->busy = true;
-        bhttp::request_parser<bhttp::string_body> parser;
-        parser.body_limit(opt.max_body);
-        parser.header_limit(16 * 1024);
-        // Not the stream's own expiry: on timeout it closes the socket, and the 408 could never be
-        // sent. A timer cancels the read instead; the connection stays open for the answer.
-        stream.expires_never();
-        auto read_deadline = std::make_shared<ReadDeadline>();
-        asio::steady_timer read_timer(*loop.io, opt.read_timeout);
-        read_timer.async_wait([read_deadline, &stream](const boost::system::error_code& tec) {
-          if (tec || !read_deadline->armed) return;
-          read_deadline->fired = true;
-          boost::system::error_code ignored;
-          stream.socket().cancel(ignored);
-        });
-        auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
-        (void)n;
-        read_deadline->armed = false;  // a completion already queued must not touch the stream
-        read_timer.cancel();
-        if (read_deadline->fired) ec = beast::error::timeout;
-        if (ec) {
-          if (ec == bhttp::error::body_limit) {
-            co_await write(stream, error(413, "request body is larger than " + std::to_string(opt.max_body) + " bytes"),
-                           false, 11);
-          } else if (ec == beast::error::timeout) {
-            co_await write(stream, error(408, "request not received in time"), false, 11);
-          } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
-                     ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
-            co_await write(stream, error(400, "malformed HTTP request: " + ec.message()), false, 11);
+        int failure = 0;
+        std::string why;
+        if (!co_await read_request(*entry, reader, failure, why)) {
+          if (failure) {
+            entry->timed_out = false;
+            entry->deadline = Clock::time_point::max();
+            co_await write(*entry, head, error(failure, why), false, 11);
           }
           break;
         }
-        auto& req = parser.get();
-        Request r;
-        r.method = std::string(req.method_string());
-        r.target = std::string(req.target());
-        r.content_type = std::string(req[bhttp::field::content_type]);
-        r.authorization = std::string(req[bhttp::field::authorization]);
-        auto xff = req["X-Forwarded-For"];
-        r.remote_address = xff.empty() ? remote : std::string(xff.substr(0, xff.find(',')));
-        r.body = std::move(req.body());
-        bool keep_alive = req.keep_alive();
-        unsigned version = req.version();
+        const auto& h = reader.head();
+        r.method.assign(h.method);
+        r.target.assign(h.target);
+        r.content_type.assign(h.content_type);
+        r.authorization.assign(h.authorization);
+        if (h.forwarded_for.empty()) {
+          r.remote_address.assign(remote);
+        } else {
+          std::string_view first = std::string_view(h.forwarded_for).substr(0, h.forwarded_for.find(','));
+          while (!first.empty() && first.back() == ' ') first.remove_suffix(1);
+          r.remote_address.assign(first);
+        }
+        std::swap(r.body, reader.body());
+        bool keep_alive = h.keep_alive;
+        unsigned version = h.version;
+        reader.next();
         in_flight.fetch_add(1, std::memory_order_relaxed);
         Response resp;
         try {
@@ -175,15 +235,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
         in_flight.fetch_sub(1, std::memory_order_relaxed);
         keep_alive = keep_alive && !draining.load(std::memory_order_relaxed);
-        co_await write(stream, std::move(resp), keep_alive, version);
-        if (!keep_alive) break;
+        co_await write(*entry, head, std::move(resp), keep_alive, version);
+        if (!keep_alive || entry->timed_out) break;
       }
     } catch (const std::exception& e) {
       log::warn("connection ended by an error", {{"error", e.what()}});
     }
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream.socket().close(ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
     loop.conns.erase(entry);
     if (opt.connections_gauge) opt.connections_gauge->dec();
     connections.fetch_sub(1, std::memory_order_relaxed);
@@ -192,15 +252,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::awaitable<void> accept_loop(Loop& loop) {
     auto self = shared_from_this();
     while (loop.acceptor && loop.acceptor->is_open()) {
-      auto [ec, socket] = co_await loop.acceptor->async_accept(nothrow);
+      auto [ec, socket] = co_await loop.acceptor->async_accept(*loop.io, io::nothrow);
       if (ec) {
         if (ec == asio::error::operation_aborted || !loop.acceptor || !loop.acceptor->is_open()) break;
         // EMFILE and friends: back off briefly instead of spinning.
         asio::steady_timer t(*loop.io, std::chrono::milliseconds(50));
-        co_await t.async_wait(nothrow);
+        co_await t.async_wait(io::nothrow);
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
+      socket.non_blocking(true, ec);  // for io::write_now
       asio::co_spawn(*loop.io, session(loop, std::move(socket)), asio::detached);
     }
   }
@@ -223,7 +284,7 @@ void Server::start() {
   auto address = asio::ip::make_address(impl_->opt.listen.host);
   uint16_t port = impl_->opt.listen.port;
   for (auto& loop : impl_->loops) {
-    auto acc = std::make_unique<tcp::acceptor>(*loop->io);
+    auto acc = std::make_unique<io::Acceptor>(*loop->io);
     tcp::endpoint ep(address, port);
     acc->open(ep.protocol());
     acc->set_option(tcp::acceptor::reuse_address(true));
@@ -237,6 +298,7 @@ void Server::start() {
   impl_->port = port;
   for (auto& loop : impl_->loops) {
     asio::co_spawn(*loop->io, impl_->accept_loop(*loop), asio::detached);
+    asio::co_spawn(*loop->io, impl_->sweep(*loop), asio::detached);
   }
 }
 
@@ -247,7 +309,7 @@ void Server::begin_drain() {
       boost::system::error_code ignored;
       if (l->acceptor) l->acceptor->close(ignored);
       for (auto& c : l->conns) {
-        if (!c.busy) c.stream->socket().cancel(ignored);
+        if (!c.busy) c.socket->cancel(ignored);
       }
     });
   }

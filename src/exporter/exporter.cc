@@ -59,7 +59,7 @@ Exporter::Exporter(asio::io_context& loop, ExporterOptions options)
   auto start = steady_clock::now();
   for (const auto& t : options_.targets) {
     auto target = std::make_unique<Target>(Target{
-        t, chains::make_adapter(t.type, t.url, t.rest_url), std::make_unique<chains::Prober>(loop_.get_executor()),
+        t, chains::make_adapter(t.type, t.url, t.rest_url), std::make_unique<chains::Prober>(loop_),
         TargetHealth(t.type, start),
         HealthLimits{t.max_lag.value_or(options_.max_lag), options_.max_head_age, options_.stall_after}, ""});
     if (!target->adapter) throw std::invalid_argument("unknown target type " + t.type);
@@ -69,7 +69,7 @@ Exporter::Exporter(asio::io_context& loop, ExporterOptions options)
   if (!options_.reference.empty()) {
     std::string type = reference_type(options_.targets);
     reference_.emplace(Reference{type, chains::make_adapter(type, options_.reference),
-                                 std::make_unique<chains::Prober>(loop_.get_executor()), {}});
+                                 std::make_unique<chains::Prober>(loop_), {}});
   }
   // Ages grow between probes: recompute the derived gauges at every scrape.
   registry_.on_collect([this] { refresh_health(); });

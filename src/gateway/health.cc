@@ -96,7 +96,7 @@ struct HealthTracker::Impl {
   std::chrono::steady_clock::time_point last_at = std::chrono::steady_clock::now();
 
   Impl(asio::io_context& i, ChainRuntime& c, GatewayMetrics& m, Duration t)
-      : io(i), chain(c), config(*c.config), board(c.health), metrics(m), probe_timeout(t), prober(i.get_executor()),
+      : io(i), chain(c), config(*c.config), board(c.health), metrics(m), probe_timeout(t), prober(i),
         last(c.config->upstreams.size()) {
     for (const auto& u : config.upstreams) adapters.push_back(chains::make_adapter(config.type, u.url.str()));
     chain.history.resize(config.upstreams.size());

@@ -63,7 +63,7 @@ void Router::attach_loop(asio::io_context& io) {
     state->load.emplace_back(chain.upstreams.size());
     for (size_t u = 0; u < chain.upstreams.size(); ++u) {
       const auto& url = chain.upstreams[u].url;
-      auto pool = std::make_unique<http::ClientPool>(io.get_executor(), url.host, url.port, 256, 64ull << 20);
+      auto pool = std::make_unique<http::ClientPool>(io, url.host, url.port, 256, 64ull << 20);
       pool->set_connections_gauge(metrics_.upstream(c, u).connections);
       state->pools.back().push_back(std::move(pool));
     }

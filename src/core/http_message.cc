@@ -1,0 +1,375 @@
+#include "core/http_message.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+
+namespace nodeops::http {
+namespace {
+
+// RFC 9110 token characters (method and field names).
+constexpr std::array<bool, 256> kTokenChar = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!kTokenChar[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
+
+// Field values and reason phrases: visible characters, obs-text, space and tab; no other controls.
+bool is_field_text(std::string_view s) {
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+bool iequals(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char c = a[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool parse_version(std::string_view v, unsigned& out) {
+  if (v == "HTTP/1.1") out = 11;
+  else if (v == "HTTP/1.0") out = 10;
+  else return false;
+  return true;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+constexpr size_t kMaxChunkLine = 4096;
+
+}  // namespace
+
+MessageReader::MessageReader(Kind kind, uint64_t max_body, size_t max_head)
+    : kind_(kind), max_body_(max_body), max_head_(max_head) {}
+
+std::pair<char*, size_t> MessageReader::space(size_t min) {
+  if (begin_ == size_) begin_ = size_ = 0;
+  if (buf_.size() - size_ < min) {
+    if (begin_ > 0) {  // drop what was consumed
+      std::memmove(buf_.data(), buf_.data() + begin_, size_ - begin_);
+      size_ -= begin_;
+      begin_ = 0;
+    }
+    if (buf_.size() - size_ < min) buf_.resize(size_ + std::max(min, buf_.size()));
+  }
+  return {buf_.data() + size_, buf_.size() - size_};
+}
+
+MessageReader::Result MessageReader::fail(Error e, std::string message) {
+  phase_ = Phase::failed;
+  error_ = e;
+  message_ = std::move(message);
+  return Result::error;
+}
+
+void MessageReader::next() {
+  // Cleared, not reassigned: the strings keep their capacity for the next message.
+  head_.method.clear();
+  head_.target.clear();
+  head_.status = 0;
+  head_.version = 11;
+  head_.content_type.clear();
+  head_.authorization.clear();
+  head_.forwarded_for.clear();
+  head_.keep_alive = true;
+  head_.expect_continue = false;
+  body_.clear();
+  phase_ = Phase::head;
+  scan_ = 0;
+  content_length_ = 0;
+  has_length_ = false;
+  chunked_ = false;
+  chunk_left_ = 0;
+  trailer_bytes_ = 0;
+}
+
+MessageReader::Result MessageReader::parse() {
+  while (phase_ == Phase::head) {
+    std::string_view avail(buf_.data() + begin_, size_ - begin_);
+    if (kind_ == Kind::request) {
+      // RFC 9112 2.2: a server should ignore empty lines before a request line.
+      while (avail.starts_with("\r\n")) {
+        avail.remove_prefix(2);
+        begin_ += 2;
+        scan_ = 0;
+      }
+    }
+    auto end = avail.find("\r\n\r\n", scan_ > 3 ? scan_ - 3 : 0);
+    if (end == std::string_view::npos) {
+      scan_ = avail.size();
+      if (avail.size() > max_head_) return fail(Error::head_too_large, "header larger than " + std::to_string(max_head_) + " bytes");
+      return Result::incomplete;
+    }
+    if (end + 4 > max_head_) return fail(Error::head_too_large, "header larger than " + std::to_string(max_head_) + " bytes");
+    begin_ += end + 4;
+    scan_ = 0;
+    if (parse_head(avail.substr(0, end + 2)) == Result::error) return Result::error;
+    if (kind_ == Kind::response && head_.status < 200) next();  // interim (1xx): the real answer follows
+  }
+  return parse_body();
+}
+
+MessageReader::Result MessageReader::parse_head(std::string_view head) {
+  auto eol = head.find("\r\n");
+  if (parse_start_line(head.substr(0, eol)) == Result::error) return Result::error;
+  head.remove_prefix(eol + 2);
+  bool close = false;
+  bool keep_alive = false;
+  while (!head.empty()) {
+    eol = head.find("\r\n");
+    auto line = head.substr(0, eol);
+    head.remove_prefix(eol + 2);
+    if (line.front() == ' ' || line.front() == '\t') return fail(Error::malformed, "folded header line");
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) return fail(Error::malformed, "header line without a colon");
+    auto name = line.substr(0, colon);
+    auto value = trim(line.substr(colon + 1));
+    if (!is_token(name)) return fail(Error::malformed, "invalid header name");
+    if (!is_field_text(value)) return fail(Error::malformed, "control character in a header value");
+    if (iequals(name, "connection")) {
+      // A token list: "close" wins, "keep-alive" matters for HTTP/1.0.
+      for (std::string_view rest = value; !rest.empty();) {
+        auto comma = rest.find(',');
+        auto token = trim(rest.substr(0, comma));
+        if (iequals(token, "close")) close = true;
+        else if (iequals(token, "keep-alive")) keep_alive = true;
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      }
+    } else if (parse_field(name, value) == Result::error) {
+      return Result::error;
+    }
+  }
+  head_.keep_alive = !close && (head_.version == 11 || keep_alive);
+
+  if (chunked_ && has_length_) return fail(Error::malformed, "both Transfer-Encoding and Content-Length");
+  if (chunked_ && head_.version == 10) return fail(Error::malformed, "Transfer-Encoding in an HTTP/1.0 message");
+  if (has_length_ && content_length_ > max_body_) {
+    return fail(Error::body_too_large, "body of " + std::to_string(content_length_) + " bytes is larger than " +
+                                           std::to_string(max_body_));
+  }
+  bool no_body = kind_ == Kind::response && (head_.status < 200 || head_.status == 204 || head_.status == 304);
+  if (no_body) {
+    phase_ = Phase::done;
+  } else if (chunked_) {
+    phase_ = Phase::chunk_size;
+  } else if (has_length_) {
+    phase_ = content_length_ == 0 ? Phase::done : Phase::length;
+    body_.reserve(content_length_);
+  } else if (kind_ == Kind::response) {
+    phase_ = Phase::until_close;  // RFC 9112 6.3: no framing means the body ends when the connection does
+    head_.keep_alive = false;
+  } else {
+    phase_ = Phase::done;
+  }
+  return Result::incomplete;
+}
+
+MessageReader::Result MessageReader::parse_start_line(std::string_view line) {
+  auto sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos) return fail(Error::malformed, "malformed start line");
+  auto first = line.substr(0, sp1);
+  auto rest = line.substr(sp1 + 1);
+  if (kind_ == Kind::request) {
+    auto sp2 = rest.find(' ');
+    if (sp2 == std::string_view::npos) return fail(Error::malformed, "malformed request line");
+    auto target = rest.substr(0, sp2);
+    if (!is_token(first)) return fail(Error::malformed, "invalid method");
+    if (target.empty() || !std::all_of(target.begin(), target.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+      return fail(Error::malformed, "invalid request target");
+    }
+    if (!parse_version(rest.substr(sp2 + 1), head_.version)) return fail(Error::malformed, "unsupported HTTP version");
+    head_.method.assign(first);
+    head_.target.assign(target);
+    return Result::incomplete;
+  }
+  if (!parse_version(first, head_.version)) return fail(Error::malformed, "unsupported HTTP version");
+  auto code = rest.substr(0, 3);
+  if (code.size() != 3 || !std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      (rest.size() > 3 && rest[3] != ' ') || code[0] == '0') {
+    return fail(Error::malformed, "malformed status line");
+  }
+  if (!is_field_text(rest)) return fail(Error::malformed, "control character in the reason phrase");
+  head_.status = (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
+  return Result::incomplete;
+}
+
+MessageReader::Result MessageReader::parse_field(std::string_view name, std::string_view value) {
+  switch (name.size()) {
+    case 6:
+      if (iequals(name, "expect")) head_.expect_continue = head_.version == 11 && iequals(value, "100-continue");
+      break;
+    case 12:
+      if (iequals(name, "content-type") && head_.content_type.empty()) head_.content_type.assign(value);
+      break;
+    case 13:
+      if (iequals(name, "authorization") && head_.authorization.empty()) head_.authorization.assign(value);
+      break;
+    case 14:
+      if (iequals(name, "content-length")) {
+        if (value.empty() || value.size() > 19 ||
+            !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+          return fail(Error::malformed, "invalid Content-Length");
+        }
+        uint64_t n = 0;
+        for (char c : value) n = n * 10 + static_cast<uint64_t>(c - '0');  // 19 digits cannot overflow
+        if (has_length_ && n != content_length_) return fail(Error::malformed, "conflicting Content-Length values");
+        has_length_ = true;
+        content_length_ = n;
+      }
+      break;
+    case 15:
+      if (iequals(name, "x-forwarded-for") && head_.forwarded_for.empty()) head_.forwarded_for.assign(value);
+      break;
+    case 17:
+      if (iequals(name, "transfer-encoding")) {
+        if (chunked_) return fail(Error::malformed, "repeated Transfer-Encoding");
+        if (!iequals(value, "chunked")) {
+          return fail(Error::unsupported, "transfer coding '" + std::string(value) + "' is not supported");
+        }
+        chunked_ = true;
+      }
+      break;
+    default:
+      break;
+  }
+  return Result::incomplete;
+}
+
+MessageReader::Result MessageReader::parse_body() {
+  switch (phase_) {
+    case Phase::length: {
+      size_t n = std::min<uint64_t>(size_ - begin_, content_length_ - body_.size());
+      body_.append(buf_.data() + begin_, n);
+      begin_ += n;
+      if (body_.size() < content_length_) return Result::incomplete;
+      phase_ = Phase::done;
+      return Result::done;
+    }
+    case Phase::until_close:
+      if (size_ - begin_ > max_body_ - body_.size()) {
+        return fail(Error::body_too_large, "body larger than " + std::to_string(max_body_) + " bytes");
+      }
+      body_.append(buf_.data() + begin_, size_ - begin_);
+      begin_ = size_;
+      return Result::incomplete;
+    case Phase::done: return Result::done;
+    case Phase::failed: return Result::error;
+    default: return parse_chunked();
+  }
+}
+
+MessageReader::Result MessageReader::parse_chunked() {
+  for (;;) {
+    std::string_view avail(buf_.data() + begin_, size_ - begin_);
+    switch (phase_) {
+      case Phase::chunk_size: {
+        auto eol = avail.find("\r\n");
+        if (eol == std::string_view::npos) {
+          if (avail.size() > kMaxChunkLine) return fail(Error::malformed, "chunk size line too long");
+          return Result::incomplete;
+        }
+        auto line = avail.substr(0, eol);
+        uint64_t size = 0;
+        size_t i = 0;
+        for (; i < line.size() && hex_value(line[i]) >= 0; ++i) {
+          if (i == 15) return fail(Error::body_too_large, "chunk size too large");
+          size = size * 16 + static_cast<uint64_t>(hex_value(line[i]));
+        }
+        auto ext = trim(line.substr(i));
+        if (i == 0 || (!ext.empty() && ext.front() != ';') || !is_field_text(ext)) {
+          return fail(Error::malformed, "malformed chunk size line");
+        }
+        begin_ += eol + 2;
+        if (size == 0) {
+          phase_ = Phase::trailers;
+        } else {
+          if (size > max_body_ - body_.size()) {
+            return fail(Error::body_too_large, "body larger than " + std::to_string(max_body_) + " bytes");
+          }
+          chunk_left_ = size;
+          phase_ = Phase::chunk_data;
+        }
+        break;
+      }
+      case Phase::chunk_data: {
+        size_t n = std::min<uint64_t>(avail.size(), chunk_left_);
+        body_.append(avail.data(), n);
+        begin_ += n;
+        chunk_left_ -= n;
+        if (chunk_left_ > 0) return Result::incomplete;
+        phase_ = Phase::chunk_end;
+        break;
+      }
+      case Phase::chunk_end:
+        if (avail.size() < 2) return Result::incomplete;
+        if (!avail.starts_with("\r\n")) return fail(Error::malformed, "chunk not followed by CRLF");
+        begin_ += 2;
+        phase_ = Phase::chunk_size;
+        break;
+      case Phase::trailers: {
+        auto eol = avail.find("\r\n");
+        if (eol == std::string_view::npos) {
+          if (trailer_bytes_ + avail.size() > max_head_) return fail(Error::head_too_large, "trailers too large");
+          return Result::incomplete;
+        }
+        auto line = avail.substr(0, eol);
+        begin_ += eol + 2;
+        if (line.empty()) {
+          phase_ = Phase::done;
+          return Result::done;
+        }
+        trailer_bytes_ += eol + 2;
+        auto colon = line.find(':');
+        if (trailer_bytes_ > max_head_) return fail(Error::head_too_large, "trailers too large");
+        if (colon == std::string_view::npos || !is_token(line.substr(0, colon)) ||
+            !is_field_text(line.substr(colon + 1))) {
+          return fail(Error::malformed, "malformed trailer line");
+        }
+        break;  // trailers are read and dropped
+      }
+      default: return phase_ == Phase::done ? Result::done : Result::error;
+    }
+  }
+}
+
+MessageReader::Result MessageReader::finish() {
+  if (phase_ == Phase::until_close) {
+    phase_ = Phase::done;
+    return Result::done;
+  }
+  if (phase_ == Phase::done) return Result::done;
+  if (phase_ == Phase::failed) return Result::error;
+  return fail(Error::truncated, "connection closed before the end of the message");
+}
+
+}  // namespace nodeops::http
