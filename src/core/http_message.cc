@@ -18,6 +18,14 @@ constexpr std::array<bool, 256> kTokenChar = [] {
   return t;
 }();
 
+// Field values, reason phrases and chunk extensions: visible characters, obs-text, space and tab.
+constexpr std::array<bool, 256> kTextChar = [] {
+  std::array<bool, 256> t{};
+  t['\t'] = true;
+  for (int c = 0x20; c < 0x100; ++c) t[c] = c != 0x7f;
+  return t;
+}();
+
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -26,21 +34,36 @@ bool is_token(std::string_view s) {
   return true;
 }
 
-// Field values and reason phrases: visible characters, obs-text, space and tab; no other controls.
 bool is_field_text(std::string_view s) {
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  for (char c : s) {
+    if (!kTextChar[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }
 
+// True when [p, end) holds only text characters. Eight bytes at a time: a word with no byte below
+// 0x20 and none equal to 0x7f is clean (the usual "has a byte less than n" bit trick); only words
+// that have one, usually a tab, are looked at byte by byte. Header values are most of a head.
+bool is_text_run(const char* p, const char* end) {
+  constexpr uint64_t ones = 0x0101010101010101ull;
+  constexpr uint64_t highs = 0x8080808080808080ull;
+  for (; end - p >= 8; p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    uint64_t below_space = (w - ones * 0x20) & ~w & highs;
+    uint64_t x = w ^ (ones * 0x7f);
+    uint64_t del = (x - ones) & ~x & highs;
+    if ((below_space | del) != 0 && !is_field_text(std::string_view(p, 8))) return false;
+  }
+  return is_field_text(std::string_view(p, static_cast<size_t>(end - p)));
+}
+
+// `lower` is lowercase; `a` has been checked to hold only token or text characters, which cannot
+// become a letter, '-' or a digit by setting bit 5 unless they already were one in either case.
 bool iequals(std::string_view a, std::string_view lower) {
   if (a.size() != lower.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
+    if ((a[i] | 0x20) != lower[i]) return false;
   }
   return true;
 }
@@ -145,18 +168,29 @@ MessageReader::Result MessageReader::parse_head(std::string_view head) {
   head.remove_prefix(eol + 2);
   bool close = false;
   bool keep_alive = false;
-  while (!head.empty()) {
-    eol = head.find("\r\n");
-    auto line = head.substr(0, eol);
-    head.remove_prefix(eol + 2);
-    if (line.front() == ' ' || line.front() == '\t') return fail(Error::malformed, "folded header line");
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos) return fail(Error::malformed, "header line without a colon");
-    auto name = line.substr(0, colon);
-    auto value = trim(line.substr(colon + 1));
-    if (!is_token(name)) return fail(Error::malformed, "invalid header name");
-    if (!is_field_text(value)) return fail(Error::malformed, "control character in a header value");
-    if (iequals(name, "connection")) {
+  // One pass per field line: name (token characters) up to the colon, then the value with its
+  // surrounding spaces and tabs left out. `head` ends with the last line's CRLF.
+  const char* p = head.data();
+  const char* const end = p + head.size();
+  while (p < end) {
+    const char* name_begin = p;
+    while (kTokenChar[static_cast<unsigned char>(*p)]) ++p;  // stops at the CR at the latest
+    if (p == name_begin) {
+      return fail(Error::malformed, *p == ' ' || *p == '\t' ? "folded header line" : "invalid header name");
+    }
+    if (*p != ':') return fail(Error::malformed, *p == '\r' ? "header line without a colon" : "invalid header name");
+    std::string_view name(name_begin, static_cast<size_t>(p - name_begin));
+    ++p;
+    while (*p == ' ' || *p == '\t') ++p;
+    const char* value_begin = p;
+    p = static_cast<const char*>(std::memchr(p, '\r', static_cast<size_t>(end - p)));  // found: the head ends in CRLF
+    if (!is_text_run(value_begin, p)) return fail(Error::malformed, "control character in a header value");
+    if (p[1] != '\n') return fail(Error::malformed, "bare CR in a header line");
+    const char* value_end = p;
+    while (value_end > value_begin && (value_end[-1] == ' ' || value_end[-1] == '\t')) --value_end;
+    p += 2;
+    std::string_view value(value_begin, static_cast<size_t>(value_end - value_begin));
+    if (name.size() == 10 && iequals(name, "connection")) {
       // A token list: "close" wins, "keep-alive" matters for HTTP/1.0.
       for (std::string_view rest = value; !rest.empty();) {
         auto comma = rest.find(',');

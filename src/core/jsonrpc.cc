@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "core/json.h"
 
@@ -19,6 +20,17 @@ simdjson::dom::parser& dom_parser() {
 od::parser& od_parser() {
   thread_local od::parser p;
   return p;
+}
+
+// `body` copied into a per-thread buffer with simdjson's padding after it, valid until the next
+// call on this thread: a padded_string per parse was an aligned allocation per request. Callers
+// translate every view back into `body` before returning.
+simdjson::padded_string_view padded_copy(std::string_view body) {
+  thread_local std::string scratch;
+  if (scratch.size() < body.size() + simdjson::SIMDJSON_PADDING) scratch.resize(body.size() + simdjson::SIMDJSON_PADDING);
+  std::memcpy(scratch.data(), body.data(), body.size());
+  std::memset(scratch.data() + body.size(), 0, simdjson::SIMDJSON_PADDING);
+  return simdjson::padded_string_view(scratch.data(), body.size(), scratch.size());
 }
 
 std::string_view trim(std::string_view s) {
@@ -52,7 +64,7 @@ bool is_json_number(std::string_view s) {
 // such number outside strings is checked against the JSON grammar and replaced in a copy by a 0 of
 // the same length, and the copy is parsed instead: same structure, smaller numbers. The bytes
 // forwarded are still read from the original.
-simdjson::error_code dom_parse(const simdjson::padded_string& padded, simdjson::padded_string& copy,
+simdjson::error_code dom_parse(const simdjson::padded_string_view& padded, simdjson::padded_string& copy,
                                simdjson::dom::element& root) {
   auto err = dom_parser().parse(padded).get(root);
   if (err != simdjson::NUMBER_ERROR) return err;
@@ -179,7 +191,7 @@ Call read_call(od::value item, const char* padded_base, std::string_view body) {
 
 ParsedRequest parse_request(std::string_view body) {
   ParsedRequest out;
-  simdjson::padded_string padded(body);
+  auto padded = padded_copy(body);
   // Full validation first: on-demand parsing skips what it is not asked for, and a malformed body
   // must be a -32700, never half-forwarded.
   simdjson::padded_string copy;
@@ -281,7 +293,7 @@ UpstreamReply parse_upstream_reply(std::string_view body, uint64_t expected_id) 
     out.problem = "empty reply";
     return out;
   }
-  simdjson::padded_string padded(body);
+  auto padded = padded_copy(body);
   simdjson::padded_string copy;
   simdjson::dom::element root;
   if (dom_parse(padded, copy, root)) {
