@@ -96,6 +96,13 @@ MessageReader::MessageReader(Kind kind, uint64_t max_body, size_t max_head)
     : kind_(kind), max_body_(max_body), max_head_(max_head) {}
 
 std::pair<char*, size_t> MessageReader::space(size_t min) {
+  // A large body is read in large pieces (up to 1 MiB) rather than `min` bytes per read.
+  constexpr uint64_t kLargeRead = 1 << 20;
+  if (phase_ == Phase::length) {
+    min = std::max<uint64_t>(min, std::min(content_length_ - body_.size(), kLargeRead));
+  } else if (phase_ == Phase::chunk_data || phase_ == Phase::until_close) {
+    min = std::max<uint64_t>(min, 64 * 1024);
+  }
   if (begin_ == size_) begin_ = size_ = 0;
   if (buf_.size() - size_ < min) {
     if (begin_ > 0) {  // drop what was consumed
@@ -127,6 +134,10 @@ void MessageReader::next() {
   head_.keep_alive = true;
   head_.expect_continue = false;
   body_.clear();
+  if (buf_.size() > 64 * 1024 && begin_ == size_) {  // a large body grew it: do not keep that per idle connection
+    std::string().swap(buf_);
+    begin_ = size_ = 0;
+  }
   phase_ = Phase::head;
   scan_ = 0;
   content_length_ = 0;
@@ -328,10 +339,13 @@ MessageReader::Result MessageReader::parse_chunked() {
     switch (phase_) {
       case Phase::chunk_size: {
         auto eol = avail.find("\r\n");
+        // The limits count a line without its CRLF, also when only its CR has arrived, so that the
+        // verdict does not depend on how the bytes were split into reads.
         if (eol == std::string_view::npos) {
-          if (avail.size() > kMaxChunkLine) return fail(Error::malformed, "chunk size line too long");
+          if (avail.size() > kMaxChunkLine + 1) return fail(Error::malformed, "chunk size line too long");
           return Result::incomplete;
         }
+        if (eol > kMaxChunkLine) return fail(Error::malformed, "chunk size line too long");
         auto line = avail.substr(0, eol);
         uint64_t size = 0;
         size_t i = 0;
@@ -373,7 +387,7 @@ MessageReader::Result MessageReader::parse_chunked() {
       case Phase::trailers: {
         auto eol = avail.find("\r\n");
         if (eol == std::string_view::npos) {
-          if (trailer_bytes_ + avail.size() > max_head_) return fail(Error::head_too_large, "trailers too large");
+          if (trailer_bytes_ + avail.size() > max_head_ + 1) return fail(Error::head_too_large, "trailers too large");
           return Result::incomplete;
         }
         auto line = avail.substr(0, eol);
