@@ -17,27 +17,45 @@ according to `mode`:
 
 `delay` (seconds) is slept before answering a single call (never a probe). `absurd_head` makes the
 probe report eth_blockNumber 0xffffffffff. Counters: `calls` (single calls received), `probes`.
+
+`framing` says how the answer to a single call goes on the wire (probes always use Content-Length),
+each part in its own write so the gateway reads it in pieces:
+
+    length       Content-Length (the default)
+    chunked      Transfer-Encoding: chunked, chunks of odd sizes, a chunk extension and a trailer
+    until_close  neither Content-Length nor chunked: the body ends when the connection closes
+    interim      "100 Continue" and "103 Early Hints" first, then the answer with Content-Length
+
+Counter: `framed` (answers sent with a framing other than `length`).
 """
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
 ABSURD_HEAD = "0xffffffffff"
 LIE = "0xbadbadbad"  # the value a lying reply carries; it must never reach a client
+FRAMINGS = ("length", "chunked", "until_close", "interim")
+PART_GAP = 0.02  # seconds between the writes of a framed answer, so they arrive as separate reads
 
 
 class LyingUpstream:
-    def __init__(self, backend: str, mode: str = "proxy", delay: float = 0.0, absurd_head: bool = False):
+    def __init__(self, backend: str, mode: str = "proxy", delay: float = 0.0, absurd_head: bool = False,
+                 framing: str = "length"):
+        if framing not in FRAMINGS:
+            raise ValueError(f"unknown framing {framing}")
         self.backend = backend
         self.mode = mode
         self.delay = delay
         self.absurd_head = absurd_head
+        self.framing = framing
         self.calls = 0
         self.probes = 0
+        self.framed = 0
         self._lock = threading.Lock()
         self.server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
@@ -122,11 +140,44 @@ def _handler(upstream: LyingUpstream):
             if payload is None:
                 self.close_connection = True
                 return
+            if upstream.framing != "length" and not body.lstrip().startswith(b"["):
+                upstream._count("framed")
+                self._send_framed(upstream.framing, status, ctype, payload)
+                return
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        def _send_framed(self, framing: str, status: int, ctype: str, payload: bytes) -> None:
+            head = f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\nContent-Type: {ctype}\r\n"
+            parts: list[bytes] = []
+            if framing == "chunked":
+                parts.append((head + "Transfer-Encoding: chunked\r\n\r\n").encode())
+                sizes = [1, 7, 64]
+                rest = payload
+                for i, size in enumerate(sizes + [len(payload)]):
+                    piece, rest = rest[:size], rest[size:]
+                    if not piece:
+                        break
+                    ext = ";piece=" + str(i) if i == 1 else ""
+                    parts.append(f"{len(piece):X}{ext}\r\n".encode() + piece + b"\r\n")
+                parts.append(b"0\r\nX-Checksum: none\r\n\r\n")
+            elif framing == "until_close":
+                parts.append((head + "Connection: close\r\n\r\n").encode())
+                half = len(payload) // 2
+                parts += [payload[:half], payload[half:]]
+                self.close_connection = True
+            elif framing == "interim":
+                parts.append(b"HTTP/1.1 100 Continue\r\n\r\n")
+                parts.append(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+                parts.append((head + f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload)
+            for i, part in enumerate(parts):
+                if i:
+                    time.sleep(PART_GAP)
+                self.wfile.write(part)
+                self.wfile.flush()
 
         def log_message(self, *args):  # quiet
             pass
