@@ -145,6 +145,8 @@ void MessageReader::next() {
   chunked_ = false;
   chunk_left_ = 0;
   trailer_bytes_ = 0;
+  error_ = Error::none;
+  message_.clear();
 }
 
 MessageReader::Result MessageReader::parse() {
@@ -218,16 +220,16 @@ MessageReader::Result MessageReader::parse_head(std::string_view head) {
 
   if (chunked_ && has_length_) return fail(Error::malformed, "both Transfer-Encoding and Content-Length");
   if (chunked_ && head_.version == 10) return fail(Error::malformed, "Transfer-Encoding in an HTTP/1.0 message");
-  if (has_length_ && content_length_ > max_body_) {
-    return fail(Error::body_too_large, "body of " + std::to_string(content_length_) + " bytes is larger than " +
-                                           std::to_string(max_body_));
-  }
   bool no_body = kind_ == Kind::response && (head_.status < 200 || head_.status == 204 || head_.status == 304);
   if (no_body) {
     phase_ = Phase::done;
   } else if (chunked_) {
     phase_ = Phase::chunk_size;
   } else if (has_length_) {
+    if (content_length_ > max_body_) {
+      return fail(Error::body_too_large, "body of " + std::to_string(content_length_) + " bytes is larger than " +
+                                             std::to_string(max_body_));
+    }
     phase_ = content_length_ == 0 ? Phase::done : Phase::length;
     body_.reserve(content_length_);
   } else if (kind_ == Kind::response) {

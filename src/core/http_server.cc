@@ -128,6 +128,24 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     co_return !ec && !conn.timed_out;
   }
 
+  // After an error answer the client may still be sending the body we refused. Closing at once
+  // would make the kernel answer those bytes with a reset, which can destroy the answer before the
+  // client reads it; so stop sending, and read and drop for a while first (nginx's lingering close).
+  asio::awaitable<void> linger(Loop::Conn& conn) {
+    constexpr auto kLinger = std::chrono::seconds(2);
+    constexpr size_t kMaxDrained = 64 << 20;
+    boost::system::error_code ec;
+    conn.socket->shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    conn.deadline = Clock::now() + kLinger;
+    std::array<char, 16384> sink;
+    for (size_t drained = 0; drained < kMaxDrained && !conn.timed_out;) {
+      auto [rec, n] = co_await conn.socket->async_read_some(asio::buffer(sink), io::nothrow);
+      if (rec) break;
+      drained += n;
+    }
+  }
+
   static int status_of(MessageReader::Error e) {
     switch (e) {
       case MessageReader::Error::body_too_large: return 413;
@@ -206,6 +224,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             entry->timed_out = false;
             entry->deadline = Clock::time_point::max();
             co_await write(*entry, head, error(failure, why), false, 11);
+            co_await linger(*entry);
           }
           break;
         }

@@ -207,6 +207,24 @@ def test_transfer_encoding_gzip_is_501(gw):
     assert status_code_of(raw) == 501, raw
 
 
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_client_still_sending_a_refused_body_reads_its_413(gw, framing):
+    # The gateway answers 413 after the first MiB, while this client goes on sending 8 MiB. Without a
+    # lingering close, the bytes that arrive after the close are answered with a reset that can wipe
+    # out the 413 (or break the client's send) before the client reads it.
+    total, piece = 8 << 20, b"x" * 65536
+    head = b"POST /ethereum HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+    head += b"Transfer-Encoding: chunked\r\n\r\n" if framing == "chunked" else b"Content-Length: %d\r\n\r\n" % total
+    with Client(gw.port) as c:
+        c.send(head)
+        for _ in range(total // len(piece)):
+            c.send(b"%x\r\n%s\r\n" % (len(piece), piece) if framing == "chunked" else piece)
+        status, headers, b = c.read_response()
+    assert status == 413, (status, b)
+    assert headers.get("connection", "").lower() == "close"
+    assert json.loads(b)["error"]["code"] == -32600
+
+
 def test_20_kib_header_is_431_and_12_kib_is_served(gw):
     def with_pad(n: int) -> bytes:
         return request(body("eth_chainId", id="pad"), fields=f"X-Pad: {'a' * n}\r\n")

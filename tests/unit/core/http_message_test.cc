@@ -512,6 +512,9 @@ TEST(HttpMessage, ResponsesWithoutBody) {
   ASSERT_EQ(out.result, Result::done);
   EXPECT_EQ(out.body, "");
   EXPECT_TRUE(out.buffered);
+  // Nor does its Content-Length count against the body limit: there is no body to limit.
+  auto large = whole(Kind::response, "HTTP/1.1 304 Not Modified\r\nContent-Length: 99999999\r\n\r\n", false, 10);
+  EXPECT_EQ(large.result, Result::done) << large.describe();
 }
 
 // --- keep-alive and Expect ----------------------------------------------------------------------------
@@ -740,4 +743,7 @@ TEST(HttpMessage, ErrorsAreStickyAndNamed) {
   EXPECT_EQ(r.parse(), Result::error) << "nothing after an error is parsed";
   EXPECT_EQ(r.finish(), Result::error);
   EXPECT_EQ(r.error(), Error::malformed);
+  r.next();  // a caller that goes on after an error does not see the old one
+  EXPECT_EQ(r.error(), Error::none);
+  EXPECT_TRUE(r.error_message().empty());
 }
