@@ -39,7 +39,7 @@ struct Request {
 
 struct Response {
   int status = 200;
-  std::string content_type = "application/json";
+  std::string_view content_type = "application/json";  // always a literal: no allocation per answer
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 };

@@ -1,5 +1,6 @@
 #include "core/jsonrpc.h"
 
+#include <boost/container/small_vector.hpp>
 #include <simdjson.h>
 
 #include <cmath>
@@ -9,7 +10,6 @@
 #include "core/json.h"
 
 namespace nodeops::jsonrpc {
-namespace od = simdjson::ondemand;
 namespace {
 
 // Parsers are reused per thread: allocation is what costs, not parsing.
@@ -17,14 +17,9 @@ simdjson::dom::parser& dom_parser() {
   thread_local simdjson::dom::parser p;
   return p;
 }
-od::parser& od_parser() {
-  thread_local od::parser p;
-  return p;
-}
 
 // `body` copied into a per-thread buffer with simdjson's padding after it, valid until the next
-// call on this thread: a padded_string per parse was an aligned allocation per request. Callers
-// translate every view back into `body` before returning.
+// call on this thread: a padded_string per parse was an aligned allocation per request.
 simdjson::padded_string_view padded_copy(std::string_view body) {
   thread_local std::string scratch;
   if (scratch.size() < body.size() + simdjson::SIMDJSON_PADDING) scratch.resize(body.size() + simdjson::SIMDJSON_PADDING);
@@ -101,81 +96,98 @@ simdjson::error_code dom_parse(const simdjson::padded_string_view& padded, simdj
   return dom_parser().parse(copy).get(root);
 }
 
-// The raw bytes of any value; consumes it.
-simdjson::simdjson_result<std::string_view> raw_of(od::value v) {
-  od::json_type t;
-  if (auto err = v.type().get(t)) return err;
-  if (t == od::json_type::object) {
-    od::object o;
-    if (auto err = v.get_object().get(o)) return err;
-    return o.raw_json();
-  }
-  if (t == od::json_type::array) {
-    od::array a;
-    if (auto err = v.get_array().get(a)) return err;
-    return a.raw_json();
-  }
-  std::string_view tok = v.raw_json_token();
-  return trim(tok);
+// Where values begin and end in JSON text the DOM parser has already validated: the DOM says what
+// each value is, these functions give the bytes to forward. They replace simdjson's on-demand API,
+// which in this portable build (no -mavx2) runs its scalar fallback kernel and cost about a tenth
+// of a proxied request. On validated text they need no error handling.
+size_t skip_ws(std::string_view s, size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
+  return i;
 }
 
-// Reads one call object. `padded` holds the bytes; views are translated back into `body`.
-Call read_call(od::value item, const char* padded_base, std::string_view body) {
+// `s[i]` is an opening quote; returns the index after the closing one.
+size_t string_end(std::string_view s, size_t i) {
+  for (size_t from = i + 1;;) {
+    auto q = static_cast<size_t>(static_cast<const char*>(std::memchr(s.data() + from, '"', s.size() - from)) - s.data());
+    size_t backslashes = 0;
+    while (s[q - 1 - backslashes] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return q + 1;
+    from = q + 1;
+  }
+}
+
+// `s[i]` starts a value; returns the index after it.
+size_t value_end(std::string_view s, size_t i) {
+  switch (s[i]) {
+    case '"': return string_end(s, i);
+    case '{':
+    case '[':
+      for (int depth = 0;; ++i) {
+        char c = s[i];
+        if (c == '"') i = string_end(s, i) - 1;
+        else if (c == '{' || c == '[') ++depth;
+        else if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+      }
+    default:  // number, true, false, null
+      while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
+             s[i] != '\n' && s[i] != '\r') {
+        ++i;
+      }
+      return i;
+  }
+}
+
+// The raw bytes of each member value (object) or element (array) of the container that starts at
+// `text[i]`, in order: the order in which the DOM lists them, duplicates included.
+using Spans = boost::container::small_vector<std::string_view, 8>;
+Spans child_spans(std::string_view text, size_t i) {
+  Spans out;
+  bool object = text[i] == '{';
+  i = skip_ws(text, i + 1);
+  if (text[i] == '}' || text[i] == ']') return out;
+  for (;;) {
+    if (object) i = skip_ws(text, skip_ws(text, string_end(text, i)) + 1);  // key, ':'
+    size_t end = value_end(text, i);
+    out.push_back(text.substr(i, end - i));
+    i = skip_ws(text, end);
+    if (text[i] != ',') return out;
+    i = skip_ws(text, i + 1);
+  }
+}
+
+// Reads one call: `item` is its DOM, `raw` its bytes.
+Call read_call(simdjson::dom::element item, std::string_view raw) {
   Call call;
-  auto rebase = [&](std::string_view v) {
-    return std::string_view(body.data() + (v.data() - padded_base), v.size());
-  };
-  od::object obj;
+  simdjson::dom::object obj;
   if (item.get_object().get(obj)) {
     call.invalid = {kInvalidRequest, "invalid request: a call must be an object"};
     call.id = "null";
     return call;
   }
+  auto values = child_spans(raw, 0);
   bool has_version = false, has_method = false;
   bool bad_version = false;
   std::string_view id_raw;
   bool bad_id = false, bad_method = false, bad_params = false;
-  for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) {
-      call.invalid = {kInvalidRequest, "invalid request"};
-      call.id = "null";
-      return call;
-    }
-    od::value v = field.value();
+  size_t k = 0;
+  for (auto [key, v] : obj) {
+    std::string_view value_raw = values[k++];
     if (key == "jsonrpc") {
       std::string_view s;
       has_version = true;
       bad_version = v.get_string().get(s) || s != "2.0";
     } else if (key == "id") {
-      od::json_type t;
-      if (v.type().get(t)) { bad_id = true; continue; }
-      if (t == od::json_type::string || t == od::json_type::number || t == od::json_type::null) {
-        std::string_view raw;
-        if (raw_of(v).get(raw)) bad_id = true;
-        else id_raw = rebase(raw);
-      } else {
-        bad_id = true;
-        (void)raw_of(v);
-      }
+      bad_id = !(v.is_string() || v.is_number() || v.is_null());
+      if (!bad_id) id_raw = value_raw;
     } else if (key == "method") {
       std::string_view m;
       has_method = true;
       if (v.get_string().get(m)) bad_method = true;
       else call.method = std::string(m);
     } else if (key == "params") {
-      od::json_type t;
-      if (v.type().get(t) || (t != od::json_type::array && t != od::json_type::object)) {
-        bad_params = true;
-        (void)raw_of(v);
-        continue;
-      }
-      std::string_view raw;
-      if (raw_of(v).get(raw)) bad_params = true;
-      else call.params = rebase(raw);
-    } else {
-      (void)raw_of(v);  // unknown members are ignored, as the spec allows
-    }
+      bad_params = !(v.is_array() || v.is_object());
+      if (!bad_params) call.params = value_raw;
+    }  // unknown members are ignored, as the spec allows
   }
   if (!bad_id) call.id = id_raw;
   if (bad_id) call.invalid = {kInvalidRequest, "invalid request: id must be a string, a number or null"};
@@ -191,36 +203,19 @@ Call read_call(od::value item, const char* padded_base, std::string_view body) {
 
 ParsedRequest parse_request(std::string_view body) {
   ParsedRequest out;
-  auto padded = padded_copy(body);
-  // Full validation first: on-demand parsing skips what it is not asked for, and a malformed body
-  // must be a -32700, never half-forwarded.
+  // Full validation first: a malformed body must be a -32700, never half-forwarded.
   simdjson::padded_string copy;
   simdjson::dom::element root;
-  if (dom_parse(padded, copy, root)) {
+  if (dom_parse(padded_copy(body), copy, root)) {
     out.fatal = {kParseError, "parse error: the body is not valid JSON"};
     return out;
   }
-  od::document doc;
-  if (od_parser().iterate(padded).get(doc)) {
-    out.fatal = {kParseError, "parse error"};
-    return out;
-  }
-  const char* base = padded.data();
+  size_t start = skip_ws(body, 0);
   if (root.is_array()) {
     out.batch = true;
-    od::array arr;
-    if (doc.get_array().get(arr)) {
-      out.fatal = {kParseError, "parse error"};
-      return out;
-    }
-    for (auto item : arr) {
-      od::value v;
-      if (item.get(v)) {
-        out.fatal = {kParseError, "parse error"};
-        return out;
-      }
-      out.calls.push_back(read_call(v, base, body));
-    }
+    auto items = child_spans(body, start);
+    size_t k = 0;
+    for (auto item : root.get_array()) out.calls.push_back(read_call(item, items[k++]));
     if (out.calls.empty()) out.fatal = {kInvalidRequest, "invalid request: empty batch"};
     return out;
   }
@@ -228,12 +223,7 @@ ParsedRequest parse_request(std::string_view body) {
     out.fatal = {kInvalidRequest, "invalid request: expected an object or an array"};
     return out;
   }
-  od::value v;
-  if (doc.get_value().get(v)) {
-    out.fatal = {kParseError, "parse error"};
-    return out;
-  }
-  out.calls.push_back(read_call(v, base, body));
+  out.calls.push_back(read_call(root, body.substr(start)));
   return out;
 }
 
@@ -293,10 +283,9 @@ UpstreamReply parse_upstream_reply(std::string_view body, uint64_t expected_id) 
     out.problem = "empty reply";
     return out;
   }
-  auto padded = padded_copy(body);
   simdjson::padded_string copy;
   simdjson::dom::element root;
-  if (dom_parse(padded, copy, root)) {
+  if (dom_parse(padded_copy(body), copy, root)) {
     out.problem = "reply is not JSON";
     return out;
   }
@@ -328,25 +317,16 @@ UpstreamReply parse_upstream_reply(std::string_view body, uint64_t expected_id) 
     out.problem = "reply has neither result nor error";
     return out;
   }
-  // Second pass, on-demand, only to find the raw bytes of the member we forward.
+  // The raw bytes of the member we forward: the first one of that name, as the DOM lookups above.
   const std::string_view wanted = out.kind == UpstreamReply::Kind::result ? "result" : "error";
-  od::document doc;
-  od::object obj;
-  if (od_parser().iterate(padded).get(doc) || doc.get_object().get(obj)) {
-    out.kind = UpstreamReply::Kind::invalid;
-    out.problem = "reply is not JSON";
-    return out;
-  }
-  for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) break;
-    od::value v = field.value();
-    std::string_view raw;
-    if (raw_of(v).get(raw)) break;
+  auto values = child_spans(body, skip_ws(body, 0));
+  size_t k = 0;
+  for (auto [key, v] : root.get_object()) {
     if (key == wanted) {
-      out.payload = std::string_view(body.data() + (raw.data() - padded.data()), raw.size());
+      out.payload = values[k];
       return out;
     }
+    ++k;
   }
   out.kind = UpstreamReply::Kind::invalid;
   out.problem = "reply could not be read";

@@ -27,7 +27,7 @@ std::string pick_pool(const TrafficSplit& split, Rng& rng) {
 std::optional<size_t> select_upstream(const ChainConfig& config, const ChainHealth& health,
                                       const TrafficSplit& split, std::span<const UpstreamLoad> load,
                                       const Criteria& criteria, Rng& rng) {
-  std::vector<size_t> candidates;
+  Small<size_t> candidates;
   for (size_t i = 0; i < config.upstreams.size() && i < health.upstreams.size(); ++i) {
     if (!health.upstreams[i].healthy) continue;
     if (i < criteria.tried.size() && criteria.tried[i]) continue;
@@ -39,7 +39,7 @@ std::optional<size_t> select_upstream(const ChainConfig& config, const ChainHeal
 
   // Narrow, but never to nothing: if no node has the block yet, the freshest one answers.
   auto narrow = [&](auto keep) {
-    std::vector<size_t> kept;
+    Small<size_t> kept;
     std::copy_if(candidates.begin(), candidates.end(), std::back_inserter(kept), keep);
     if (!kept.empty()) candidates = std::move(kept);
   };
@@ -61,7 +61,7 @@ std::optional<size_t> select_upstream(const ChainConfig& config, const ChainHeal
     double l = i < load.size() ? load[i].ewma_ms : 0;
     if (l > 0 && (fastest == 0 || l < fastest)) fastest = l;
   }
-  std::vector<double> effective;
+  Small<double> effective;
   double total = 0;
   for (size_t i : candidates) {
     const auto& l = i < load.size() ? load[i] : UpstreamLoad{};

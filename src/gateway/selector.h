@@ -2,6 +2,8 @@
 // loop's own load figures, so they are unit-tested without any server.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -28,11 +30,15 @@ struct UpstreamLoad {
   double ewma_ms = 0;  // 0 until the first answer
 };
 
+// Per-call lists sized by a chain's upstream count, which is small: inline, no allocation per call.
+template <typename T>
+using Small = boost::container::small_vector<T, 16>;
+
 struct Criteria {
   chains::evm::BlockRange range;
   bool prefer_archive = false;  // a node said the state is gone: ask an archive next
   std::string pool;             // empty = any pool with traffic
-  std::vector<bool> tried;      // upstreams already tried for this call
+  Small<bool> tried;            // upstreams already tried for this call
 };
 
 using Rng = std::mt19937_64;

@@ -93,3 +93,31 @@ TEST(JsonRpc, LyingOrBrokenUpstreamRepliesAreInvalid) {
     EXPECT_FALSE(r.problem.empty()) << bad;
   }
 }
+
+// The raw spans come from a scan of the validated text, not from simdjson: strings that hold
+// quotes, backslashes and brackets, whitespace everywhere, nesting and huge numbers must not
+// move a boundary.
+TEST(JsonRpc, RawSpansSurviveTrickyText) {
+  std::string params = R"([ {"data":"a\"]}[{\\", "x\\\\":[1,{"y":"}"}]} , "\\", -1.5E+3, 123456789012345678901234567890 ])";
+  std::string body = " \n{ \"id\" :\t\"i\\\"d\" , \"jsonrpc\":\"2.0\", \"method\" : \"eth_call\", \"params\" : " + params + " }\n";
+  auto r = parse_request(body);
+  ASSERT_FALSE(r.fatal);
+  ASSERT_EQ(r.calls.size(), 1u);
+  ASSERT_FALSE(r.calls[0].invalid) << r.calls[0].invalid->second;
+  EXPECT_EQ(r.calls[0].id, R"("i\"d")");
+  EXPECT_EQ(r.calls[0].params, params);
+
+  auto batch = parse_request("[ " + body + " ,{\"jsonrpc\":\"2.0\",\"id\":[],\"method\":\"x\"}, " + body + "]");
+  ASSERT_EQ(batch.calls.size(), 3u);
+  EXPECT_EQ(batch.calls[0].params, params);
+  EXPECT_TRUE(batch.calls[1].invalid);
+  EXPECT_EQ(batch.calls[2].params, params);
+}
+
+TEST(JsonRpc, RawReplySpanIsTheFirstMemberOfItsName) {
+  std::string result = R"({"logs":[{"topics":["0x\"]"],"data":"}"}], "n": 18446744073709551616 })";
+  std::string body = R"({"jsonrpc":"2.0", "note":"result", "id":3 ,"result" : )" + result + R"( , "result":"second"})";
+  auto r = parse_upstream_reply(body, 3);
+  ASSERT_EQ(r.kind, UpstreamReply::Kind::result) << r.problem;
+  EXPECT_EQ(r.payload, result);
+}
