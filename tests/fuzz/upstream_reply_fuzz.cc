@@ -3,11 +3,13 @@
 #include <string_view>
 
 #include "core/jsonrpc.h"
+#include "raw_span_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
   auto reply = nodeops::jsonrpc::parse_upstream_reply(body, 1);
   if (reply.kind == nodeops::jsonrpc::UpstreamReply::Kind::invalid && reply.problem.empty()) __builtin_trap();
-  if (reply.kind != nodeops::jsonrpc::UpstreamReply::Kind::invalid && reply.payload.empty()) __builtin_trap();
+  if (reply.kind == nodeops::jsonrpc::UpstreamReply::Kind::result) check_raw_span(body, reply.payload, "\"-0123456789{[tfn");
+  if (reply.kind == nodeops::jsonrpc::UpstreamReply::Kind::error) check_raw_span(body, reply.payload, "{");
   return 0;
 }
