@@ -1,4 +1,5 @@
 #include <boost/asio.hpp>
+#include <boost/intrusive/list.hpp>
 
 #include <deque>
 
@@ -25,38 +26,27 @@ std::string_view to_string(ClientResponse::Error e) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+namespace bi = boost::intrusive;
 
-// One keep-alive connection to the origin with its read buffer and the timer that bounds an exchange.
-struct Connection {
+// One keep-alive connection to the origin with its read buffer. While an exchange (or the connect)
+// runs, it is on its pool's busy list with a deadline.
+struct Connection : bi::list_base_hook<bi::link_mode<bi::auto_unlink>> {
   io::Socket socket;
   MessageReader reader;
-  asio::steady_timer timer;
-  uint64_t generation = 0;  // a timer expiry queued before re-arming must not cancel the next exchange
+  Clock::time_point deadline;
   bool timed_out = false;
   Connection(asio::io_context& io, uint64_t max_response)
-      : socket(io), reader(MessageReader::Kind::response, max_response, 64 * 1024), timer(io) {}
+      : socket(io), reader(MessageReader::Kind::response, max_response, 64 * 1024) {}
 };
-using ConnectionPtr = std::shared_ptr<Connection>;
-
-void arm(const ConnectionPtr& c, Clock::time_point deadline) {
-  c->timed_out = false;
-  c->timer.expires_at(deadline);
-  c->timer.async_wait([c, generation = ++c->generation](const boost::system::error_code& ec) {
-    if (ec || c->generation != generation) return;
-    c->timed_out = true;
-    boost::system::error_code ignored;
-    c->socket.cancel(ignored);
-  });
-}
-
-void disarm(Connection& c) {
-  ++c.generation;
-  c.timer.cancel();
-}
+using ConnectionPtr = std::unique_ptr<Connection>;
 
 }  // namespace
 
-struct ClientPool::Impl {
+struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
+  // Deadlines are checked by one timer per pool that runs only while an exchange does, every
+  // kSweep: a timer armed and cancelled per exchange cost ~3% of a proxied request.
+  static constexpr Duration kSweep{10};
+
   asio::io_context& io;
   std::string host;
   uint16_t port;
@@ -64,10 +54,41 @@ struct ClientPool::Impl {
   size_t max_idle;
   uint64_t max_response;
   std::deque<ConnectionPtr> idle;
+  bi::list<Connection, bi::constant_time_size<false>> busy;
+  bool sweeping = false;
   size_t open = 0;
   metrics::Gauge* gauge = nullptr;
 
   Impl(asio::io_context& i) : io(i) {}
+  ~Impl() { busy.clear(); }  // connections destroyed later (at shutdown) then have nothing to unlink from
+
+  void begin(Connection& c, Clock::time_point deadline) {
+    c.deadline = deadline;
+    c.timed_out = false;
+    busy.push_back(c);
+    if (!sweeping) {
+      sweeping = true;
+      asio::co_spawn(io, sweep(shared_from_this()), asio::detached);
+    }
+  }
+  static void end(Connection& c) { c.unlink(); }
+
+  asio::awaitable<void> sweep([[maybe_unused]] std::shared_ptr<Impl> self) {  // keeps the pool alive while it runs
+    asio::steady_timer timer(io);
+    while (!busy.empty()) {
+      timer.expires_after(kSweep);
+      co_await timer.async_wait(io::nothrow);
+      auto now = Clock::now();
+      for (auto& c : busy) {
+        if (!c.timed_out && c.deadline <= now) {
+          c.timed_out = true;
+          boost::system::error_code ignored;
+          c.socket.cancel(ignored);
+        }
+      }
+    }
+    sweeping = false;
+  }
 
   void opened() {
     ++open;
@@ -79,8 +100,8 @@ struct ClientPool::Impl {
   }
 
   asio::awaitable<ConnectionPtr> connect(Clock::time_point deadline, ClientResponse& out) {
-    auto c = std::make_shared<Connection>(io, max_response);
-    arm(c, deadline);
+    auto c = std::make_unique<Connection>(io, max_response);
+    begin(*c, deadline);
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(host, ec);
     if (!ec) {
@@ -89,14 +110,14 @@ struct ClientPool::Impl {
       tcp::resolver resolver(io);
       auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), io::nothrow);
       if (rec) {
-        disarm(*c);
+        end(*c);
         out.error = c->timed_out ? ClientResponse::Error::timeout : ClientResponse::Error::connect;
         out.message = "resolve " + host + ": " + rec.message();
         co_return nullptr;
       }
       std::tie(ec, std::ignore) = co_await asio::async_connect(c->socket, results, io::nothrow);
     }
-    disarm(*c);
+    end(*c);
     if (ec || c->timed_out) {
       out.error = c->timed_out ? ClientResponse::Error::timeout : ClientResponse::Error::connect;
       out.message = "connect " + host + ":" + std::to_string(port) + ": " +
@@ -111,15 +132,15 @@ struct ClientPool::Impl {
 
   // One exchange on one connection. `stale` is set when it failed before any byte of the answer
   // arrived (on a reused connection that is a keep-alive the peer had closed).
-  asio::awaitable<ClientResponse> exchange(const ConnectionPtr& c, const std::string& head, const std::string& body,
+  asio::awaitable<ClientResponse> exchange(Connection* c, const std::string& head, const std::string& body,
                                            Clock::time_point deadline, bool& stale, bool& keep) {
     ClientResponse out;
-    arm(c, deadline);
+    begin(*c, deadline);
     boost::system::error_code ec;
     auto rest = io::write_now(c->socket, {asio::buffer(head), asio::buffer(body)}, ec);
     if (!ec && !io::empty(rest)) std::tie(ec, std::ignore) = co_await asio::async_write(c->socket, rest, io::nothrow);
     if (ec || c->timed_out) {
-      disarm(*c);
+      end(*c);
       stale = !c->timed_out;
       out.error = c->timed_out ? ClientResponse::Error::timeout : ClientResponse::Error::io;
       out.message = "write: " + (c->timed_out ? std::string("timed out") : ec.message());
@@ -131,7 +152,7 @@ struct ClientPool::Impl {
     while (res == MessageReader::Result::incomplete) {
       auto [rec, n] = co_await c->socket.async_read_some(io::read_space(reader), io::nothrow);
       if (c->timed_out) {
-        disarm(*c);
+        end(*c);
         out.error = ClientResponse::Error::timeout;
         out.message = "read: timed out";
         co_return out;
@@ -141,7 +162,7 @@ struct ClientPool::Impl {
         break;
       }
       if (rec) {
-        disarm(*c);
+        end(*c);
         stale = !got_some && rec == asio::error::connection_reset;
         out.error = ClientResponse::Error::io;
         out.message = "read: " + rec.message();
@@ -151,7 +172,7 @@ struct ClientPool::Impl {
       reader.commit(n);
       res = reader.parse();
     }
-    disarm(*c);
+    end(*c);
     if (res == MessageReader::Result::error) {
       switch (reader.error()) {
         case MessageReader::Error::body_too_large: out.error = ClientResponse::Error::too_large; break;
@@ -229,7 +250,7 @@ asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std
     }
     bool stale = false;
     bool keep = false;
-    out = co_await impl->exchange(c, head, body, deadline, stale, keep);
+    out = co_await impl->exchange(c.get(), head, body, deadline, stale, keep);
     if (out.ok() && keep && impl->idle.size() < impl->max_idle) {
       impl->idle.push_back(std::move(c));
     } else {
