@@ -9,6 +9,7 @@
 #include "core/metrics.h"
 
 namespace nodeops::http {
+using namespace std::string_view_literals;
 using tcp = asio::ip::tcp;
 
 std::string_view to_string(ClientResponse::Error e) {
@@ -218,22 +219,22 @@ asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std
   head.append(method.data(), method.size());
   head += ' ';
   head.append(target.data(), target.size());
-  head += " HTTP/1.1\r\nHost: ";
+  head += " HTTP/1.1\r\nHost: "sv;
   head += impl->host_header;
-  head += "\r\nUser-Agent: nodeops";
+  head += "\r\nUser-Agent: nodeops"sv;
   for (const auto& [name, value] : headers) {
-    head += "\r\n";
+    head += "\r\n"sv;
     head += name;
-    head += ": ";
+    head += ": "sv;
     head += value;
   }
   if (!body.empty() || method == "POST") {
-    head += "\r\nContent-Type: ";
+    head += "\r\nContent-Type: "sv;
     head.append(content_type.data(), content_type.size());
-    head += "\r\nContent-Length: ";
+    head += "\r\nContent-Length: "sv;
     head += std::to_string(body.size());
   }
-  head += "\r\n\r\n";
+  head += "\r\n\r\n"sv;
 
   auto deadline = Clock::now() + timeout;
   for (int attempt = 0;; ++attempt) {

@@ -11,6 +11,7 @@
 #include "core/metrics.h"
 
 namespace nodeops::http {
+using namespace std::string_view_literals;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
@@ -95,25 +96,25 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::awaitable<void> write(Loop::Conn& conn, std::string& head, Response&& resp, bool keep_alive, unsigned version) {
     auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(resp.status));
     head.clear();
-    head += "HTTP/1.1 ";
+    head += "HTTP/1.1 "sv;
     head += std::to_string(resp.status);
     head += ' ';
     head.append(reason.data(), reason.size());
-    head += "\r\nServer: nodeops\r\nContent-Type: ";
+    head += "\r\nServer: nodeops\r\nContent-Type: "sv;
     head += resp.content_type;
     if (resp.status != 204 && resp.status != 304) {
-      head += "\r\nContent-Length: ";
+      head += "\r\nContent-Length: "sv;
       head += std::to_string(resp.body.size());
     }
     for (const auto& [name, value] : resp.headers) {
-      head += "\r\n";
+      head += "\r\n"sv;
       head += name;
-      head += ": ";
+      head += ": "sv;
       head += value;
     }
-    if (!keep_alive) head += "\r\nConnection: close";
-    else if (version < 11) head += "\r\nConnection: keep-alive";
-    head += "\r\n\r\n";
+    if (!keep_alive) head += "\r\nConnection: close"sv;
+    else if (version < 11) head += "\r\nConnection: keep-alive"sv;
+    head += "\r\n\r\n"sv;
     co_await send(conn, {asio::buffer(head), asio::buffer(resp.body)});
   }
 

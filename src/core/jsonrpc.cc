@@ -10,6 +10,7 @@
 #include "core/json.h"
 
 namespace nodeops::jsonrpc {
+using namespace std::string_view_literals;
 namespace {
 
 // Parsers are reused per thread: allocation is what costs, not parsing.
@@ -230,50 +231,50 @@ ParsedRequest parse_request(std::string_view body) {
 std::string error_reply(std::string_view id, int code, std::string_view message) {
   std::string out;
   out.reserve(80 + message.size());
-  out += "{\"jsonrpc\":\"2.0\",\"id\":";
+  out += "{\"jsonrpc\":\"2.0\",\"id\":"sv;
   out += id.empty() ? "null" : id;
-  out += ",\"error\":{\"code\":";
+  out += ",\"error\":{\"code\":"sv;
   out += std::to_string(code);
-  out += ",\"message\":";
+  out += ",\"message\":"sv;
   json::append_string(out, message);
-  out += "}}";
+  out += "}}"sv;
   return out;
 }
 
 std::string result_reply(std::string_view id, std::string_view result_raw) {
   std::string out;
   out.reserve(40 + id.size() + result_raw.size());
-  out += "{\"jsonrpc\":\"2.0\",\"id\":";
+  out += "{\"jsonrpc\":\"2.0\",\"id\":"sv;
   out += id.empty() ? "null" : id;
-  out += ",\"result\":";
+  out += ",\"result\":"sv;
   out += result_raw;
-  out += "}";
+  out += "}"sv;
   return out;
 }
 
 std::string error_object_reply(std::string_view id, std::string_view error_raw) {
   std::string out;
   out.reserve(40 + id.size() + error_raw.size());
-  out += "{\"jsonrpc\":\"2.0\",\"id\":";
+  out += "{\"jsonrpc\":\"2.0\",\"id\":"sv;
   out += id.empty() ? "null" : id;
-  out += ",\"error\":";
+  out += ",\"error\":"sv;
   out += error_raw;
-  out += "}";
+  out += "}"sv;
   return out;
 }
 
 std::string upstream_request(uint64_t id, std::string_view method, std::string_view params) {
   std::string out;
   out.reserve(48 + method.size() + params.size());
-  out += "{\"jsonrpc\":\"2.0\",\"id\":";
+  out += "{\"jsonrpc\":\"2.0\",\"id\":"sv;
   out += std::to_string(id);
-  out += ",\"method\":";
+  out += ",\"method\":"sv;
   json::append_string(out, method);
   if (!params.empty()) {
-    out += ",\"params\":";
+    out += ",\"params\":"sv;
     out += params;
   }
-  out += "}";
+  out += "}"sv;
   return out;
 }
 

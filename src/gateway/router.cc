@@ -3,6 +3,8 @@
 #include <boost/asio.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "chains/evm.h"
 #include "core/concurrent.h"
 #include "core/jsonrpc.h"
@@ -28,10 +30,10 @@ bool is_json_content_type(std::string_view ct) {
   auto semi = ct.find(';');
   auto base = ct.substr(0, semi);
   while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
-  if (base.size() != 16) return false;
-  std::string lower(base);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower == "application/json";
+  constexpr std::string_view json = "application/json";
+  return std::equal(base.begin(), base.end(), json.begin(), json.end(), [](char a, char b) {
+    return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+  });
 }
 
 // The transaction hash for eth_sendRawTransaction's params ["0x<raw>"], or "" when unreadable.
