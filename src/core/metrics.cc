@@ -40,27 +40,56 @@ std::string help_escape(std::string_view s) {
 
 }  // namespace
 
-Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
-  for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
+namespace {
+double sum_of(const std::array<detail::Slot, detail::kShards>& slots) {
+  double total = 0;
+  for (const auto& s : slots) total += s.v.load(std::memory_order_relaxed);
+  return total;
+}
+}  // namespace
+
+double Counter::value() const { return sum_of(slots_); }
+double Gauge::value() const { return sum_of(slots_); }
+
+void Gauge::set(double v) {
+  slots_[0].v.store(v, std::memory_order_relaxed);
+  for (size_t i = 1; i < slots_.size(); ++i) slots_[i].v.store(0, std::memory_order_relaxed);
+}
+
+Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)) {
+  if (bounds_.size() > kMaxBounds) throw std::invalid_argument("a histogram has at most 30 bounds");
+  shards_.reset(new Shard[detail::kShards]);
 }
 
 void Histogram::observe(double v) {
   size_t i = 0;
   while (i < bounds_.size() && v > bounds_[i]) ++i;
-  buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(v, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
+  auto& s = shards_[detail::shard_index()];
+  s.buckets[i].fetch_add(1, std::memory_order_relaxed);
+  s.sum.fetch_add(v, std::memory_order_relaxed);
+  s.count.fetch_add(1, std::memory_order_relaxed);
 }
 
 std::vector<uint64_t> Histogram::cumulative() const {
   std::vector<uint64_t> out(bounds_.size() + 1);
   uint64_t acc = 0;
   for (size_t i = 0; i <= bounds_.size(); ++i) {
-    acc += buckets_[i].load(std::memory_order_relaxed);
+    for (size_t k = 0; k < detail::kShards; ++k) acc += shards_[k].buckets[i].load(std::memory_order_relaxed);
     out[i] = acc;
   }
   return out;
+}
+
+double Histogram::sum() const {
+  double total = 0;
+  for (size_t k = 0; k < detail::kShards; ++k) total += shards_[k].sum.load(std::memory_order_relaxed);
+  return total;
+}
+
+uint64_t Histogram::count() const {
+  uint64_t total = 0;
+  for (size_t k = 0; k < detail::kShards; ++k) total += shards_[k].count.load(std::memory_order_relaxed);
+  return total;
 }
 
 double Histogram::quantile(double q) const {

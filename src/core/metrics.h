@@ -1,7 +1,8 @@
 // Metrics registry and Prometheus text exposition (format 0.0.4).
 //
 // A component registers its families once, at construction, and keeps references to the series
-// it updates on the hot path: updates are a relaxed atomic add, no lock and no map lookup.
+// it updates on the hot path: updates are a relaxed atomic add on the calling thread's shard, no
+// lock and no map lookup.
 //
 //   auto& requests = registry.counter("nodeops_gateway_requests_total", "Requests", {"chain", "outcome"});
 //   Counter& ok = requests.labels({"ethereum", "ok"});   // lookup once
@@ -11,6 +12,7 @@
 // binary can export is visible (and checked by the monitoring tests) from its first scrape.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <initializer_list>
@@ -24,43 +26,64 @@
 
 namespace nodeops::metrics {
 
+namespace detail {
+// Every event loop updates the same series on every request. With one atomic per series, their
+// cache lines bounced between cores on each update; so each series keeps one slot per shard, on
+// its own cache line, a thread always updates the same shard, and reads add the shards up.
+inline constexpr size_t kShards = 8;
+inline size_t shard_index() {
+  static std::atomic<size_t> next{0};
+  thread_local const size_t mine = next.fetch_add(1, std::memory_order_relaxed) % kShards;
+  return mine;
+}
+struct alignas(64) Slot {
+  std::atomic<double> v{0};
+};
+}  // namespace detail
+
 class Counter {
  public:
-  void inc(double n = 1) { v_.fetch_add(n, std::memory_order_relaxed); }
-  double value() const { return v_.load(std::memory_order_relaxed); }
+  void inc(double n = 1) { slots_[detail::shard_index()].v.fetch_add(n, std::memory_order_relaxed); }
+  double value() const;
 
  private:
-  std::atomic<double> v_{0};
+  std::array<detail::Slot, detail::kShards> slots_{};
 };
 
+/// inc()/dec() may come from any thread; set() is for gauges that only one thread sets.
 class Gauge {
  public:
-  void set(double v) { v_.store(v, std::memory_order_relaxed); }
-  void inc(double n = 1) { v_.fetch_add(n, std::memory_order_relaxed); }
-  void dec(double n = 1) { v_.fetch_sub(n, std::memory_order_relaxed); }
-  double value() const { return v_.load(std::memory_order_relaxed); }
+  void set(double v);
+  void inc(double n = 1) { slots_[detail::shard_index()].v.fetch_add(n, std::memory_order_relaxed); }
+  void dec(double n = 1) { slots_[detail::shard_index()].v.fetch_sub(n, std::memory_order_relaxed); }
+  double value() const;
 
  private:
-  std::atomic<double> v_{0};
+  std::array<detail::Slot, detail::kShards> slots_{};
 };
 
 class Histogram {
  public:
+  static constexpr size_t kMaxBounds = 30;
+  /// At most kMaxBounds bounds (std::invalid_argument otherwise).
   explicit Histogram(std::vector<double> bounds);
   void observe(double v);
   const std::vector<double>& bounds() const { return bounds_; }
   /// Cumulative counts per bound, then +Inf; sum; count. Racy reads are fine for scraping.
   std::vector<uint64_t> cumulative() const;
-  double sum() const { return sum_.load(std::memory_order_relaxed); }
-  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  double sum() const;
+  uint64_t count() const;
   /// Estimated quantile (0..1) by linear interpolation within buckets; 0 without samples.
   double quantile(double q) const;
 
  private:
+  struct alignas(64) Shard {
+    std::array<std::atomic<uint64_t>, kMaxBounds + 1> buckets{};  // one per bound, then +Inf; not cumulative
+    std::atomic<double> sum{0};
+    std::atomic<uint64_t> count{0};
+  };
   std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // one per bound, then +Inf; not cumulative
-  std::atomic<double> sum_{0};
-  std::atomic<uint64_t> count_{0};
+  std::unique_ptr<Shard[]> shards_;
 };
 
 /// The q-quantile (0..1) of the observations made between two cumulative() snapshots of one

@@ -13,7 +13,11 @@ void ActiveClients::seen(std::string_view address, int64_t now_seconds) {
     for (auto& w : slot.bits) w.store(0, std::memory_order_relaxed);
   }
   size_t h = std::hash<std::string_view>{}(address) % kBits;
-  slot.bits[h / 64].fetch_or(uint64_t{1} << (h % 64), std::memory_order_relaxed);
+  // Read first: a returning client's bit is already set, and a write would pull the cache line
+  // away from the other event loops on every request.
+  auto& word = slot.bits[h / 64];
+  uint64_t bit = uint64_t{1} << (h % 64);
+  if ((word.load(std::memory_order_relaxed) & bit) == 0) word.fetch_or(bit, std::memory_order_relaxed);
 }
 
 double ActiveClients::estimate(int64_t now_seconds) const {
