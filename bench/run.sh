@@ -166,7 +166,8 @@ if [[ -x $NODEOPS ]]; then
   V_NODEOPS="$(version_of "$NODEOPS" --version) ($(realpath --relative-to="$ROOT" "$NODEOPS"), built $(date -u -r "$NODEOPS" '+%Y-%m-%d %H:%M UTC'), HEAD $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ', src/ had uncommitted changes'))"
 fi
 load_avg() { cut -d' ' -f1-3 /proc/loadavg; }
-compilers() { ps -eo comm= | grep -cxE 'cc1plus|cc1|clang(\+\+)?|rustc|ld|collect2|ninja|make' || true; }
+# Not `make`: `make bench` itself runs under make and made every run look disturbed.
+compilers() { ps -eo comm= | grep -cxE 'cc1plus|cc1|clang(\+\+)?|rustc|ld|collect2|ninja' || true; }
 # Share of all CPUs that other processes used over one second: the load average would also count
 # the previous run of this script.
 cpu_busy_percent() {
