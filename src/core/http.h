@@ -65,7 +65,8 @@ struct ServerOptions {
 /// @brief An HTTP/1.1 server over a set of event loops.
 /// Lifecycle: construct; start() binds (throws std::system_error when it cannot); begin_drain()
 /// stops accepting, closes idle keep-alive connections and lets busy ones finish their response
-/// (sent with `Connection: close`). connections() reaches 0 once drained.
+/// (sent with `Connection: close`). connections() reaches 0 once drained. Destroy the server
+/// before its loops, and not while they run.
 class Server {
  public:
   Server(std::vector<asio::io_context*> loops, ServerOptions options, Handler handler);

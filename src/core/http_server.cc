@@ -298,7 +298,12 @@ Server::Server(std::vector<asio::io_context*> loops, ServerOptions options, Hand
   }
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  // Coroutines still suspended on the loops hold the Impl until their io_contexts are destroyed,
+  // which is too late for the acceptors it owns: by then the socket service they need is gone.
+  // Close them now, while the loops exist (and no longer run).
+  for (auto& loop : impl_->loops) loop->acceptor.reset();
+}
 
 void Server::start() {
   auto address = asio::ip::make_address(impl_->opt.listen.host);

@@ -64,6 +64,9 @@ int run_gateway(const GatewayConfig& config) {
   admin_opts.error_response = Router::transport_error;
   http::Server admin_server({&admin_io}, admin_opts, [&admin](http::Request& r) { return admin.handle(r); });
 
+  // Persisted rollout state first: once the admin port listens, a new switch could be asked for,
+  // and restoring after it would take that switch for one left over from before the restart.
+  admin.start();
   try {
     traffic.start();
     admin_server.start();
@@ -87,7 +90,6 @@ int run_gateway(const GatewayConfig& config) {
     }
   }
   for (auto& t : trackers) t->start();
-  admin.start();
 
   std::vector<std::thread> workers;
   for (auto& loop : loops) {

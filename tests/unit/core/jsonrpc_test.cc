@@ -107,7 +107,8 @@ TEST(JsonRpc, RawSpansSurviveTrickyText) {
   EXPECT_EQ(r.calls[0].id, R"("i\"d")");
   EXPECT_EQ(r.calls[0].params, params);
 
-  auto batch = parse_request("[ " + body + " ,{\"jsonrpc\":\"2.0\",\"id\":[],\"method\":\"x\"}, " + body + "]");
+  std::string batch_body = "[ " + body + " ,{\"jsonrpc\":\"2.0\",\"id\":[],\"method\":\"x\"}, " + body + "]";
+  auto batch = parse_request(batch_body);  // the views point into the body: it must outlive them
   ASSERT_EQ(batch.calls.size(), 3u);
   EXPECT_EQ(batch.calls[0].params, params);
   EXPECT_TRUE(batch.calls[1].invalid);
