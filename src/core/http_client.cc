@@ -26,7 +26,7 @@ std::string_view to_string(ClientResponse::Error e) {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using io::Clock;
 namespace bi = boost::intrusive;
 
 // One keep-alive connection to the origin with its read buffer. While an exchange (or the connect)
@@ -34,8 +34,7 @@ namespace bi = boost::intrusive;
 struct Connection : bi::list_base_hook<bi::link_mode<bi::auto_unlink>> {
   io::Socket socket;
   MessageReader reader;
-  Clock::time_point deadline;
-  bool timed_out = false;
+  io::Deadline deadline;
   Connection(asio::io_context& io, uint64_t max_response)
       : socket(io), reader(MessageReader::Kind::response, max_response, 64 * 1024) {}
 };
@@ -64,8 +63,7 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
   ~Impl() { busy.clear(); }  // connections destroyed later (at shutdown) then have nothing to unlink from
 
   void begin(Connection& c, Clock::time_point deadline) {
-    c.deadline = deadline;
-    c.timed_out = false;
+    c.deadline.arm(deadline);
     busy.push_back(c);
     if (!sweeping) {
       sweeping = true;
@@ -81,8 +79,7 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
       co_await timer.async_wait(io::nothrow);
       auto now = Clock::now();
       for (auto& c : busy) {
-        if (!c.timed_out && c.deadline <= now) {
-          c.timed_out = true;
+        if (c.deadline.expire(now)) {
           boost::system::error_code ignored;
           c.socket.cancel(ignored);
         }
@@ -112,17 +109,17 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
       auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), io::nothrow);
       if (rec) {
         end(*c);
-        out.error = c->timed_out ? ClientResponse::Error::timeout : ClientResponse::Error::connect;
+        out.error = c->deadline.passed ? ClientResponse::Error::timeout : ClientResponse::Error::connect;
         out.message = "resolve " + host + ": " + rec.message();
         co_return nullptr;
       }
       std::tie(ec, std::ignore) = co_await asio::async_connect(c->socket, results, io::nothrow);
     }
     end(*c);
-    if (ec || c->timed_out) {
-      out.error = c->timed_out ? ClientResponse::Error::timeout : ClientResponse::Error::connect;
+    if (ec || c->deadline.passed) {
+      out.error = c->deadline.passed ? ClientResponse::Error::timeout : ClientResponse::Error::connect;
       out.message = "connect " + host + ":" + std::to_string(port) + ": " +
-                    (c->timed_out ? std::string("timed out") : ec.message());
+                    (c->deadline.passed ? std::string("timed out") : ec.message());
       co_return nullptr;
     }
     c->socket.set_option(tcp::no_delay(true), ec);
@@ -140,11 +137,11 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
     boost::system::error_code ec;
     auto rest = io::write_now(c->socket, {asio::buffer(head), asio::buffer(body)}, ec);
     if (!ec && !io::empty(rest)) std::tie(ec, std::ignore) = co_await asio::async_write(c->socket, rest, io::nothrow);
-    if (ec || c->timed_out) {
+    if (ec || c->deadline.passed) {
       end(*c);
-      stale = !c->timed_out;
-      out.error = c->timed_out ? ClientResponse::Error::timeout : ClientResponse::Error::io;
-      out.message = "write: " + (c->timed_out ? std::string("timed out") : ec.message());
+      stale = !c->deadline.passed;
+      out.error = c->deadline.passed ? ClientResponse::Error::timeout : ClientResponse::Error::io;
+      out.message = "write: " + (c->deadline.passed ? std::string("timed out") : ec.message());
       co_return out;
     }
     auto& reader = c->reader;
@@ -152,7 +149,7 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
     auto res = reader.parse();
     while (res == MessageReader::Result::incomplete) {
       auto [rec, n] = co_await c->socket.async_read_some(io::read_space(reader), io::nothrow);
-      if (c->timed_out) {
+      if (c->deadline.passed) {
         end(*c);
         out.error = ClientResponse::Error::timeout;
         out.message = "read: timed out";

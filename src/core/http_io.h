@@ -4,6 +4,7 @@
 #include <boost/asio.hpp>
 
 #include <array>
+#include <chrono>
 
 namespace nodeops::http::io {
 
@@ -17,6 +18,28 @@ using Acceptor = asio::basic_socket_acceptor<tcp, asio::io_context::executor_typ
 using Buffers = std::array<asio::const_buffer, 2>;  // a head and a body, sent with one sendmsg
 
 inline constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+using Clock = std::chrono::steady_clock;
+
+/// When a connection's current operation must end. Instead of a timer per connection and
+/// operation, an operation arms its deadline (a clock read) and one timer sweeps many of them,
+/// cancelling the socket's operations the first time expire() says so; the operation then finds
+/// `passed` set.
+struct Deadline {
+  Clock::time_point at = Clock::time_point::max();
+  bool passed = false;
+
+  void arm(Clock::time_point when) {
+    at = when;
+    passed = false;
+  }
+  void disarm() { at = Clock::time_point::max(); }
+  bool expire(Clock::time_point now) {
+    if (passed || now < at) return false;
+    passed = true;
+    return true;
+  }
+};
 
 /// Writes what the (non-blocking) socket takes right now and returns what is left, usually
 /// nothing: a small answer then costs one sendmsg and no trip through the event loop.

@@ -15,7 +15,7 @@ using namespace std::string_view_literals;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using io::Clock;
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
@@ -41,10 +41,7 @@ struct Loop {
   struct Conn {
     io::Socket* socket;
     bool busy = false;
-    // Instead of a timer per connection and operation, each connection has a deadline and one timer
-    // per loop sweeps them (Server::Impl::sweep): arming a deadline is a clock read.
-    Clock::time_point deadline = Clock::time_point::max();
-    bool timed_out = false;
+    io::Deadline deadline;  // swept by one timer per loop (Server::Impl::sweep)
   };
   std::list<Conn> conns;
 };
@@ -82,8 +79,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (ec || (draining.load() && loop.conns.empty())) break;
       auto now = Clock::now();
       for (auto& c : loop.conns) {
-        if (c.deadline <= now && !c.timed_out) {
-          c.timed_out = true;
+        if (c.deadline.expire(now)) {
           boost::system::error_code ignored;
           c.socket->cancel(ignored);
         }
@@ -123,10 +119,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     auto rest = io::write_now(*conn.socket, buffers, ec);
     if (ec) co_return false;
     if (io::empty(rest)) co_return true;
-    conn.deadline = Clock::now() + opt.write_timeout;
+    conn.deadline.arm(Clock::now() + opt.write_timeout);
     std::tie(ec, std::ignore) = co_await asio::async_write(*conn.socket, rest, io::nothrow);
-    conn.deadline = Clock::time_point::max();
-    co_return !ec && !conn.timed_out;
+    conn.deadline.disarm();
+    co_return !ec && !conn.deadline.passed;
   }
 
   // After an error answer the client may still be sending the body we refused. Closing at once
@@ -138,9 +134,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     boost::system::error_code ec;
     conn.socket->shutdown(tcp::socket::shutdown_send, ec);
     if (ec) co_return;
-    conn.deadline = Clock::now() + kLinger;
+    conn.deadline.arm(Clock::now() + kLinger);
     std::array<char, 16384> sink;
-    for (size_t drained = 0; drained < kMaxDrained && !conn.timed_out;) {
+    for (size_t drained = 0; drained < kMaxDrained && !conn.deadline.passed;) {
       auto [rec, n] = co_await conn.socket->async_read_some(asio::buffer(sink), io::nothrow);
       if (rec) break;
       drained += n;
@@ -162,14 +158,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     auto res = reader.parse();  // a pipelined request may already be buffered
     if (res == MessageReader::Result::incomplete && !reader.buffered()) {
       // Idle keep-alive: wait for the first byte of the next request.
-      conn.deadline = Clock::now() + opt.idle_timeout;
+      conn.deadline.arm(Clock::now() + opt.idle_timeout);
       auto [ec, n] = co_await conn.socket->async_read_some(io::read_space(reader), io::nothrow);
-      if (ec || conn.timed_out || n == 0) co_return false;
+      if (ec || conn.deadline.passed || n == 0) co_return false;
       reader.commit(n);
       res = reader.parse();
     }
     conn.busy = true;
-    conn.deadline = Clock::now() + opt.read_timeout;  // from the first byte to the last
+    conn.deadline.arm(Clock::now() + opt.read_timeout);  // from the first byte to the last
     bool continued = false;
     while (res == MessageReader::Result::incomplete) {
       if (reader.head_done() && reader.head().expect_continue && !continued) {
@@ -178,7 +174,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         if (!co_await send(conn, {asio::buffer(kContinue), asio::const_buffer()})) co_return false;
       }
       auto [ec, n] = co_await conn.socket->async_read_some(io::read_space(reader), io::nothrow);
-      if (conn.timed_out) {
+      if (conn.deadline.passed) {
         failure = 408;
         why = "request not received in time";
         co_return false;
@@ -191,7 +187,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       reader.commit(n);
       res = reader.parse();
     }
-    conn.deadline = Clock::time_point::max();
+    conn.deadline.disarm();
     if (res == MessageReader::Result::error) {
       failure = status_of(reader.error());
       why = failure == 400 ? "malformed HTTP request: " + reader.error_message() : reader.error_message();
@@ -222,8 +218,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         std::string why;
         if (!co_await read_request(*entry, reader, failure, why)) {
           if (failure) {
-            entry->timed_out = false;
-            entry->deadline = Clock::time_point::max();
             co_await write(*entry, head, error(failure, why), false, 11);
             co_await linger(*entry);
           }
@@ -256,7 +250,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         in_flight.fetch_sub(1, std::memory_order_relaxed);
         keep_alive = keep_alive && !draining.load(std::memory_order_relaxed);
         co_await write(*entry, head, std::move(resp), keep_alive, version);
-        if (!keep_alive || entry->timed_out) break;
+        if (!keep_alive || entry->deadline.passed) break;
       }
     } catch (const std::exception& e) {
       log::warn("connection ended by an error", {{"error", e.what()}});

@@ -25,7 +25,7 @@ import time
 import pytest
 import requests
 import yaml
-from harness import ANVIL_BIN, NODEOPS_BIN, REPO, free_port, rpc, wait_until
+from harness import ANVIL_BIN, NODEOPS_BIN, REPO, free_port, rpc, upstream_of, wait_until
 
 LOCAL_YAML = REPO / "examples" / "local.yaml"
 
@@ -174,12 +174,7 @@ class LocalStack:
         return requests.get(self.admin_url("/status"), timeout=5).json()
 
     def upstream(self, chain: str, name: str) -> dict:
-        for c in self.status()["chains"]:
-            if c["name"] == chain:
-                for u in c["upstreams"]:
-                    if u["name"] == name:
-                        return u
-        raise KeyError(f"{chain}/{name}")
+        return upstream_of(self.status(), chain, name)
 
     def prom_query(self, expr: str) -> list:
         r = requests.get(self.prom_url("/api/v1/query"), params={"query": expr}, timeout=5).json()

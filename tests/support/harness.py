@@ -169,15 +169,20 @@ class Nodeops(Process):
         return requests.get(self.admin_url("/status"), timeout=5).json()
 
     def upstream(self, chain: str, name: str) -> dict:
-        for c in self.status()["chains"]:
-            if c["name"] == chain:
-                for u in c["upstreams"]:
-                    if u["name"] == name:
-                        return u
-        raise KeyError(f"{chain}/{name}")
+        return upstream_of(self.status(), chain, name)
 
     def metrics(self) -> str:
         return requests.get(self.admin_url("/metrics"), timeout=5).text
+
+
+def upstream_of(status: dict, chain: str, name: str) -> dict:
+    """One upstream's entry in a gateway's /status document."""
+    for c in status["chains"]:
+        if c["name"] == chain:
+            for u in c["upstreams"]:
+                if u["name"] == name:
+                    return u
+    raise KeyError(f"{chain}/{name}")
 
 
 def _find(config: str, key: str) -> str:
