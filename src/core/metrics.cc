@@ -57,7 +57,9 @@ void Gauge::set(double v) {
 }
 
 Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)) {
-  if (bounds_.size() > kMaxBounds) throw std::invalid_argument("a histogram has at most 30 bounds");
+  if (bounds_.size() > kMaxBounds) {
+    throw std::invalid_argument("a histogram has at most " + std::to_string(kMaxBounds) + " bounds");
+  }
   shards_.reset(new Shard[detail::kShards]);
 }
 

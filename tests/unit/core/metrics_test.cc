@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
 using namespace nodeops::metrics;
 
 TEST(Metrics, ExposesFamiliesEvenWithoutSamples) {
@@ -61,4 +65,31 @@ TEST(Metrics, RemoveDropsASeries) {
   auto text = r.expose();
   EXPECT_EQ(text.find("1.0"), std::string::npos);
   EXPECT_NE(text.find("v{version=\"1.1\"} 1"), std::string::npos);
+}
+
+// Updates land in per-thread shards; every read must still see all of them.
+TEST(Metrics, UpdatesFromManyThreadsAddUp) {
+  Counter c;
+  Gauge g;
+  Histogram h({0.1, 1});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 12; ++t) {  // more threads than shards: some share one
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        c.inc();
+        g.inc(2);
+        g.dec();
+        h.observe(0.5);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(c.value(), 12000);
+  EXPECT_EQ(g.value(), 12000);
+  EXPECT_EQ(h.count(), 12000u);
+  EXPECT_DOUBLE_EQ(h.sum(), 6000);
+  EXPECT_EQ(h.cumulative(), (std::vector<uint64_t>{0, 12000, 12000}));
+  g.set(7);  // a set replaces what every shard added
+  EXPECT_EQ(g.value(), 7);
+  EXPECT_THROW(Histogram(std::vector<double>(Histogram::kMaxBounds + 1, 1.0)), std::invalid_argument);
 }
