@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "core/json.h"
 
@@ -294,43 +295,47 @@ UpstreamReply parse_upstream_reply(std::string_view body, uint64_t expected_id) 
     out.problem = "reply is not a JSON-RPC object";
     return out;
   }
-  uint64_t id = 0;
-  auto idv = root["id"];
-  if (idv.error() || idv.get_uint64().get(id) || id != expected_id) {
+  // One pass over the members, the DOM for what they are and the scan for their bytes; the first
+  // member of a name counts.
+  auto values = child_spans(body, skip_ws(body, 0));
+  std::optional<simdjson::dom::element> id, error;
+  std::string_view error_raw, result_raw;
+  bool has_result = false;
+  size_t k = 0;
+  for (auto [key, v] : root.get_object()) {
+    std::string_view raw = values[k++];
+    if (key == "id" && !id) {
+      id = v;
+    } else if (key == "error" && !error) {
+      error = v;
+      error_raw = raw;
+    } else if (key == "result" && !has_result) {
+      has_result = true;
+      result_raw = raw;
+    }
+  }
+  uint64_t id_value = 0;
+  if (!id || id->get_uint64().get(id_value) || id_value != expected_id) {
     out.problem = "reply id does not match the request";
     return out;
   }
-  auto err = root["error"];
-  bool has_result = !root["result"].error();
-  if (!err.error() && !err.is_null()) {
+  if (error && !error->is_null()) {
     int64_t code = 0;
     std::string_view msg;
-    if (!err.is_object() || err["code"].get_int64().get(code) || err["message"].get_string().get(msg)) {
+    if (!error->is_object() || (*error)["code"].get_int64().get(code) || (*error)["message"].get_string().get(msg)) {
       out.problem = "reply error is not a JSON-RPC error object";
       return out;
     }
     out.kind = UpstreamReply::Kind::error;
     out.error_code = static_cast<int>(code);
     out.error_message = std::string(msg);
+    out.payload = error_raw;
   } else if (has_result) {
     out.kind = UpstreamReply::Kind::result;
+    out.payload = result_raw;
   } else {
     out.problem = "reply has neither result nor error";
-    return out;
   }
-  // The raw bytes of the member we forward: the first one of that name, as the DOM lookups above.
-  const std::string_view wanted = out.kind == UpstreamReply::Kind::result ? "result" : "error";
-  auto values = child_spans(body, skip_ws(body, 0));
-  size_t k = 0;
-  for (auto [key, v] : root.get_object()) {
-    if (key == wanted) {
-      out.payload = values[k];
-      return out;
-    }
-    ++k;
-  }
-  out.kind = UpstreamReply::Kind::invalid;
-  out.problem = "reply could not be read";
   return out;
 }
 
