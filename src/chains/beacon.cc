@@ -89,7 +89,7 @@ class BeaconAdapter final : public Adapter {
     }
     if (auto data = read_data(parser, reply(2) ? *reply(2) : kMissing, kVersion, errors)) {
       std::string_view version;
-      if ((*data)["version"].get(version) == simdjson::SUCCESS) st.client_version = version;
+      if ((*data)["version"].get(version) == simdjson::SUCCESS) st.client_version = printable(version);
     }
     if (auto data = read_data(parser, reply(3) ? *reply(3) : kMissing, kHeadHeader, errors)) {
       simdjson::dom::object message;

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "chains/evm_syncing.h"
+#include "chains/probe_text.h"
 
 namespace nodeops::chains::evm {
 namespace {
@@ -31,7 +32,11 @@ constexpr std::array<std::string_view, 72> kKnown = {
     "sendTransaction", "simulateTransaction", "getTransaction", "getSignatureStatuses", "getSignaturesForAddress",
     "getBlock", "getBlockHeight", "getEpochInfo", "getHealth", "getVersion"};
 
-constexpr std::array<std::string_view, 5> kDeniedPrefixes = {"admin_", "debug_", "personal_", "miner_", "engine_"};
+// Denied unless a chain allows them: methods that change a node's state outside consensus (admin,
+// miner, dev-chain controls), sign with keys the node holds, expose its internals (debug_) or its
+// engine API. Matched as prefixes, so "eth_sign" covers eth_signTransaction and eth_signTypedData_v4.
+constexpr std::array<std::string_view, 10> kDeniedPrefixes = {
+    "admin_", "debug_", "personal_", "miner_", "engine_", "anvil_", "hardhat_", "evm_", "eth_sign", "clique_"};
 
 // Index of the block parameter for methods that take one positionally.
 int block_param_index(std::string_view m) {
@@ -140,23 +145,26 @@ class EvmAdapter final : public Adapter {
           std::string err;
           st.sync = parse_eth_syncing(value, &err);
           st.syncing = st.sync.syncing;
-          if (!err.empty() && st.error.empty()) st.error = "eth_syncing: " + err;
+          if (!err.empty() && st.error.empty()) st.error = err;  // says "eth_syncing: ..." itself
           break;
         }
         case 3: st.head = read_quantity(value); break;
         case 4: st.peers = read_quantity(value); break;
         case 5: {
           std::string_view v;
-          if (!value.get_string().get(v)) st.client_version = std::string(v.substr(0, 128));
+          if (!value.get_string().get(v)) st.client_version = printable(v);
           break;
         }
-        case 6:
-          if (value.is_object()) {
-            st.head_timestamp = read_quantity(value["timestamp"].value_unsafe());
-            // Prefer the block's own number when eth_blockNumber is missing.
-            if (!st.head) st.head = read_quantity(value["number"].value_unsafe());
-          }
+        case 6: {
+          // A node may answer with any shape: every member is looked up, never assumed.
+          simdjson::dom::object block;
+          if (value.get_object().get(block)) break;
+          simdjson::dom::element member;
+          if (!block["timestamp"].get(member)) st.head_timestamp = read_quantity(member);
+          // Prefer the block's own number when eth_blockNumber is missing.
+          if (!st.head && !block["number"].get(member)) st.head = read_quantity(member);
           break;
+        }
         default: break;
       }
     }
@@ -185,7 +193,7 @@ bool denied_by_default(std::string_view method) {
   for (auto p : kDeniedPrefixes) {
     if (method.starts_with(p)) return true;
   }
-  return false;
+  return method == "eth_sendTransaction";  // signs with an unlocked account of the node
 }
 
 bool is_write(std::string_view method) {
@@ -232,6 +240,47 @@ bool is_state_unavailable(int code, std::string_view message) {
   return m.find("missing trie node") != std::string::npos || m.find("header not found") != std::string::npos ||
          m.find("historical state") != std::string::npos || m.find("state not available") != std::string::npos ||
          m.find("state is not available") != std::string::npos || m.find("pruned") != std::string::npos;
+}
+
+namespace {
+enum class Shape { any, quantity, data, object_or_null };
+
+Shape result_shape(std::string_view m) {
+  static constexpr std::pair<std::string_view, Shape> kShapes[] = {
+      {"eth_blockNumber", Shape::quantity}, {"eth_chainId", Shape::quantity}, {"eth_getBalance", Shape::quantity},
+      {"eth_getTransactionCount", Shape::quantity}, {"eth_gasPrice", Shape::quantity},
+      {"eth_estimateGas", Shape::quantity}, {"eth_maxPriorityFeePerGas", Shape::quantity},
+      {"eth_blobBaseFee", Shape::quantity}, {"eth_getBlockTransactionCountByNumber", Shape::quantity},
+      {"eth_getBlockTransactionCountByHash", Shape::quantity},
+      {"eth_call", Shape::data}, {"eth_getCode", Shape::data}, {"eth_getStorageAt", Shape::data},
+      {"eth_getBlockByNumber", Shape::object_or_null}, {"eth_getBlockByHash", Shape::object_or_null},
+      {"eth_getTransactionByHash", Shape::object_or_null}, {"eth_getTransactionReceipt", Shape::object_or_null},
+      {"eth_getTransactionByBlockNumberAndIndex", Shape::object_or_null},
+      {"eth_getTransactionByBlockHashAndIndex", Shape::object_or_null}};
+  for (auto& [name, shape] : kShapes) {
+    if (name == m) return shape;
+  }
+  return Shape::any;
+}
+
+bool hex_string(std::string_view raw, size_t min_digits, size_t max_digits) {
+  if (raw.size() < 4 || raw.front() != '"' || raw.back() != '"' || raw[1] != '0' || (raw[2] != 'x' && raw[2] != 'X')) {
+    return false;
+  }
+  auto digits = raw.substr(3, raw.size() - 4);
+  if (digits.size() < min_digits || digits.size() > max_digits) return false;
+  return std::all_of(digits.begin(), digits.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+}  // namespace
+
+bool plausible_result(std::string_view method, std::string_view r) {
+  switch (result_shape(method)) {
+    case Shape::any: return true;
+    case Shape::quantity: return hex_string(r, 1, 64);
+    case Shape::data: return r == "\"0x\"" || hex_string(r, 1, SIZE_MAX);
+    case Shape::object_or_null: return r == "null" || (!r.empty() && r.front() == '{');
+  }
+  return true;
 }
 
 std::unique_ptr<Adapter> make_evm_adapter(std::string_view url) { return std::make_unique<EvmAdapter>(std::string(url)); }

@@ -42,6 +42,13 @@ bool is_already_known(int code, std::string_view message);
 /// A node that lacks the state or block asked for (pruned, or not there yet): try another one.
 bool is_state_unavailable(int code, std::string_view message);
 
+/// Whether `result_raw` (validated JSON) has the shape the method's result must have: a quantity
+/// ("0x" and 1 to 64 hex digits) for eth_blockNumber, eth_getBalance, eth_chainId...; hex data for
+/// eth_call, eth_getCode, eth_getStorageAt; an object or null for blocks, transactions and receipts.
+/// Methods not listed accept any result. A node answering eth_getBalance with {} is lying or
+/// broken, and its answer must not reach a client as if it were a balance.
+bool plausible_result(std::string_view method, std::string_view result_raw);
+
 /// Probe: one batch of eth_chainId, eth_syncing, eth_blockNumber, net_peerCount,
 /// web3_clientVersion and eth_getBlockByNumber("latest") for the head's timestamp.
 std::unique_ptr<Adapter> make_evm_adapter(std::string_view url);

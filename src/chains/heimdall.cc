@@ -88,7 +88,7 @@ class HeimdallAdapter final : public Adapter {
         }
         std::string_view version;
         if (result["node_info"]["version"].get(version) == simdjson::SUCCESS) {
-          st.client_version = version;
+          st.client_version = printable(version);
         }
       } else {
         errors.add(kStatus, "no sync_info");

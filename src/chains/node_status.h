@@ -50,6 +50,9 @@ struct SolanaStatus {
 struct NodeStatus {
   /// True when the node answered the probe with something parseable.
   bool reachable = false;
+  /// True when at least one HTTP answer came back (set by the prober): a node that answers garbage
+  /// is not the same as a node that is down.
+  bool answered = false;
   /// Why the probe failed or what looked wrong; empty when all is well. One short line.
   std::string error;
 

@@ -2,6 +2,8 @@
 
 #include <boost/asio.hpp>
 
+#include <algorithm>
+
 namespace nodeops::chains {
 
 Prober::Prober(boost::asio::io_context& io) : io_(io) {}
@@ -11,6 +13,7 @@ boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duratio
   std::vector<HttpReply> replies;
   replies.reserve(calls.size());
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool garbled = false;
   for (auto& call : calls) {
     HttpReply reply;
     std::string why;
@@ -26,6 +29,9 @@ boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duratio
       try {
         auto res = co_await pool->request(call.method, url->target, call.body, left);
         reply.ok = res.ok();
+        // A peer that answered with broken HTTP did answer: garbled, not down.
+        garbled = garbled || res.error == http::ClientResponse::Error::protocol ||
+                  res.error == http::ClientResponse::Error::too_large;
         reply.status = res.status;
         reply.body = std::move(res.body);
         if (!res.ok()) reply.error = std::string(http::to_string(res.error)) + ": " + res.message;
@@ -35,7 +41,9 @@ boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duratio
     }
     replies.push_back(std::move(reply));
   }
-  co_return adapter.parse_probe(replies);
+  auto status = adapter.parse_probe(replies);
+  status.answered = garbled || std::any_of(replies.begin(), replies.end(), [](const HttpReply& r) { return r.ok; });
+  co_return status;
 }
 
 }  // namespace nodeops::chains

@@ -132,7 +132,7 @@ class SolanaAdapter final : public Adapter {
       if (r.error) errors.add(kMethods[4], error_text(*r.error));
       std::string_view core;
       if (r.result && (*r.result)["solana-core"].get(core) == simdjson::SUCCESS) {
-        st.client_version = core;
+        st.client_version = printable(core);
       }
     }
 

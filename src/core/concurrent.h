@@ -1,4 +1,5 @@
-// Running several coroutines at once on one event loop and waiting for all of them.
+// Running coroutines without losing their failures: several at once on one event loop with a
+// bound on how many run together, and detached ones whose exceptions are logged, not swallowed.
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
@@ -9,33 +10,70 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <cstddef>
+#include <exception>
+#include <functional>
 #include <memory>
+#include <string>
+
+#include "core/log.h"
 
 namespace nodeops {
 
-/// Runs `fn(0) ... fn(n - 1)` (each returning asio::awaitable<void>) concurrently on `io` and
-/// returns when every one has finished. An exception from one is swallowed so the others and the
-/// caller still complete: callers report failures through their results, not by throwing.
+/// Completion handler for co_spawn of a coroutine nobody awaits: an exception that ends it is
+/// logged as an error with `what` (which component, which task), never dropped in silence.
+/// `on_failure`, when given, runs after the log line (e.g. to roll back or exit).
+inline auto log_failure(std::string what, std::function<void()> on_failure = {}) {
+  return [what = std::move(what), on_failure = std::move(on_failure)](std::exception_ptr e) {
+    if (!e) return;
+    std::string why = "unknown exception";
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      why = ex.what();
+    } catch (...) {
+    }
+    log::error("background task failed", {{"task", what}, {"error", why}});
+    if (on_failure) on_failure();
+  };
+}
+
+/// Runs `fn(0) ... fn(n - 1)` (each returning asio::awaitable<void>) on `io`, at most
+/// `max_concurrent` at a time (0: all at once), and returns when every one has finished. An
+/// exception from one is logged with `what` and does not stop the others: callers report failures
+/// through their results, not by throwing.
 template <typename Fn>
-boost::asio::awaitable<void> for_each_concurrently(boost::asio::io_context& io, size_t n, Fn fn) {
+boost::asio::awaitable<void> for_each_concurrently(boost::asio::io_context& io, size_t n, Fn fn,
+                                                   size_t max_concurrent = 0, std::string_view what = "concurrent task") {
   namespace asio = boost::asio;
   if (n == 0) co_return;
-  auto remaining = std::make_shared<size_t>(n);
-  // A timer that never fires on its own: the last finisher cancels it, which wakes the caller.
+  size_t workers = max_concurrent == 0 ? n : std::min(n, max_concurrent);
+  struct Shared {
+    size_t next = 0;
+    size_t running;
+  };
+  auto shared = std::make_shared<Shared>(Shared{0, workers});
+  // A timer that never fires on its own: the last worker to finish cancels it, waking the caller.
   asio::steady_timer all_done(io, asio::steady_timer::time_point::max());
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t w = 0; w < workers; ++w) {
     asio::co_spawn(
         io,
-        [&fn, &all_done, remaining, i]() -> asio::awaitable<void> {
-          try {
-            co_await fn(i);
-          } catch (...) {
+        [&fn, &all_done, shared, n, what]() -> asio::awaitable<void> {
+          // Each worker takes the next index until none is left: a bounded pool over the n tasks.
+          while (shared->next < n) {
+            size_t i = shared->next++;
+            try {
+              co_await fn(i);
+            } catch (const std::exception& e) {
+              log::error("concurrent task failed", {{"task", what}, {"index", i}, {"error", e.what()}});
+            }
           }
-          if (--*remaining == 0) all_done.cancel();
+          if (--shared->running == 0) all_done.cancel();
         },
         asio::detached);
   }
-  co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+  // co_spawn may run a worker inline up to its first suspension: when none suspends (every call
+  // refused by policy, say), all have finished already, and the cancel() found no wait to wake.
+  if (shared->running > 0) co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 }  // namespace nodeops

@@ -21,6 +21,7 @@
 #include "core/url.h"
 
 namespace nodeops::metrics {
+class Counter;
 class Gauge;
 }
 
@@ -35,6 +36,7 @@ struct Request {
   std::string authorization;
   std::string body;
   std::string remote_address;  // client IP, or the first X-Forwarded-For hop when present
+  size_t loop = 0;             // index of the event loop serving it (its position in the server's loops)
 };
 
 struct Response {
@@ -60,6 +62,11 @@ struct ServerOptions {
   std::function<Response(int status, std::string_view message)> error_response;
   /// Optional gauge of open client connections.
   metrics::Gauge* connections_gauge = nullptr;
+  /// Connections beyond this many are closed as soon as they are accepted (0: no cap). A flood of
+  /// idle connections then costs a counter, not memory.
+  size_t max_connections = 0;
+  /// Optional counter of connections closed because of max_connections.
+  metrics::Counter* refused_counter = nullptr;
 };
 
 /// @brief An HTTP/1.1 server over a set of event loops.
@@ -107,9 +114,11 @@ class ClientPool {
   ClientPool& operator=(const ClientPool&) = delete;
 
   using Headers = std::vector<std::pair<std::string, std::string>>;
+  /// `max_response` (0: the pool's own limit) bounds this answer's body; larger ones fail with
+  /// Error::too_large as soon as their size is known, before the body is buffered.
   asio::awaitable<ClientResponse> request(std::string_view method, std::string_view target, std::string body,
                                           Duration timeout, std::string_view content_type = "application/json",
-                                          const Headers& headers = {});
+                                          const Headers& headers = {}, uint64_t max_response = 0);
   void set_connections_gauge(metrics::Gauge* gauge);
 
  private:

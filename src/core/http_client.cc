@@ -88,6 +88,45 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
     sweeping = false;
   }
 
+  // Host names are resolved within the caller's deadline (getaddrinfo runs on Asio's resolver
+  // thread and cannot be cancelled, so the wait for it is what is bounded) and the answer is kept
+  // for kDnsTtl, so a slow resolver costs one attempt, not every connect.
+  static constexpr Duration kDnsTtl{30000};
+  std::vector<tcp::endpoint> resolved;
+  Clock::time_point resolved_until{};
+
+  asio::awaitable<std::vector<tcp::endpoint>> resolve(Clock::time_point deadline, std::string& why) {
+    if (Clock::now() < resolved_until) co_return resolved;
+    struct Lookup {
+      bool done = false;
+      boost::system::error_code ec;
+      std::vector<tcp::endpoint> endpoints;
+    };
+    auto lookup = std::make_shared<Lookup>();
+    auto timer = std::make_shared<asio::steady_timer>(io, deadline);
+    auto resolver = std::make_shared<tcp::resolver>(io);
+    resolver->async_resolve(host, std::to_string(port),
+                            [lookup, timer, resolver](boost::system::error_code ec, tcp::resolver::results_type r) {
+                              lookup->done = true;
+                              lookup->ec = ec;
+                              for (const auto& e : r) lookup->endpoints.push_back(e.endpoint());
+                              timer->cancel();
+                            });
+    co_await timer->async_wait(io::nothrow);
+    if (!lookup->done) {
+      resolver->cancel();
+      why = "timed out";
+      co_return std::vector<tcp::endpoint>{};
+    }
+    if (lookup->ec || lookup->endpoints.empty()) {
+      why = lookup->ec ? lookup->ec.message() : "no address";
+      co_return std::vector<tcp::endpoint>{};
+    }
+    resolved = lookup->endpoints;
+    resolved_until = Clock::now() + kDnsTtl;
+    co_return resolved;
+  }
+
   void opened() {
     ++open;
     if (gauge) gauge->inc();
@@ -105,15 +144,15 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
     if (!ec) {
       std::tie(ec) = co_await c->socket.async_connect(tcp::endpoint(addr, port), io::nothrow);
     } else {
-      tcp::resolver resolver(io);
-      auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), io::nothrow);
-      if (rec) {
+      std::string why;
+      auto endpoints = co_await resolve(deadline, why);
+      if (endpoints.empty()) {
         end(*c);
-        out.error = c->deadline.passed ? ClientResponse::Error::timeout : ClientResponse::Error::connect;
-        out.message = "resolve " + host + ": " + rec.message();
+        out.error = Clock::now() >= deadline ? ClientResponse::Error::timeout : ClientResponse::Error::connect;
+        out.message = "resolve " + host + ": " + why;
         co_return nullptr;
       }
-      std::tie(ec, std::ignore) = co_await asio::async_connect(c->socket, results, io::nothrow);
+      std::tie(ec, std::ignore) = co_await asio::async_connect(c->socket, endpoints, io::nothrow);
     }
     end(*c);
     if (ec || c->deadline.passed) {
@@ -208,7 +247,7 @@ void ClientPool::set_connections_gauge(metrics::Gauge* gauge) { impl_->gauge = g
 
 asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std::string_view target, std::string body,
                                                     Duration timeout, std::string_view content_type,
-                                                    const Headers& headers) {
+                                                    const Headers& headers, uint64_t max_response) {
   auto impl = impl_;  // keeps the pool's state alive across suspension
   // The request head is formatted by hand (see http_server.cc's write() for why).
   std::string head;
@@ -248,6 +287,7 @@ asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std
     }
     bool stale = false;
     bool keep = false;
+    c->reader.set_max_body(max_response ? std::min(max_response, impl->max_response) : impl->max_response);
     out = co_await impl->exchange(c.get(), head, body, deadline, stale, keep);
     if (out.ok() && keep && impl->idle.size() < impl->max_idle) {
       impl->idle.push_back(std::move(c));

@@ -96,10 +96,14 @@ MessageReader::MessageReader(Kind kind, uint64_t max_body, size_t max_head)
     : kind_(kind), max_body_(max_body), max_head_(max_head) {}
 
 std::pair<char*, size_t> MessageReader::space(size_t min) {
-  // A large body is read in large pieces (up to 1 MiB) rather than `min` bytes per read.
+  // A large body is read in large pieces (up to 1 MiB) rather than `min` bytes per read, but the
+  // piece grows with what has arrived, never with what Content-Length announces: a peer that
+  // announces 1 MiB and sends one byte must not pin 1 MiB.
   constexpr uint64_t kLargeRead = 1 << 20;
   if (phase_ == Phase::length) {
-    min = std::max<uint64_t>(min, std::min(content_length_ - body_.size(), kLargeRead));
+    uint64_t arrived = body_.size() + (size_ - begin_);
+    uint64_t piece = std::clamp<uint64_t>(arrived, 16 * 1024, kLargeRead);
+    min = std::max<uint64_t>(min, std::min(content_length_ - body_.size(), piece));
   } else if (phase_ == Phase::chunk_data || phase_ == Phase::until_close) {
     min = std::max<uint64_t>(min, 64 * 1024);
   }
@@ -140,6 +144,7 @@ void MessageReader::next() {
   }
   phase_ = Phase::head;
   scan_ = 0;
+  interim_ = 0;
   content_length_ = 0;
   has_length_ = false;
   chunked_ = false;
@@ -170,7 +175,14 @@ MessageReader::Result MessageReader::parse() {
     begin_ += end + 4;
     scan_ = 0;
     if (parse_head(avail.substr(0, end + 2)) == Result::error) return Result::error;
-    if (kind_ == Kind::response && head_.status < 200) next();  // interim (1xx): the real answer follows
+    if (kind_ == Kind::response && head_.status < 200) {  // interim (1xx): the real answer follows
+      // A real server sends one or two (100 Continue, 103 Early Hints); an endless stream of
+      // them would keep an exchange alive forever.
+      uint32_t interim = interim_ + 1;
+      if (interim > kMaxInterim) return fail(Error::malformed, "more than " + std::to_string(kMaxInterim) + " interim (1xx) answers");
+      next();
+      interim_ = interim;
+    }
   }
   return parse_body();
 }
@@ -231,7 +243,8 @@ MessageReader::Result MessageReader::parse_head(std::string_view head) {
                                              std::to_string(max_body_));
     }
     phase_ = content_length_ == 0 ? Phase::done : Phase::length;
-    body_.reserve(content_length_);
+    // Only what a small body needs: a large one grows (geometrically) as its bytes arrive.
+    body_.reserve(std::min<uint64_t>(content_length_, 16 * 1024));
   } else if (kind_ == Kind::response) {
     phase_ = Phase::until_close;  // RFC 9112 6.3: no framing means the body ends when the connection does
     head_.keep_alive = false;

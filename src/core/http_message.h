@@ -57,6 +57,8 @@ class MessageReader {
   Result finish();
   /// Drops the finished message; bytes buffered after it stay for the next one.
   void next();
+  /// The body limit for the next message (a client sets it per exchange).
+  void set_max_body(uint64_t max_body) { max_body_ = max_body; }
 
   const MessageHead& head() const { return head_; }
   std::string& body() { return body_; }
@@ -82,6 +84,8 @@ class MessageReader {
   size_t size_ = 0;
   size_t begin_ = 0;  // start of the current message, then of its unread body bytes
   size_t scan_ = 0;   // where the search for the end of the head resumes
+  uint32_t interim_ = 0;  // 1xx answers read before this one
+  static constexpr uint32_t kMaxInterim = 8;
   Phase phase_ = Phase::head;
   MessageHead head_;
   std::string body_;

@@ -37,6 +37,7 @@ std::string query_param(std::string_view target, std::string_view name) {
 // Per-loop state. Touched only from its own loop.
 struct Loop {
   asio::io_context* io;
+  size_t index = 0;
   std::unique_ptr<io::Acceptor> acceptor;
   struct Conn {
     io::Socket* socket;
@@ -89,7 +90,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   // Responses are formatted by hand (Beast's serializer cost about a third of a proxied request's
   // instructions, bench/RESULTS.md) and sent as one gather write, right away when the socket takes it.
-  asio::awaitable<void> write(Loop::Conn& conn, std::string& head, Response&& resp, bool keep_alive, unsigned version) {
+  asio::awaitable<void> write(Loop::Conn& conn, std::string& head, Response&& resp, bool keep_alive, unsigned version,
+                              bool head_only = false) {
     auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(resp.status));
     head.clear();
     head += "HTTP/1.1 "sv;
@@ -102,6 +104,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       head += "\r\nContent-Length: "sv;
       head += std::to_string(resp.body.size());
     }
+    // A HEAD answer has the head a GET would have, and no body (RFC 9110 9.3.2).
+    if (head_only) resp.body.clear();
     for (const auto& [name, value] : resp.headers) {
       head += "\r\n"sv;
       head += name;
@@ -225,6 +229,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
         const auto& h = reader.head();
         r.method.assign(h.method);
+        r.loop = loop.index;
         r.target.assign(h.target);
         r.content_type.assign(h.content_type);
         r.authorization.assign(h.authorization);
@@ -249,7 +254,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
         in_flight.fetch_sub(1, std::memory_order_relaxed);
         keep_alive = keep_alive && !draining.load(std::memory_order_relaxed);
-        co_await write(*entry, head, std::move(resp), keep_alive, version);
+        co_await write(*entry, head, std::move(resp), keep_alive, version, r.method == "HEAD");
         if (!keep_alive || entry->deadline.passed) break;
       }
     } catch (const std::exception& e) {
@@ -274,6 +279,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_await t.async_wait(io::nothrow);
         continue;
       }
+      if (opt.max_connections && connections.load(std::memory_order_relaxed) >= opt.max_connections) {
+        if (opt.refused_counter) opt.refused_counter->inc();
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        continue;
+      }
       socket.set_option(tcp::no_delay(true), ec);
       socket.non_blocking(true, ec);  // for io::write_now
       asio::co_spawn(*loop.io, session(loop, std::move(socket)), asio::detached);
@@ -288,6 +299,7 @@ Server::Server(std::vector<asio::io_context*> loops, ServerOptions options, Hand
   for (auto* io : loops) {
     auto l = std::make_unique<Loop>();
     l->io = io;
+    l->index = impl_->loops.size();
     impl_->loops.push_back(std::move(l));
   }
 }

@@ -3,6 +3,7 @@
 // `error` bytes, so what a node answered reaches the client byte for byte.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +23,8 @@ enum Code : int {
   kUpstreamFailed = -32011,
   kTimeout = -32012,
   kBatchTooLarge = -32013,
+  kReplyTooLarge = -32014,
+  kLimitExceeded = -32005,  // EIP-1474 "limit exceeded": shed under overload, retry later
 };
 
 /// @brief One call of a request. Views point into the body the request was parsed from.
@@ -41,8 +44,9 @@ struct ParsedRequest {
   std::optional<std::pair<int, std::string>> fatal;
 };
 
-/// Parses a request body. The body must outlive the result.
-ParsedRequest parse_request(std::string_view body);
+/// Parses a request body. The body must outlive the result. A batch of more than `max_calls` calls
+/// is refused (fatal kBatchTooLarge) before any of its calls is read.
+ParsedRequest parse_request(std::string_view body, size_t max_calls = SIZE_MAX);
 
 /// `{"jsonrpc":"2.0","id":<id>,"error":{"code":..,"message":..}}`; id "null" when empty.
 std::string error_reply(std::string_view id, int code, std::string_view message);

@@ -4,6 +4,7 @@
 //   log::info("upstream left rotation", {{"chain", "ethereum"}, {"upstream", "a"}, {"lag", 7}});
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <string_view>
@@ -39,5 +40,26 @@ inline void debug(std::string_view msg, std::initializer_list<Field> f = {}) {
 inline void info(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::info, msg, f); }
 inline void warn(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::warn, msg, f); }
 inline void error(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::error, msg, f); }
+
+/// @brief Decides which occurrences of a repeated event are logged: the first kFirst, then the
+/// 2^k-th (Envoy's ENVOY_LOG_EVERY_POW_2), so a flapping upstream cannot flood the log or stall
+/// the loop writing it. Thread-safe; one per event source (an upstream, a chain).
+///
+///   if (auto n = sampler.tick()) log::warn("call failed", {{"occurrences", *n}, ...});
+class Pow2Sampler {
+ public:
+  static constexpr uint64_t kFirst = 8;
+  /// The occurrence count when this one should be logged, else 0.
+  uint64_t tick() {
+    uint64_t n = count_.fetch_add(1, std::memory_order_relaxed) + 1;
+    return (n <= kFirst || (n & (n - 1)) == 0) ? n : 0;
+  }
+  /// Starts over (e.g. when the source recovered), so its next failures are logged again.
+  void reset() { count_.store(0, std::memory_order_relaxed); }
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> count_{0};
+};
 
 }  // namespace nodeops::log

@@ -175,7 +175,7 @@ asio::awaitable<http::Response> AdminApi::handle(http::Request& req) {
   }
   if (path == "/healthz") co_return reply(200, "{\"status\":\"ok\"}");
   if (path == "/readyz") co_return impl_->router.readiness();
-  if (path == "/status") co_return reply(200, status_json(impl_->chains, impl_->metrics, impl_->router.draining()));
+  if (path == "/status") co_return reply(200, status_json(impl_->chains, impl_->router.draining()));
   if (path == "/" || path == "/index.html") {
     http::Response r;
     r.content_type = "text/html; charset=utf-8";

@@ -1,43 +1,44 @@
-// The live state of one chain, shared by the traffic loops (which only read the two snapshots)
-// and the admin loop (which writes them and owns everything else here).
+// The live state of one chain: its upstreams (each one object, gateway/upstream.h), the health
+// snapshot every loop reads and the traffic split rollouts write.
+// Threads: traffic loops read `health` and `traffic` and use the upstreams' thread-safe parts;
+// the admin loop writes the snapshots and owns everything marked admin-only.
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/log.h"
 #include "gateway/config.h"
 #include "gateway/health.h"
 #include "gateway/selector.h"
+#include "gateway/upstream.h"
 
 namespace nodeops::gateway {
 
-/// @brief One point of an upstream's recent history, for the status page's sparklines.
-struct HistoryPoint {
-  int64_t unix_seconds = 0;
-  uint64_t head = 0;
-  bool healthy = false;
-  double rps = 0;
-  double error_ratio = 0;
-  double p99_ms = 0;
-};
+class GatewayMetrics;
 
 struct ChainRuntime {
   const ChainConfig* config = nullptr;
   size_t index = 0;
+  /// Same order as config->upstreams and as every ChainHealth::upstreams.
+  std::vector<std::unique_ptr<Upstream>> upstreams;
   /// Read by every loop, written by the health tracker.
   HealthBoard health;
   /// Read by every loop, written by rollouts.
   std::atomic<std::shared_ptr<const TrafficSplit>> traffic;
+  /// Samples "no healthy upstream" answers; reset when the chain has one again.
+  log::Pow2Sampler unavailable_log;
 
   // Admin loop only.
   std::string active_pool;
-  std::vector<std::deque<HistoryPoint>> history;  // per upstream, oldest first
-  static constexpr size_t kHistoryPoints = 120;
 
   void set_traffic(TrafficSplit split) { traffic.store(std::make_shared<const TrafficSplit>(std::move(split))); }
 };
+
+/// The runtime of every configured chain, upstreams and their metrics included; all traffic on
+/// each chain's active pool.
+std::vector<std::unique_ptr<ChainRuntime>> make_chains(const GatewayConfig& config, GatewayMetrics& metrics);
 
 }  // namespace nodeops::gateway

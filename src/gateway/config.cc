@@ -50,6 +50,17 @@ ChainConfig read_chain(ConfigMap& m) {
   c.deny_methods = m.strings("deny_methods");
   c.min_healthy = static_cast<uint32_t>(m.integer("min_healthy", 1, 1, 1000));
   c.active_pool = m.string("active_pool", "");
+  if (auto p = m.map("passive_health")) {
+    auto& ph = c.passive_health;
+    ph.consecutive_failures = static_cast<uint32_t>(p->integer("consecutive_failures", ph.consecutive_failures, 1, 1000));
+    ph.error_ratio = p->number("error_ratio", ph.error_ratio, 0.01, 1);
+    ph.min_calls = static_cast<uint32_t>(p->integer("min_calls", ph.min_calls, 1, 1000000));
+    ph.window = p->duration("window", ph.window, Duration(1000));
+    ph.cooldown = p->duration("cooldown", ph.cooldown, Duration(100));
+    ph.max_cooldown = p->duration("max_cooldown", ph.max_cooldown, Duration(100));
+    if (ph.max_cooldown < ph.cooldown) p->error("max_cooldown", "must be at least cooldown");
+    p->finish();
+  }
   std::set<std::string> names;
   for (auto& u : m.list("upstreams")) {
     UpstreamConfig up;
@@ -68,6 +79,7 @@ ChainConfig read_chain(ConfigMap& m) {
     else if (role != "full") u.error("role", fmt::format("expected full or archive, got '{}'", role));
     up.weight = u.number("weight", 1, 0.001, 1000);
     up.pool = u.string("pool", "default");
+    up.max_inflight = static_cast<uint32_t>(u.integer("max_inflight", up.max_inflight, 1, 1000000));
     if (!valid_name(up.pool)) u.error("pool", "use lowercase letters, digits, '-' and '_'");
     u.finish();
     c.upstreams.push_back(std::move(up));
@@ -105,6 +117,9 @@ GatewayConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
     lim.idle_timeout = l->duration("idle_timeout", lim.idle_timeout);
     lim.read_timeout = l->duration("read_timeout", lim.read_timeout);
     lim.drain_timeout = l->duration("drain_timeout", lim.drain_timeout, Duration(0));
+    lim.max_connections = static_cast<uint32_t>(l->integer("max_connections", lim.max_connections, 1, 1000000));
+    lim.max_reply_bytes = l->size("max_reply_bytes", lim.max_reply_bytes);
+    lim.batch_concurrency = static_cast<uint32_t>(l->integer("batch_concurrency", lim.batch_concurrency, 1, 10000));
     l->finish();
   }
   std::set<std::string> names;

@@ -19,6 +19,20 @@ struct UpstreamConfig {
   Role role = Role::full;
   double weight = 1;
   std::string pool = "default";
+  uint32_t max_inflight = 256;  // calls in flight to it from every loop; more are sent elsewhere or shed
+};
+
+/// Passive health from real traffic (the upstream's circuit breaker): out of rotation after
+/// `consecutive_failures` failed calls in a row, or when at least `min_calls` calls in `window`
+/// failed at `error_ratio` or more; back after `cooldown` (doubling per trip, up to
+/// `max_cooldown`) and one successful trial call.
+struct PassiveHealth {
+  uint32_t consecutive_failures = 5;
+  double error_ratio = 0.5;
+  uint32_t min_calls = 20;
+  Duration window{30000};
+  Duration cooldown{5000};
+  Duration max_cooldown{120000};
 };
 
 struct ChainConfig {
@@ -32,6 +46,7 @@ struct ChainConfig {
   std::vector<std::string> deny_methods;
   std::string active_pool = "default";
   uint32_t min_healthy = 1;
+  PassiveHealth passive_health;
   std::vector<UpstreamConfig> upstreams;
 
   /// The chain's policy for one method: the default deny list, then deny_methods, then allow_methods.
@@ -48,6 +63,9 @@ struct Limits {
   Duration idle_timeout{75000};
   Duration read_timeout{10000};
   Duration drain_timeout{20000};
+  uint32_t max_connections = 10000;    // client connections; more are closed at accept
+  uint64_t max_reply_bytes = 64 << 20; // sum of the upstream replies of one client request
+  uint32_t batch_concurrency = 16;     // calls of one batch sent at once
 };
 
 struct GatewayConfig {

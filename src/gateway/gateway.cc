@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "core/concurrent.h"
 #include "core/http.h"
 #include "core/log.h"
 #include "gateway/admin.h"
@@ -22,16 +23,8 @@ int run_gateway(const GatewayConfig& config) {
   unsigned threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
 
   GatewayMetrics metrics(config);
-  std::vector<std::unique_ptr<ChainRuntime>> chains;
-  for (size_t i = 0; i < config.chains.size(); ++i) {
-    auto rt = std::make_unique<ChainRuntime>();
-    rt->config = &config.chains[i];
-    rt->index = i;
-    rt->active_pool = config.chains[i].active_pool;
-    rt->set_traffic(TrafficSplit{{{rt->active_pool, 100.0}}});
-    chains.push_back(std::move(rt));
-  }
-  Router router(config, chains, metrics);
+  auto chains = make_chains(config, metrics);
+  Router router(config, chains, metrics, threads);
 
   // The admin loop runs health tracking, rollouts and the admin port; the traffic loops only serve.
   asio::io_context admin_io(1);
@@ -40,6 +33,7 @@ int run_gateway(const GatewayConfig& config) {
   for (unsigned i = 0; i < threads; ++i) {
     loops.push_back(std::make_unique<asio::io_context>(1));
     loop_ptrs.push_back(loops.back().get());
+    router.attach_loop(i, *loops.back());
   }
 
   std::vector<std::unique_ptr<HealthTracker>> trackers;
@@ -56,6 +50,8 @@ int run_gateway(const GatewayConfig& config) {
   traffic_opts.idle_timeout = config.limits.idle_timeout;
   traffic_opts.error_response = Router::transport_error;
   traffic_opts.connections_gauge = &metrics.client_connections();
+  traffic_opts.max_connections = config.limits.max_connections;
+  traffic_opts.refused_counter = &metrics.connections_refused();
   http::Server traffic(loop_ptrs, traffic_opts, [&router](http::Request& r) { return router.handle(r); });
 
   http::ServerOptions admin_opts;
@@ -77,7 +73,7 @@ int run_gateway(const GatewayConfig& config) {
 
   // One probe round before serving traffic, so the first request already has a healthy pool.
   for (auto& t : trackers) {
-    asio::co_spawn(admin_io, t->round(), asio::detached);
+    asio::co_spawn(admin_io, t->round(), log_failure("first health round"));
   }
   admin_io.run_for(std::chrono::milliseconds(0));
   {
@@ -93,8 +89,7 @@ int run_gateway(const GatewayConfig& config) {
 
   std::vector<std::thread> workers;
   for (auto& loop : loops) {
-    workers.emplace_back([&router, io = loop.get()] {
-      router.attach_loop(*io);
+    workers.emplace_back([io = loop.get()] {
       auto guard = asio::make_work_guard(*io);
       io->run();
     });

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "chains/evm.h"
+#include "chains/health_rules.h"
 #include "chains/prober.h"
 #include "core/concurrent.h"
 #include "core/log.h"
@@ -22,56 +23,54 @@ ChainHealth evaluate_health(const ChainConfig& config, std::vector<chains::NodeS
   ChainHealth out;
   out.probed = true;
   out.upstreams.resize(statuses.size());
-  // Candidates for the best head: answering, right chain, not syncing.
+  // Candidates for the best head: answering, right chain, in sync.
   std::vector<uint64_t> heads;
   for (size_t i = 0; i < statuses.size(); ++i) {
     auto& u = out.upstreams[i];
     u.status = std::move(statuses[i]);
     u.probe_seconds = i < probe_seconds.size() ? probe_seconds[i] : 0;
     const auto& st = u.status;
+    auto [verdict, why] = chains::probe_verdict(config.type, st);
+    // A head only counts while the node can be trusted to serve: a down or garbled node has none.
+    if (verdict == chains::ProbeVerdict::down || verdict == chains::ProbeVerdict::bad_response) {
+      u.state = verdict == chains::ProbeVerdict::down ? UpstreamState::down : UpstreamState::bad_response;
+      u.reason = (verdict == chains::ProbeVerdict::down ? "unreachable: " : "bad response: ") + why;
+      continue;
+    }
     u.head = st.head;
-    if (!st.reachable || !st.head) {
-      u.reason = "unreachable: " + (st.error.empty() ? std::string("no answer") : st.error);
-    } else if (config.type == "evm" && !st.chain_id) {
+    if (config.type == "evm" && !st.chain_id) {
+      u.state = UpstreamState::bad_response;
       u.reason = "no chain id in the answer";
     } else if (config.type == "evm" && *st.chain_id != config.chain_id) {
+      u.state = UpstreamState::wrong_chain;
       u.reason = fmt::format("wrong chain id {} (want {})", *st.chain_id, config.chain_id);
-    } else if (st.syncing.value_or(false)) {
-      u.reason = config.type == "solana" ? "unhealthy (getHealth)" : "syncing";
+    } else if (verdict != chains::ProbeVerdict::serving) {
+      u.state = UpstreamState::syncing;
+      u.reason = why;
     } else {
       u.reason = "";
       heads.push_back(*st.head);
     }
   }
-  // Best head: the highest head another candidate corroborates. Without corroboration (a single
-  // candidate, or all disagree) take the upper median, so a lone liar cannot set it.
-  std::sort(heads.begin(), heads.end());
-  uint64_t best = 0;
-  bool found = false;
-  for (size_t i = heads.size(); i-- > 0;) {
-    bool corroborated = (i > 0 && heads[i] - heads[i - 1] <= config.max_lag_blocks) ||
-                        (i + 1 < heads.size() && heads[i + 1] - heads[i] <= config.max_lag_blocks);
-    if (corroborated) {
-      best = heads[i];
-      found = true;
-      break;
-    }
-  }
-  if (!found && !heads.empty()) best = heads[heads.size() / 2];
+  uint64_t best = chains::best_head(heads, config.max_lag_blocks).value_or(0);
   out.best_head = best;
   for (auto& u : out.upstreams) {
-    if (!u.reason.empty()) continue;
+    if (!u.head) continue;
     uint64_t head = *u.head;
+    u.lag = head >= best ? 0 : best - head;  // for syncing nodes too: how far they have to go
+    if (!u.reason.empty()) continue;
     if (head > best + config.max_lag_blocks) {
+      u.state = UpstreamState::bad_response;
       u.reason = fmt::format("head {} is implausibly ahead of the pool ({})", head, best);
       continue;
     }
-    u.lag = head >= best ? 0 : best - head;
     if (u.lag > config.max_lag_blocks) {
+      u.state = UpstreamState::lagging;
       u.reason = fmt::format("lagging {} blocks (max {})", u.lag, config.max_lag_blocks);
       continue;
     }
     u.healthy = true;
+    u.state = UpstreamState::healthy;
     u.reason = "ok";
     ++out.healthy;
   }
@@ -86,7 +85,7 @@ struct HealthTracker::Impl {
   GatewayMetrics& metrics;
   Duration probe_timeout;
   chains::Prober prober;
-  std::vector<std::unique_ptr<chains::Adapter>> adapters;
+  uint64_t last_best_head = 0;  // the last non-zero best head served, to notice it going down
   // Counters at the previous round, to turn lifetime totals into per-round rates for the history.
   struct Totals {
     double requests = 0, failures = 0;
@@ -97,9 +96,71 @@ struct HealthTracker::Impl {
 
   Impl(asio::io_context& i, ChainRuntime& c, GatewayMetrics& m, Duration t)
       : io(i), chain(c), config(*c.config), board(c.health), metrics(m), probe_timeout(t), prober(i),
-        last(c.config->upstreams.size()) {
-    for (const auto& u : config.upstreams) adapters.push_back(chains::make_adapter(config.type, u.url.str()));
-    chain.history.resize(config.upstreams.size());
+        last(c.upstreams.size()) {}
+
+  // Passive health: real calls that fail too often take an upstream out of rotation even while
+  // its probes pass. The breaker is the one mechanism; this only trips it on the window's ratio.
+  void apply_passive_health(ChainHealth& health, Clock::time_point now) {
+    const auto& ph = config.passive_health;
+    for (auto& up : chain.upstreams) {
+      auto& u = health.upstreams[up->index()];
+      if (up->breaker.closes() != up->seen_closes) {  // closed again: judge it on new calls only
+        up->seen_closes = up->breaker.closes();
+        up->window.clear();
+      }
+      up->window.add(now, up->metrics.requests(), up->metrics.failures(), ph.window);
+      double calls = up->window.requests(), failed = up->window.failures();
+      if (up->breaker.phase(now) == CircuitBreaker::Phase::closed && calls >= ph.min_calls &&
+          failed / calls >= ph.error_ratio) {
+        up->breaker.trip(now, UpstreamState::failing_calls);
+        log::warn("upstream ejected: its calls fail",
+                  {{"chain", config.name}, {"upstream", up->name()}, {"failed", failed}, {"calls", calls},
+                   {"window_s", std::chrono::duration<double>(ph.window).count()}});
+      }
+      if (up->breaker.phase(now) == CircuitBreaker::Phase::open && u.healthy) {
+        u.healthy = false;
+        --health.healthy;
+        u.state = up->breaker.reason();
+        u.reason = u.state == UpstreamState::failing_calls
+                       ? fmt::format("failing_calls: its real calls failed too often (cool-down, then one trial call)")
+                       : fmt::format("circuit_open: {} calls in a row failed (cool-down, then one trial call)",
+                                     ph.consecutive_failures);
+      }
+    }
+  }
+
+  void log_changes(const ChainHealth& previous, const ChainHealth& next) {
+    for (auto& up : chain.upstreams) {
+      size_t i = up->index();
+      const auto& u = next.upstreams[i];
+      bool was = previous.probed ? previous.upstreams[i].healthy : false;
+      bool same_state = previous.probed && previous.upstreams[i].state == u.state;
+      if (u.healthy != was || (!u.healthy && !same_state)) {
+        if (u.healthy) {
+          up->failure_log.reset();
+          log::info("upstream joined rotation", {{"chain", config.name}, {"upstream", up->name()}, {"head", u.head.value_or(0)}});
+        } else {
+          log::warn("upstream out of rotation", {{"chain", config.name}, {"upstream", up->name()},
+                                                 {"state", state_name(u.state)}, {"reason", u.reason},
+                                                 {"head", u.head.value_or(0)}});
+        }
+      }
+    }
+    if (next.healthy == 0 && (!previous.probed || previous.healthy > 0)) {
+      log::error("chain has no healthy upstream: its calls fail", {{"chain", config.name}});
+    } else if (next.healthy > 0 && previous.probed && previous.healthy == 0) {
+      chain.unavailable_log.reset();
+      log::info("chain has a healthy upstream again", {{"chain", config.name}, {"healthy", next.healthy}});
+    }
+    // The best head going down is what clients see as time going backwards.
+    if (next.best_head > 0) {
+      if (last_best_head > 0 && next.best_head < last_best_head) {
+        metrics.count_head_regression(chain.index);
+        log::warn("best head went backwards", {{"chain", config.name}, {"from", last_best_head},
+                                               {"to", next.best_head}, {"healthy", next.healthy}});
+      }
+      last_best_head = next.best_head;
+    }
   }
 
   void record_history(const ChainHealth& health) {
@@ -108,10 +169,10 @@ struct HealthTracker::Impl {
     last_at = now;
     int64_t unix_now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    for (size_t i = 0; i < health.upstreams.size(); ++i) {
-      const auto& series = metrics.upstream(chain.index, i);
-      Totals now_totals{metrics.upstream_requests(chain.index, i), metrics.upstream_failures(chain.index, i),
-                        series.duration->cumulative()};
+    for (auto& up : chain.upstreams) {
+      size_t i = up->index();
+      auto& m = up->metrics;
+      Totals now_totals{m.requests(), m.failures(), m.duration().cumulative()};
       auto& prev = last[i];
       HistoryPoint p;
       p.unix_seconds = unix_now;
@@ -121,12 +182,11 @@ struct HealthTracker::Impl {
       p.rps = requests / dt;
       p.error_ratio = requests > 0 ? (now_totals.failures - prev.failures) / requests : 0;
       p.p99_ms = prev.buckets.empty() ? 0
-                                      : metrics::quantile_between(series.duration->bounds(), prev.buckets,
+                                      : metrics::quantile_between(m.duration().bounds(), prev.buckets,
                                                                   now_totals.buckets, 0.99) * 1000;
       prev = std::move(now_totals);
-      auto& h = chain.history[i];
-      h.push_back(p);
-      while (h.size() > ChainRuntime::kHistoryPoints) h.pop_front();
+      up->history.push_back(p);
+      while (up->history.size() > Upstream::kHistoryPoints) up->history.pop_front();
     }
   }
 };
@@ -134,38 +194,33 @@ struct HealthTracker::Impl {
 HealthTracker::HealthTracker(asio::io_context& io, ChainRuntime& chain, GatewayMetrics& metrics, Duration probe_timeout)
     : impl_(std::make_shared<Impl>(io, chain, metrics, probe_timeout)) {}
 
-void HealthTracker::start() { asio::co_spawn(impl_->io, run(), asio::detached); }
+void HealthTracker::start() {
+  asio::co_spawn(impl_->io, run(), log_failure("health tracker of chain " + impl_->config.name));
+}
 
 asio::awaitable<void> HealthTracker::round() {
   auto impl = impl_;
-  const auto& cfg = impl->config;
-  size_t n = cfg.upstreams.size();
+  auto& ups = impl->chain.upstreams;
+  size_t n = ups.size();
   std::vector<chains::NodeStatus> statuses(n);
   std::vector<double> seconds(n);
   // Probe every upstream at once: one slow node must not delay the verdict on the others.
   co_await for_each_concurrently(impl->io, n, [&](size_t i) -> asio::awaitable<void> {
     auto t0 = std::chrono::steady_clock::now();
-    statuses[i] = co_await impl->prober.probe(*impl->adapters[i], impl->probe_timeout);
+    statuses[i] = co_await impl->prober.probe(ups[i]->adapter(), impl->probe_timeout);
     seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   });
 
   auto previous = impl->board.load();
-  auto next = std::make_shared<ChainHealth>(evaluate_health(cfg, std::move(statuses), seconds));
-  for (size_t i = 0; i < n; ++i) {
-    const auto& u = next->upstreams[i];
-    bool was = previous->probed ? previous->upstreams[i].healthy : false;
-    bool had_reason = previous->probed && previous->upstreams[i].reason == u.reason;
-    if (u.healthy != was || (!u.healthy && !had_reason)) {
-      const auto& name = cfg.upstreams[i].name;
-      if (u.healthy) {
-        log::info("upstream joined rotation", {{"chain", cfg.name}, {"upstream", name}, {"head", u.head.value_or(0)}});
-      } else {
-        log::warn("upstream out of rotation",
-                  {{"chain", cfg.name}, {"upstream", name}, {"reason", u.reason}, {"head", u.head.value_or(0)}});
-      }
-    }
+  auto next = std::make_shared<ChainHealth>(evaluate_health(impl->config, std::move(statuses), seconds));
+  impl->apply_passive_health(*next, Clock::now());
+  impl->log_changes(*previous, *next);
+  for (auto& up : ups) {
+    const auto& u = next->upstreams[up->index()];
+    // A head is only published while it is fresh: down and garbled nodes have none.
+    up->metrics.set_health(u.healthy, u.state, u.head, u.lag);
   }
-  impl->metrics.record_health(cfg, *next);
+  impl->metrics.record_health(impl->chain.index, *next);
   impl->record_history(*next);
   impl->board.publish(std::move(next));
 }

@@ -20,11 +20,13 @@
 
 #include "chains/node_status.h"
 #include "gateway/config.h"
+#include "gateway/upstream.h"
 
 namespace nodeops::gateway {
 
 struct UpstreamHealth {
   bool healthy = false;
+  UpstreamState state = UpstreamState::not_probed;
   std::string reason = "not probed yet";  // "ok" when healthy, else why not, one line
   std::optional<uint64_t> head;
   uint64_t lag = 0;

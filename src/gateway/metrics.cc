@@ -1,5 +1,6 @@
 #include "gateway/metrics.h"
 
+#include <mutex>
 #include <unordered_map>
 
 #include "chains/evm.h"
@@ -9,7 +10,6 @@ namespace nodeops::gateway {
 
 namespace {
 constexpr const char* kVersion = "0.1.0";
-const char* role_name(Role r) { return r == Role::archive ? "archive" : "full"; }
 
 // Index of a method in chains::evm::known_methods(), or its size for "other".
 size_t method_index(std::string_view method) {
@@ -31,28 +31,47 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
                          {"chain", "method", "outcome"});
   request_duration_ = &r.histogram("nodeops_gateway_request_duration_seconds",
                                    "Time to answer one JSON-RPC call, retries included.", {"chain", "method"});
-  auto& up_requests = r.counter("nodeops_gateway_upstream_requests_total",
-                                "Calls sent to an upstream, by outcome (ok, rpc_error, error).",
-                                {"chain", "upstream", "outcome"});
-  auto& up_errors = r.counter("nodeops_gateway_upstream_errors_total",
-                              "Failed calls to an upstream, by reason (connect, timeout, http_status, bad_response).",
-                              {"chain", "upstream", "reason"});
-  auto& up_duration = r.histogram("nodeops_gateway_upstream_request_duration_seconds",
-                                  "Time an upstream took to answer one call.", {"chain", "upstream"});
-  auto& up_head = r.gauge("nodeops_gateway_upstream_head", "Head block reported by the upstream.", {"chain", "upstream"});
-  auto& up_lag = r.gauge("nodeops_gateway_upstream_lag_blocks", "Blocks the upstream is behind the chain's best head.",
-                         {"chain", "upstream"});
-  auto& up_healthy = r.gauge("nodeops_gateway_upstream_healthy", "1 when the upstream is in rotation.",
-                             {"chain", "upstream"});
-  auto& up_info = r.gauge("nodeops_gateway_upstream_info", "Static facts of an upstream (always 1).",
-                          {"chain", "upstream", "pool", "role"});
+  upstream_.requests = &r.counter("nodeops_gateway_upstream_requests_total",
+                                  "Calls sent to an upstream, by outcome (ok, rpc_error, error).",
+                                  {"chain", "upstream", "outcome"});
+  upstream_.errors = &r.counter("nodeops_gateway_upstream_errors_total",
+                                "Failed calls to an upstream, by reason (connect, timeout, http_status, bad_response).",
+                                {"chain", "upstream", "reason"});
+  upstream_.duration = &r.histogram("nodeops_gateway_upstream_request_duration_seconds",
+                                    "Time an upstream took to answer one call.", {"chain", "upstream"});
+  upstream_.head = &r.gauge("nodeops_gateway_upstream_head",
+                            "Head block reported by the upstream; absent while it has no fresh head.",
+                            {"chain", "upstream"});
+  upstream_.lag = &r.gauge("nodeops_gateway_upstream_lag_blocks",
+                           "Blocks the upstream is behind the chain's best head; absent while it has no fresh head.",
+                           {"chain", "upstream"});
+  upstream_.healthy = &r.gauge("nodeops_gateway_upstream_healthy", "1 when the upstream is in rotation.",
+                               {"chain", "upstream"});
+  upstream_.state = &r.gauge("nodeops_gateway_upstream_state",
+                             "1 for the upstream's current state (healthy, down, syncing, wrong_chain, lagging, "
+                             "failing_calls, circuit_open, bad_response, not_probed).",
+                             {"chain", "upstream", "state"});
+  upstream_.info = &r.gauge("nodeops_gateway_upstream_info", "Static facts of an upstream (always 1).",
+                            {"chain", "upstream", "pool", "role"});
+  upstream_.connections = &r.gauge("nodeops_gateway_upstream_connections", "Open connections to an upstream.",
+                                   {"chain", "upstream"});
+  upstream_.in_flight = &r.gauge("nodeops_gateway_upstream_in_flight", "Calls in flight to an upstream.",
+                                 {"chain", "upstream"});
   auto& chain_head = r.gauge("nodeops_gateway_chain_head", "Best head of the chain across its upstreams.", {"chain"});
   auto& chain_healthy = r.gauge("nodeops_gateway_chain_healthy_upstreams", "Upstreams in rotation.", {"chain"});
+  auto& head_regressions = r.counter("nodeops_gateway_head_regressions_total",
+                                     "Times the best head the chain serves went down (a reorg deeper than a block, "
+                                     "or the leading upstreams left and a node behind them took over).",
+                                     {"chain"});
+  auto& shed = r.counter("nodeops_gateway_shed_total",
+                         "Calls refused at once because every eligible upstream was at max_inflight.", {"chain"});
   retries_ = &r.counter("nodeops_gateway_retries_total", "Calls retried on another upstream, by the failure that caused it.",
                         {"chain", "reason"});
   in_flight_ = &r.gauge("nodeops_gateway_in_flight_requests", "HTTP requests being answered.").labels({});
   client_connections_ = &r.gauge("nodeops_gateway_client_connections", "Open client connections.").labels({});
-  auto& up_conns = r.gauge("nodeops_gateway_upstream_connections", "Open connections to an upstream.", {"chain", "upstream"});
+  connections_refused_ = &r.counter("nodeops_gateway_client_connections_refused_total",
+                                    "Client connections closed at accept because limits.max_connections were open.")
+                              .labels({});
   active_clients_ = &r.gauge("nodeops_gateway_active_clients",
                              "Distinct client addresses seen in the last 5 minutes.").labels({});
   active_pool_ = &r.gauge("nodeops_gateway_active_pool", "1 for the pool that takes the chain's traffic.", {"chain", "pool"});
@@ -68,25 +87,13 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
     cs.name = c.name;
     cs.head = &chain_head.labels({c.name});
     cs.healthy_count = &chain_healthy.labels({c.name});
+    cs.head_regressions = &head_regressions.labels({c.name});
+    cs.shed = &shed.labels({c.name});
     size_t methods = chains::evm::known_methods().size() + 1;
     cs.requests.reset(new std::atomic<metrics::Counter*>[methods * kOutcomeNames.size()]());
     cs.durations.reset(new std::atomic<metrics::Histogram*>[methods]());
-    for (const auto& u : c.upstreams) {
-      UpstreamSeries s{};
-      s.ok = &up_requests.labels({c.name, u.name, "ok"});
-      s.rpc_error = &up_requests.labels({c.name, u.name, "rpc_error"});
-      s.error = &up_requests.labels({c.name, u.name, "error"});
-      for (size_t i = 0; i < kUpstreamErrorNames.size(); ++i) {
-        s.errors[i] = &up_errors.labels({c.name, u.name, kUpstreamErrorNames[i]});
-      }
-      s.duration = &up_duration.labels({c.name, u.name});
-      s.head = &up_head.labels({c.name, u.name});
-      s.lag = &up_lag.labels({c.name, u.name});
-      s.healthy = &up_healthy.labels({c.name, u.name});
-      s.connections = &up_conns.labels({c.name, u.name});
-      up_info.labels({c.name, u.name, u.pool, role_name(u.role)}).set(1);
-      cs.upstreams.push_back(s);
-    }
+    // Every outcome exists from the start, so ratios over a healthy chain are 0, not empty.
+    request_counter(cs, methods - 1, "other", 0);
     chains_.push_back(std::move(cs));
     for (const auto& pool : c.pools()) {
       active_pool_->labels({c.name, pool}).set(pool == c.active_pool ? 1 : 0);
@@ -95,20 +102,30 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
     set_rollout_phase(c, "idle");
     // Counters start at 0 so increase() sees the first rollout of a fresh gateway.
     for (const char* result : {"completed", "rolled_back", "aborted", "refused"}) rollouts_->labels({c.name, result});
+    for (const char* reason : {"connect", "timeout", "http_status", "bad_response", "state_unavailable"}) {
+      retries_->labels({c.name, reason});
+    }
   }
+}
+
+metrics::Counter* GatewayMetrics::request_counter(ChainSeries& cs, size_t method, std::string_view name,
+                                                  size_t outcome) {
+  auto& slot = cs.requests[method * kOutcomeNames.size() + outcome];
+  auto* counter = slot.load(std::memory_order_acquire);
+  if (counter) return counter;
+  // First call of this method: all its outcomes at once. Two loops may race here; labels() is
+  // idempotent, so both store the same pointers.
+  for (size_t o = 0; o < kOutcomeNames.size(); ++o) {
+    auto* c = &requests_->labels({cs.name, std::string(name), kOutcomeNames[o]});
+    cs.requests[method * kOutcomeNames.size() + o].store(c, std::memory_order_release);
+  }
+  return slot.load(std::memory_order_acquire);
 }
 
 void GatewayMetrics::record_request(size_t chain, std::string_view method, Outcome outcome, double seconds) {
   auto& cs = chains_[chain];
   size_t mi = method_index(method);
-  auto o = static_cast<size_t>(outcome);
-  auto& slot = cs.requests[mi * kOutcomeNames.size() + o];
-  auto* counter = slot.load(std::memory_order_acquire);
-  if (!counter) {
-    counter = &requests_->labels({cs.name, std::string(chains::evm::metric_method(method)), kOutcomeNames[o]});
-    slot.store(counter, std::memory_order_release);
-  }
-  counter->inc();
+  request_counter(cs, mi, chains::evm::metric_method(method), static_cast<size_t>(outcome))->inc();
   auto& hslot = cs.durations[mi];
   auto* histogram = hslot.load(std::memory_order_acquire);
   if (!histogram) {
@@ -122,19 +139,9 @@ void GatewayMetrics::record_retry(size_t chain, std::string_view reason) {
   retries_->labels({chains_[chain].name, std::string(reason)}).inc();
 }
 
-void GatewayMetrics::record_health(const ChainConfig& chain, const ChainHealth& health) {
-  for (size_t c = 0; c < chains_.size(); ++c) {
-    if (chains_[c].name != chain.name) continue;
-    chains_[c].head->set(static_cast<double>(health.best_head));
-    chains_[c].healthy_count->set(static_cast<double>(health.healthy));
-    for (size_t i = 0; i < health.upstreams.size() && i < chains_[c].upstreams.size(); ++i) {
-      const auto& u = health.upstreams[i];
-      auto& s = chains_[c].upstreams[i];
-      if (u.head) s.head->set(static_cast<double>(*u.head));
-      s.lag->set(static_cast<double>(u.lag));
-      s.healthy->set(u.healthy ? 1 : 0);
-    }
-  }
+void GatewayMetrics::record_health(size_t chain, const ChainHealth& health) {
+  chains_[chain].head->set(static_cast<double>(health.best_head));
+  chains_[chain].healthy_count->set(static_cast<double>(health.healthy));
 }
 
 void GatewayMetrics::set_traffic(const ChainConfig& chain, const std::string& pool, double percent) {
@@ -153,15 +160,6 @@ void GatewayMetrics::set_rollout_phase(const ChainConfig& chain, const std::stri
 
 void GatewayMetrics::count_rollout(const ChainConfig& chain, const std::string& result) {
   rollouts_->labels({chain.name, result}).inc();
-}
-
-double GatewayMetrics::upstream_requests(size_t chain, size_t index) const {
-  const auto& s = chains_[chain].upstreams[index];
-  return s.ok->value() + s.rpc_error->value() + s.error->value();
-}
-
-double GatewayMetrics::upstream_failures(size_t chain, size_t index) const {
-  return chains_[chain].upstreams[index].error->value();
 }
 
 }  // namespace nodeops::gateway

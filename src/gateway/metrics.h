@@ -1,6 +1,7 @@
-// Every metric the gateway exports, registered in one place (docs/interfaces.md lists them).
-// Hot-path series are looked up once and cached per chain, so a request costs a few relaxed
-// atomic adds.
+// Every metric family the gateway exports, registered in one place (docs/interfaces.md lists
+// them). Chain-level series live here; each upstream registers and owns its own series
+// (gateway/upstream.h) in the families listed by upstream_families(). Hot-path series are looked
+// up once and cached, so a request costs a few relaxed atomic adds.
 #pragma once
 
 #include <array>
@@ -11,6 +12,7 @@
 
 #include "core/metrics.h"
 #include "gateway/config.h"
+#include "gateway/upstream.h"
 
 namespace nodeops::gateway {
 
@@ -19,31 +21,17 @@ struct ChainHealth;
 enum class Outcome { ok, rpc_error, rejected, failed };
 constexpr std::array<const char*, 4> kOutcomeNames = {"ok", "rpc_error", "rejected", "failed"};
 
-enum class UpstreamError { connect, timeout, http_status, bad_response };
-constexpr std::array<const char*, 4> kUpstreamErrorNames = {"connect", "timeout", "http_status", "bad_response"};
-
-/// @brief Cached series for one upstream.
-struct UpstreamSeries {
-  metrics::Counter* ok;
-  metrics::Counter* rpc_error;
-  metrics::Counter* error;
-  std::array<metrics::Counter*, 4> errors;  // by UpstreamError
-  metrics::Histogram* duration;
-  metrics::Gauge* head;
-  metrics::Gauge* lag;
-  metrics::Gauge* healthy;
-  metrics::Gauge* connections;
-};
-
 class GatewayMetrics {
  public:
   explicit GatewayMetrics(const GatewayConfig& config);
 
   metrics::Registry& registry() { return registry_; }
+  const UpstreamFamilies& upstream_families() const { return upstream_; }
   void record_request(size_t chain, std::string_view method, Outcome outcome, double seconds);
   void record_retry(size_t chain, std::string_view reason);
-  UpstreamSeries& upstream(size_t chain, size_t index) { return chains_[chain].upstreams[index]; }
-  void record_health(const ChainConfig& chain, const ChainHealth& health);
+  void record_health(size_t chain, const ChainHealth& health);
+  void count_head_regression(size_t chain) { chains_[chain].head_regressions->inc(); }
+  void count_shed(size_t chain) { chains_[chain].shed->inc(); }
   void set_traffic(const ChainConfig& chain, const std::string& pool, double percent);
   void set_active_pool(const ChainConfig& chain, const std::string& pool);
   void set_rollout_phase(const ChainConfig& chain, const std::string& phase);
@@ -51,23 +39,25 @@ class GatewayMetrics {
 
   metrics::Gauge& in_flight() { return *in_flight_; }
   metrics::Gauge& client_connections() { return *client_connections_; }
+  metrics::Counter& connections_refused() { return *connections_refused_; }
   metrics::Gauge& active_clients() { return *active_clients_; }
-
-  /// Lifetime request counters of one upstream, for the status page.
-  double upstream_requests(size_t chain, size_t index) const;
-  double upstream_failures(size_t chain, size_t index) const;
 
  private:
   struct ChainSeries {
     std::string name;
-    std::vector<UpstreamSeries> upstreams;
     metrics::Gauge* head;
     metrics::Gauge* healthy_count;
-    // Per (method index, outcome), created on first use; index known_methods().size() is "other".
+    metrics::Counter* head_regressions;
+    metrics::Counter* shed;
+    // Per (method index, outcome), created on first use of a method (all four outcomes at once);
+    // index known_methods().size() is "other", created with the chain.
     std::unique_ptr<std::atomic<metrics::Counter*>[]> requests;
     std::unique_ptr<std::atomic<metrics::Histogram*>[]> durations;
   };
+  metrics::Counter* request_counter(ChainSeries& cs, size_t method, std::string_view name, size_t outcome);
+
   metrics::Registry registry_;
+  UpstreamFamilies upstream_{};
   metrics::Family<metrics::Counter>* requests_;
   metrics::Family<metrics::Histogram>* request_duration_;
   metrics::Family<metrics::Counter>* retries_;
@@ -77,6 +67,7 @@ class GatewayMetrics {
   metrics::Family<metrics::Counter>* rollouts_;
   metrics::Gauge* in_flight_;
   metrics::Gauge* client_connections_;
+  metrics::Counter* connections_refused_;
   metrics::Gauge* active_clients_;
   std::vector<ChainSeries> chains_;
 };

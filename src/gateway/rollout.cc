@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/concurrent.h"
 #include "core/json.h"
 #include "core/log.h"
 
@@ -77,12 +78,11 @@ struct RolloutManager::Impl : std::enable_shared_from_this<RolloutManager::Impl>
   };
   Window snapshot(ChainRuntime& chain, const std::string& pool) {
     Window w;
-    const auto& cfg = *chain.config;
-    for (size_t i = 0; i < cfg.upstreams.size(); ++i) {
-      bool in = cfg.upstreams[i].pool == pool;
-      w.requests.push_back(in ? metrics.upstream_requests(chain.index, i) : 0);
-      w.failures.push_back(in ? metrics.upstream_failures(chain.index, i) : 0);
-      w.buckets.push_back(in ? metrics.upstream(chain.index, i).duration->cumulative() : std::vector<uint64_t>{});
+    for (auto& up : chain.upstreams) {
+      bool in = up->config().pool == pool;
+      w.requests.push_back(in ? up->metrics.requests() : 0);
+      w.failures.push_back(in ? up->metrics.failures() : 0);
+      w.buckets.push_back(in ? up->metrics.duration().cumulative() : std::vector<uint64_t>{});
     }
     return w;
   }
@@ -276,7 +276,15 @@ std::optional<std::string> RolloutManager::start(const std::string& chain_name, 
   st.to = plan.to;
   st.plan = std::move(plan);
   uint64_t gen = ++impl_->generation[chain_name];
-  asio::co_spawn(impl_->io, impl_->run(chain_name, gen), asio::detached);
+  // A watcher that dies mid-switch would leave traffic split between pools with nobody checking
+  // the gates: roll the switch back to where it started.
+  auto impl = impl_;
+  asio::co_spawn(impl_->io, impl_->run(chain_name, gen),
+                 log_failure("rollout watcher of chain " + chain_name, [impl, chain_name, gen] {
+                   auto* runtime = impl->find(chain_name);
+                   if (!runtime || impl->generation[chain_name] != gen) return;
+                   impl->apply(*runtime, impl->status[chain_name], "rolled_back", "the rollout watcher failed");
+                 }));
   st.phase = "shifting";
   return std::nullopt;
 }

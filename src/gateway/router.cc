@@ -1,5 +1,11 @@
 #include "gateway/router.h"
 
+// GCC 12 misreads Asio's coroutine frame allocator (operator new/delete of awaitable_frame_base)
+// as mismatched in larger coroutines: GCC PR 109224, fixed in GCC 13.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 #include <boost/asio.hpp>
 #include <fmt/format.h>
 
@@ -13,11 +19,8 @@
 
 namespace nodeops::gateway {
 namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
 
 namespace {
-
-thread_local LoopState* t_loop = nullptr;
 
 http::Response json_response(int status, std::string body) {
   http::Response r;
@@ -53,25 +56,16 @@ int64_t unix_now() {
 
 }  // namespace
 
-Router::Router(const GatewayConfig& config, std::vector<std::unique_ptr<ChainRuntime>>& chains, GatewayMetrics& metrics)
-    : config_(config), chains_(chains), metrics_(metrics) {}
+Router::Router(const GatewayConfig& config, std::vector<std::unique_ptr<ChainRuntime>>& chains, GatewayMetrics& metrics,
+               size_t loops)
+    : config_(config), chains_(chains), metrics_(metrics), loops_(loops) {}
 
-void Router::attach_loop(asio::io_context& io) {
-  auto* state = new LoopState();  // lives as long as the thread's loop: the process
-  state->io = &io;
-  for (size_t c = 0; c < config_.chains.size(); ++c) {
-    const auto& chain = config_.chains[c];
-    state->pools.emplace_back();
-    state->load.emplace_back(chain.upstreams.size());
-    for (size_t u = 0; u < chain.upstreams.size(); ++u) {
-      const auto& url = chain.upstreams[u].url;
-      auto pool = std::make_unique<http::ClientPool>(io, url.host, url.port, 256, 64ull << 20);
-      pool->set_connections_gauge(metrics_.upstream(c, u).connections);
-      state->pools.back().push_back(std::move(pool));
-    }
-  }
-  t_loop = state;
+void Router::attach_loop(size_t index, asio::io_context& io) {
+  attach_loop(index, std::make_unique<LoopContext>(
+                         io, std::make_unique<PooledUpstreamClient>(io, chains_, config_.limits.max_reply_bytes), chains_));
 }
+
+void Router::attach_loop(size_t index, std::unique_ptr<LoopContext> context) { loops_.at(index) = std::move(context); }
 
 http::Response Router::transport_error(int status, std::string_view message) {
   // 400 is a request that is not HTTP; 413 and 408 are requests we would not read to the end.
@@ -80,39 +74,47 @@ http::Response Router::transport_error(int status, std::string_view message) {
 }
 
 http::Response Router::readiness() const {
-  std::string body = "{\"ready\":";
-  bool ready = true;
   std::string chains;
   for (const auto& c : chains_) {
-    auto h = c->health.load();
     if (!chains.empty()) chains += ",";
-    chains += fmt::format("\"{}\":{}", c->config->name, h->healthy);
-    if (h->healthy == 0) ready = false;
+    chains += fmt::format("\"{}\":{}", c->config->name, c->health.load()->healthy);
   }
-  if (draining_.load()) ready = false;
-  body += ready ? "true" : "false";
-  if (draining_.load()) body += ",\"draining\":true";
-  body += ",\"healthy_upstreams\":{" + chains + "}}";
-  return json_response(ready ? 200 : 503, body);
+  bool draining = draining_.load();
+  std::string body = fmt::format("{{\"ready\":{}{},\"healthy_upstreams\":{{{}}}}}", !draining,
+                                 draining ? ",\"draining\":true" : "", chains);
+  return json_response(draining ? 503 : 200, std::move(body));
+}
+
+http::Response Router::readiness_of(std::string_view name) const {
+  for (const auto& c : chains_) {
+    if (c->config->name != name) continue;
+    auto h = c->health.load();
+    return json_response(h->healthy > 0 ? 200 : 503,
+                         fmt::format("{{\"chain\":\"{}\",\"ready\":{},\"healthy_upstreams\":{},\"best_head\":{}}}", name,
+                                     h->healthy > 0, h->healthy, h->best_head));
+  }
+  return json_response(404, "{\"error\":\"no such chain\"}");
+}
+
+ChainRuntime* Router::chain_for(std::string_view path) const {
+  // /<chain>, or / when exactly one chain is configured.
+  std::string_view name = path.substr(path.empty() ? 0 : 1);
+  if (!name.empty() && name.back() == '/') name.remove_suffix(1);
+  if (name.empty() && chains_.size() == 1) return chains_.front().get();
+  for (auto& c : chains_) {
+    if (c->config->name == name) return c.get();
+  }
+  return nullptr;
 }
 
 asio::awaitable<http::Response> Router::handle(http::Request& req) {
   auto path = http::path_of(req.target);
-  if (req.method == "GET") {
+  if (req.method == "GET" || req.method == "HEAD") {
     if (path == "/healthz") co_return json_response(200, "{\"status\":\"ok\"}");
     if (path == "/readyz") co_return readiness();
+    if (path.starts_with("/readyz/")) co_return readiness_of(path.substr(8));
   }
-  // Route: /<chain>, or / when exactly one chain is configured.
-  ChainRuntime* chain = nullptr;
-  std::string_view name = path.substr(path.empty() ? 0 : 1);
-  if (!name.empty() && name.back() == '/') name.remove_suffix(1);
-  if (name.empty() && chains_.size() == 1) {
-    chain = chains_.front().get();
-  } else {
-    for (auto& c : chains_) {
-      if (c->config->name == name) chain = c.get();
-    }
-  }
+  ChainRuntime* chain = chain_for(path);
   if (!chain) {
     std::string known;
     for (auto& c : chains_) known += (known.empty() ? "/" : ", /") + c->config->name;
@@ -135,37 +137,42 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
     ~InFlight() { g.dec(); }
   } in_flight{metrics_.in_flight()};
 
-  auto& loop = *t_loop;
+  auto& loop = *loops_.at(req.loop);
   auto started = Clock::now();
   auto deadline = started + config_.limits.request_timeout;
-  auto parsed = jsonrpc::parse_request(req.body);
+  auto parsed = jsonrpc::parse_request(req.body, config_.limits.max_batch);
   if (parsed.fatal) {
     metrics_.record_request(chain->index, "other", Outcome::rejected, 0);
     co_return json_response(200, jsonrpc::error_reply("", parsed.fatal->first, parsed.fatal->second));
   }
-  if (parsed.batch && parsed.calls.size() > config_.limits.max_batch) {
-    metrics_.record_request(chain->index, "other", Outcome::rejected, 0);
-    co_return json_response(200, jsonrpc::error_reply("", jsonrpc::kBatchTooLarge,
-                                                      fmt::format("batch of {} calls is over the limit of {}",
-                                                                  parsed.calls.size(), config_.limits.max_batch)));
-  }
+  ReplyBudget budget{config_.limits.max_reply_bytes};
   if (!parsed.batch) {
-    auto reply = co_await route_call(loop, *chain, parsed.calls.front(), deadline);
+    auto result = co_await route_call(loop, *chain, parsed.calls.front(), deadline, budget);
     if (parsed.calls.front().notification()) co_return json_response(204, "");
-    co_return json_response(200, std::move(reply));
+    auto r = json_response(result.shed ? 503 : 200, std::move(result.reply));
+    if (result.shed) r.headers.emplace_back("Retry-After", "1");
+    co_return r;
   }
-  // A batch: every call routed on its own, all at once; replies in request order.
+  // A batch: every call routed on its own, batch_concurrency at a time; replies in request order.
   size_t n = parsed.calls.size();
   std::vector<std::string> replies(n);
-  co_await for_each_concurrently(*loop.io, n, [&](size_t i) -> asio::awaitable<void> {
-    replies[i] = co_await route_call(loop, *chain, parsed.calls[i], deadline);
-  });
-  std::string body = "[";
+  co_await for_each_concurrently(
+      loop.io, n,
+      [&](size_t i) -> asio::awaitable<void> {
+        replies[i] = (co_await route_call(loop, *chain, parsed.calls[i], deadline, budget)).reply;
+      },
+      config_.limits.batch_concurrency, "batch call");
+  size_t size = 2;
+  for (const auto& r : replies) size += r.size() + 1;
+  std::string body;
+  body.reserve(size);
+  body += "[";
   bool first = true;
   for (size_t i = 0; i < n; ++i) {
     if (parsed.calls[i].notification()) continue;
     if (!first) body += ",";
     body += replies[i];
+    std::string().swap(replies[i]);  // the reply's bytes are in the body now: do not hold them twice
     first = false;
   }
   if (first) co_return json_response(204, "");
@@ -173,14 +180,14 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
   co_return json_response(200, std::move(body));
 }
 
-asio::awaitable<std::string> Router::route_call(LoopState& loop, ChainRuntime& chain, const jsonrpc::Call& call,
-                                                Clock::time_point deadline) {
+asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
+                                               Clock::time_point deadline, ReplyBudget& budget) {
   const auto& cfg = *chain.config;
   auto started = Clock::now();
   auto finish = [&](Outcome outcome, std::string reply) {
     metrics_.record_request(chain.index, call.method, outcome,
                             std::chrono::duration<double>(Clock::now() - started).count());
-    return reply;
+    return CallResult{std::move(reply)};
   };
   if (call.invalid) co_return finish(Outcome::rejected, jsonrpc::error_reply(call.id, call.invalid->first, call.invalid->second));
   if (!cfg.allows(call.method)) {
@@ -190,12 +197,14 @@ asio::awaitable<std::string> Router::route_call(LoopState& loop, ChainRuntime& c
   try {
     Criteria criteria;
     if (cfg.type == "evm") criteria.range = chains::evm::block_range(call.method, call.params);
-    criteria.tried.assign(cfg.upstreams.size(), false);
+    criteria.tried.assign(chain.upstreams.size(), false);
     bool write = cfg.type == "evm" && chains::evm::is_write(call.method);
     std::string last_problem;
     // A node's own "state unavailable" answer, kept in case no other node can do better.
     std::string state_error;
+    bool too_large = false;
     auto traffic = chain.traffic.load(std::memory_order_acquire);
+    auto& load = loop.load[chain.index];
     for (uint32_t attempt = 0; attempt < config_.limits.max_attempts; ++attempt) {
       auto now = Clock::now();
       if (now >= deadline) {
@@ -204,25 +213,53 @@ asio::awaitable<std::string> Router::route_call(LoopState& loop, ChainRuntime& c
                                                                    (last_problem.empty() ? "" : " (" + last_problem + ")")));
       }
       auto health = chain.health.load();
-      auto& load = loop.load[chain.index];
       // First attempt: a pool by traffic share; retries may use any pool that takes traffic.
       criteria.pool = attempt == 0 ? pick_pool(*traffic, loop.rng) : "";
-      auto pick = select_upstream(cfg, *health, *traffic, load, criteria, loop.rng);
-      if (!pick && !criteria.pool.empty()) {
-        criteria.pool.clear();
+      // A pick may be refused on the spot: its breaker is open (or its one trial call is taken),
+      // or it is at max_inflight. Then pick again among the others.
+      size_t saturated = 0;
+      std::optional<size_t> pick;
+      for (;;) {
         pick = select_upstream(cfg, *health, *traffic, load, criteria, loop.rng);
+        if (!pick && !criteria.pool.empty()) {
+          criteria.pool.clear();
+          continue;
+        }
+        if (!pick) break;
+        auto& candidate = *chain.upstreams[*pick];
+        if (candidate.in_flight.load(std::memory_order_relaxed) >= candidate.config().max_inflight) {
+          ++saturated;
+        } else if (candidate.breaker.try_acquire(now)) {
+          break;
+        }
+        criteria.tried[*pick] = true;
       }
       if (!pick) {
-        if (attempt == 0) {
-          co_return finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kNoHealthyUpstream,
-                                                                 fmt::format("no healthy upstream for {}", cfg.name)));
+        if (attempt > 0) break;
+        if (saturated > 0) {
+          metrics_.count_shed(chain.index);
+          auto r = finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded,
+                                                                fmt::format("every upstream of {} is at its in-flight "
+                                                                            "limit; retry shortly",
+                                                                            cfg.name)));
+          r.shed = true;
+          co_return r;
         }
-        break;
+        if (auto n = chain.unavailable_log.tick()) {
+          log::error("call failed: no healthy upstream", {{"chain", cfg.name}, {"method", call.method}, {"occurrences", n}});
+        }
+        co_return finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kNoHealthyUpstream,
+                                                               fmt::format("no healthy upstream for {}", cfg.name)));
       }
       size_t u = *pick;
       criteria.tried[u] = true;
-      const auto& up = cfg.upstreams[u];
-      auto& series = metrics_.upstream(chain.index, u);
+      auto& up = *chain.upstreams[u];
+      auto& series = up.metrics;
+      if (budget.left == 0) {
+        up.breaker.on_neutral();
+        too_large = true;
+        break;
+      }
       auto remaining = std::chrono::ceil<Duration>(deadline - now);
       auto timeout = std::min<Duration>(config_.limits.upstream_timeout, remaining);
       // When the request's deadline, not the upstream timeout, bounds this attempt, its timing out
@@ -232,24 +269,53 @@ asio::awaitable<std::string> Router::route_call(LoopState& loop, ChainRuntime& c
       auto body = jsonrpc::upstream_request(id, call.method, call.params);
       auto t0 = Clock::now();
       load[u].outstanding++;
-      auto res = co_await loop.pools[chain.index][u]->request("POST", up.url.target, std::move(body), timeout);
-      load[u].outstanding--;
+      up.in_flight.fetch_add(1, std::memory_order_relaxed);
+      series.in_flight().inc();
+      auto release = [&] {
+        load[u].outstanding--;
+        up.in_flight.fetch_sub(1, std::memory_order_relaxed);
+        series.in_flight().dec();
+      };
+      http::ClientResponse res;
+      try {
+        res = co_await loop.client->post(up, std::move(body), timeout, budget.left);
+      } catch (...) {
+        release();
+        up.breaker.on_neutral();
+        throw;
+      }
+      release();
       double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       load[u].ewma_ms = load[u].ewma_ms == 0 ? ms : 0.8 * load[u].ewma_ms + 0.2 * ms;
-      series.duration->observe(ms / 1000);
+      series.duration().observe(ms / 1000);
 
       auto fail = [&](UpstreamError kind, std::string problem) {
-        series.error->inc();
-        series.errors[static_cast<size_t>(kind)]->inc();
-        last_problem = fmt::format("{}: {}", up.name, problem);
-        log::warn("upstream call failed", {{"chain", cfg.name}, {"upstream", up.name}, {"method", call.method},
-                                           {"reason", problem}, {"duration_ms", ms}});
+        series.failed(kind);
+        up.breaker.on_failure(Clock::now());
+        last_problem = fmt::format("{}: {}", up.name(), problem);
+        if (auto n = up.failure_log.tick()) {
+          log::warn("upstream call failed", {{"chain", cfg.name}, {"upstream", up.name()}, {"method", call.method},
+                                             {"reason", problem}, {"duration_ms", ms}, {"occurrences", n}});
+        }
         if (attempt + 1 < config_.limits.max_attempts) metrics_.record_retry(chain.index, kUpstreamErrorNames[static_cast<size_t>(kind)]);
       };
+      if (!res.ok() && res.error == http::ClientResponse::Error::too_large) {
+        // Too large says nothing certain about the node (the client may have asked for a huge
+        // range), so it never counts against the breaker: one client must not be able to eject
+        // every upstream. When earlier replies of the request used up part of the budget, the
+        // request is simply too big; when one reply alone overflows it, another node may answer
+        // smaller (the first may be lying), so try the next.
+        up.breaker.on_neutral();
+        last_problem = fmt::format("{}: reply larger than max_reply_bytes ({} bytes)", up.name(),
+                                   config_.limits.max_reply_bytes);
+        too_large = true;
+        if (budget.left == config_.limits.max_reply_bytes) continue;
+        break;
+      }
       if (!res.ok() && res.error == http::ClientResponse::Error::timeout && deadline_bound) {
-        series.error->inc();
-        series.errors[static_cast<size_t>(UpstreamError::timeout)]->inc();
-        last_problem = fmt::format("{}: {}", up.name, res.message);
+        series.failed(UpstreamError::timeout);
+        up.breaker.on_neutral();
+        last_problem = fmt::format("{}: {}", up.name(), res.message);
         co_return finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kTimeout,
                                                                "no upstream answered before the request deadline (" +
                                                                    last_problem + ")"));
@@ -271,30 +337,44 @@ asio::awaitable<std::string> Router::route_call(LoopState& loop, ChainRuntime& c
              res.status == 200 ? reply.problem : fmt::format("HTTP {}", res.status));
         continue;
       }
+      if (reply.kind == jsonrpc::UpstreamReply::Kind::result && cfg.type == "evm" &&
+          !chains::evm::plausible_result(call.method, reply.payload)) {
+        fail(UpstreamError::bad_response, fmt::format("a result that is not a {} result", call.method));
+        continue;
+      }
+      // The node answered in JSON-RPC: whatever it said, it works.
+      up.breaker.on_success();
+      budget.left -= std::min<uint64_t>(budget.left, res.body.size());
       if (reply.kind == jsonrpc::UpstreamReply::Kind::error) {
         if (write && chains::evm::is_already_known(reply.error_code, reply.error_message)) {
           auto hash = raw_transaction_hash(call.params);
           if (!hash.empty()) {
-            series.ok->inc();
+            series.ok().inc();
             co_return finish(Outcome::ok, jsonrpc::result_reply(call.id, hash));
           }
         }
         if (chains::evm::is_state_unavailable(reply.error_code, reply.error_message) &&
             attempt + 1 < config_.limits.max_attempts) {
-          series.rpc_error->inc();
+          series.rpc_error().inc();
           criteria.prefer_archive = true;
-          last_problem = fmt::format("{}: {}", up.name, reply.error_message);
+          last_problem = fmt::format("{}: {}", up.name(), reply.error_message);
           state_error = jsonrpc::error_object_reply(call.id, reply.payload);
           metrics_.record_retry(chain.index, "state_unavailable");
           continue;
         }
-        series.rpc_error->inc();
+        series.rpc_error().inc();
         co_return finish(Outcome::rpc_error, jsonrpc::error_object_reply(call.id, reply.payload));
       }
-      series.ok->inc();
+      series.ok().inc();
       co_return finish(Outcome::ok, jsonrpc::result_reply(call.id, reply.payload));
     }
     if (!state_error.empty()) co_return finish(Outcome::rpc_error, std::move(state_error));
+    if (too_large) {
+      co_return finish(Outcome::rejected, jsonrpc::error_reply(call.id, jsonrpc::kReplyTooLarge,
+                                                               fmt::format("the replies to this request exceed "
+                                                                           "max_reply_bytes ({} bytes); split it",
+                                                                           config_.limits.max_reply_bytes)));
+    }
     if (Clock::now() >= deadline) {
       co_return finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kTimeout,
                                                              "no upstream answered before the request deadline (" +

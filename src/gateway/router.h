@@ -1,14 +1,17 @@
 // The JSON-RPC data path: parse a client's request once, route each call (of a batch, each on its
 // own) to an upstream, retry on another one when an attempt fails, and answer with the upstream's
 // raw `result`/`error` bytes under the client's own ids. docs/gateway.md says what is retried.
+//
+// Threads: handle() runs on the traffic loop that accepted the request and uses that loop's
+// LoopContext (chosen by Request::loop); everything shared is read-only or atomic.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
-#include <random>
 #include <vector>
 
 #include "core/http.h"
@@ -16,32 +19,41 @@
 #include "gateway/active_clients.h"
 #include "gateway/chain_runtime.h"
 #include "gateway/config.h"
-#include "gateway/health.h"
+#include "gateway/loop_context.h"
 #include "gateway/metrics.h"
-#include "gateway/selector.h"
 
 namespace nodeops::gateway {
 
-/// @brief What one event loop keeps for itself: connection pools and load per upstream.
-/// Only ever touched from its own thread.
-struct LoopState {
-  boost::asio::io_context* io = nullptr;
-  std::vector<std::vector<std::unique_ptr<http::ClientPool>>> pools;  // [chain][upstream]
-  std::vector<std::vector<UpstreamLoad>> load;                         // [chain][upstream]
-  Rng rng{std::random_device{}()};
-  uint64_t next_id = 1;
+/// @brief What the replies of one client request may still add up to (limits.max_reply_bytes).
+struct ReplyBudget {
+  uint64_t left;
+};
+
+/// @brief The answer to one call: its JSON-RPC reply, and whether it was shed under overload
+/// (a lone shed call is answered with HTTP 503 and Retry-After).
+struct CallResult {
+  std::string reply;
+  bool shed = false;
 };
 
 class Router {
  public:
-  Router(const GatewayConfig& config, std::vector<std::unique_ptr<ChainRuntime>>& chains, GatewayMetrics& metrics);
+  Router(const GatewayConfig& config, std::vector<std::unique_ptr<ChainRuntime>>& chains, GatewayMetrics& metrics,
+         size_t loops);
 
-  /// Builds the per-loop state for `io`; call on each loop's thread before serving.
-  void attach_loop(boost::asio::io_context& io);
-  /// The traffic port: POST /<chain> (or / with one chain), GET /healthz and /readyz.
+  /// Gives traffic loop `index` its context with a pool per upstream on `io`. Call for every loop
+  /// before it serves.
+  void attach_loop(size_t index, boost::asio::io_context& io);
+  /// Same with a context built elsewhere (tests: a fake UpstreamClient).
+  void attach_loop(size_t index, std::unique_ptr<LoopContext> context);
+
+  /// The traffic port: POST /<chain> (or / with one chain); GET /healthz, /readyz, /readyz/<chain>.
   boost::asio::awaitable<http::Response> handle(http::Request& request);
-  /// 200 when every chain has a healthy upstream.
+  /// 200 while this process can serve (not draining), whatever its upstreams do: pod readiness
+  /// and the load balancer's check. Per-chain availability is readiness_of().
   http::Response readiness() const;
+  /// 200 when `chain` has a healthy upstream, else 503; 404 for an unknown chain.
+  http::Response readiness_of(std::string_view chain) const;
   /// Body of the errors the HTTP server answers itself (413, 408, 400), as JSON-RPC errors.
   static http::Response transport_error(int status, std::string_view message);
   ActiveClients& active_clients() { return active_clients_; }
@@ -49,13 +61,18 @@ class Router {
   void set_draining() { draining_.store(true); }
   bool draining() const { return draining_.load(); }
 
+  /// Routes one call: policy, selection (health, pool, block range, breaker, in-flight cap),
+  /// up to max_attempts attempts before `deadline`, replies charged to `budget`.
+  boost::asio::awaitable<CallResult> route_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
+                                                std::chrono::steady_clock::time_point deadline, ReplyBudget& budget);
+
  private:
-  boost::asio::awaitable<std::string> route_call(LoopState& loop, ChainRuntime& chain, const jsonrpc::Call& call,
-                                                 std::chrono::steady_clock::time_point deadline);
+  ChainRuntime* chain_for(std::string_view path) const;
 
   const GatewayConfig& config_;
   std::vector<std::unique_ptr<ChainRuntime>>& chains_;
   GatewayMetrics& metrics_;
+  std::vector<std::unique_ptr<LoopContext>> loops_;
   ActiveClients active_clients_;
   std::atomic<bool> draining_{false};
 };

@@ -6,7 +6,7 @@
 
 namespace nodeops::gateway {
 
-std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains, GatewayMetrics& metrics,
+std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains,
                         bool draining) {
   std::string out = "{\"draining\":";
   out += draining ? "true" : "false";
@@ -30,8 +30,9 @@ std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains
       json::append_number(out, traffic->pools[i].second);
     }
     out += "},\"upstreams\":[";
-    for (size_t u = 0; u < cfg.upstreams.size(); ++u) {
-      const auto& up = cfg.upstreams[u];
+    for (const auto& upstream : rt.upstreams) {
+      size_t u = upstream->index();
+      const auto& up = upstream->config();
       if (u) out += ",";
       out += "{\"name\":";
       json::append_string(out, up.name);
@@ -43,9 +44,11 @@ std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains
       json::append_number(out, up.weight);
       if (health->probed && u < health->upstreams.size()) {
         const auto& h = health->upstreams[u];
-        out += fmt::format(",\"healthy\":{},\"reason\":", h.healthy);
+        out += fmt::format(",\"healthy\":{},\"state\":\"{}\",\"reason\":", h.healthy, state_name(h.state));
         json::append_string(out, h.reason);
-        out += fmt::format(",\"head\":{},\"lag\":{}", h.head ? std::to_string(*h.head) : "null", h.lag);
+        // Without a fresh head there is no lag to show: null, never a stale number or a 0.
+        out += fmt::format(",\"head\":{},\"lag\":{}", h.head ? std::to_string(*h.head) : "null",
+                           h.head ? std::to_string(h.lag) : "null");
         out += fmt::format(",\"chain_id\":{},\"syncing\":{},\"peers\":{},\"probe_ms\":",
                            h.status.chain_id ? std::to_string(*h.status.chain_id) : "null",
                            h.status.syncing ? (*h.status.syncing ? "true" : "false") : "null",
@@ -54,19 +57,21 @@ std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains
         out += ",\"client_version\":";
         json::append_string(out, h.status.client_version);
       } else {
-        out += ",\"healthy\":false,\"reason\":\"not probed yet\",\"head\":null,\"lag\":0";
+        out += ",\"healthy\":false,\"state\":\"not_probed\",\"reason\":\"not probed yet\",\"head\":null,\"lag\":null";
       }
-      const auto& s = metrics.upstream(c, u);
+      auto& m = upstream->metrics;
+      out += fmt::format(",\"in_flight\":{},\"consecutive_failures\":{}",
+                         upstream->in_flight.load(std::memory_order_relaxed), upstream->breaker.consecutive_failures());
       out += ",\"requests_total\":";
-      json::append_number(out, metrics.upstream_requests(c, u));
+      json::append_number(out, m.requests());
       out += ",\"failures_total\":";
-      json::append_number(out, metrics.upstream_failures(c, u));
+      json::append_number(out, m.failures());
       out += ",\"p99_ms\":";
-      json::append_number(out, std::round(s.duration->quantile(0.99) * 10000) / 10);
+      json::append_number(out, std::round(m.duration().quantile(0.99) * 10000) / 10);
       out += ",\"history\":[";
-      if (u < rt.history.size()) {
+      {
         bool first = true;
-        for (const auto& p : rt.history[u]) {
+        for (const auto& p : upstream->history) {
           if (!first) out += ",";
           first = false;
           out += fmt::format("[{},{},{},", p.unix_seconds, p.head, p.healthy ? 1 : 0);

@@ -11,7 +11,7 @@
 namespace nodeops::gateway {
 
 /// The pool state of every chain as JSON (the body of GET /status).
-std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains, GatewayMetrics& metrics,
+std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains,
                         bool draining);
 
 }  // namespace nodeops::gateway

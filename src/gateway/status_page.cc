@@ -82,15 +82,19 @@ function fmt(v, digits) { v = num(v); return v === null ? '—' : v.toFixed(digi
 function mean(vals) { vals = vals.filter(v => v !== null); return vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null; }
 function int(v) { v = num(v); return v === null ? '—' : Math.round(v).toLocaleString('en-US'); }
 
-// healthy | lagging | down | syncing | unhealthy | unknown, and the colour class of each.
+// The upstream's state (/status `state`, docs/gateway.md) as a word and a colour class.
 function stateOf(u) {
   if (u.healthy) return ['healthy', 'ok'];
-  const r = String(u.reason || '');
-  if (r.startsWith('not probed')) return ['waiting', 'idle'];
-  if (r.startsWith('lagging')) return ['lagging', 'warn'];
-  if (r.startsWith('syncing')) return ['syncing', 'warn'];
-  if (r.startsWith('unreachable')) return ['down', 'bad'];
-  return ['unhealthy', 'bad'];
+  switch (u.state) {
+    case 'not_probed': return ['waiting', 'idle'];
+    case 'lagging': return ['lagging', 'warn'];
+    case 'syncing': return ['syncing', 'warn'];
+    case 'down': return ['down', 'bad'];
+    case 'failing_calls': return ['failing calls', 'bad'];
+    case 'circuit_open': return ['circuit open', 'bad'];
+    case 'wrong_chain': return ['wrong chain', 'bad'];
+    default: return ['unhealthy', 'bad'];
+  }
 }
 
 // [t, head, healthy, rps, error_ratio, p99_ms] points: the gateway's, or our own from each poll.

@@ -74,6 +74,14 @@ TEST(EvmMethods, PolicyWritesAndErrors) {
   EXPECT_TRUE(denied_by_default("admin_addPeer"));
   EXPECT_TRUE(denied_by_default("engine_forkchoiceUpdatedV3"));
   EXPECT_FALSE(denied_by_default("eth_call"));
+  // State-changing dev controls and node-side signing are denied too.
+  for (auto m : {"anvil_setBalance", "hardhat_setBalance", "evm_mine", "evm_increaseTime", "eth_sendTransaction",
+                 "eth_sign", "eth_signTransaction", "eth_signTypedData_v4", "anvil_dumpState"}) {
+    EXPECT_TRUE(denied_by_default(m)) << m;
+  }
+  for (auto m : {"eth_sendRawTransaction", "eth_getBalance", "eth_syncing", "eth_estimateGas"}) {
+    EXPECT_FALSE(denied_by_default(m)) << m;
+  }
   EXPECT_TRUE(is_write("eth_sendRawTransaction"));
   EXPECT_FALSE(is_write("eth_call"));
   EXPECT_TRUE(is_already_known(-32000, "already known"));
@@ -84,4 +92,21 @@ TEST(EvmMethods, PolicyWritesAndErrors) {
   EXPECT_FALSE(is_state_unavailable(3, "execution reverted"));
   EXPECT_EQ(metric_method("eth_call"), "eth_call");
   EXPECT_EQ(metric_method("eth_someInventedMethod"), "other");
+}
+
+TEST(Evm, ResultsMustHaveTheShapeOfTheirMethod) {
+  using nodeops::chains::evm::plausible_result;
+  EXPECT_TRUE(plausible_result("eth_getBalance", R"("0x21e19e0c9bab2400000")"));
+  for (const std::string& bad : std::vector<std::string>{"{}", "null", "12345", R"("")", R"("-0x1")", R"("0x")", R"("0xzz")",
+                                "\"0x1" + std::string(70, '0') + "\""}) {
+    EXPECT_FALSE(plausible_result("eth_getBalance", bad)) << bad;
+  }
+  EXPECT_TRUE(plausible_result("eth_call", R"("0x")"));
+  EXPECT_TRUE(plausible_result("eth_call", R"("0x000000000000000000000000000000000000000000000000000000000000002a")"));
+  EXPECT_FALSE(plausible_result("eth_call", "{}"));
+  EXPECT_TRUE(plausible_result("eth_getBlockByNumber", "null"));
+  EXPECT_TRUE(plausible_result("eth_getBlockByNumber", R"({"number":"0x1"})"));
+  EXPECT_FALSE(plausible_result("eth_getBlockByNumber", R"("0x1")"));
+  // Methods without a known shape pass whatever they answer.
+  EXPECT_TRUE(plausible_result("debug_traceTransaction", "12345"));
 }

@@ -497,6 +497,32 @@ TEST(HttpMessage, InterimResponsesAreSkipped) {
   EXPECT_EQ(r.body(), "x");
 }
 
+TEST(HttpMessage, AStormOfInterimResponsesIsRefused) {
+  std::string storm;
+  for (int i = 0; i < 9; ++i) storm += "HTTP/1.1 100 Continue\r\n\r\n";
+  auto out = whole(Kind::response, storm + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(out.result, Result::error) << out.describe();
+  // Eight are still a (strange) answer; the count starts over with each message.
+  storm.clear();
+  for (int i = 0; i < 8; ++i) storm += "HTTP/1.1 100 Continue\r\n\r\n";
+  std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+  Reader r(Kind::response, kMaxBody);
+  for (int round = 0; round < 2; ++round) {
+    feed(r, storm + ok);
+    ASSERT_EQ(r.parse(), Result::done) << round;
+    r.next();
+  }
+}
+
+TEST(HttpMessage, MemoryGrowsWithTheBodyThatArrivesNotWithContentLength) {
+  Reader r(Kind::request, 64 << 20);
+  feed(r, "POST / HTTP/1.1\r\nContent-Length: 60000000\r\n\r\nx");
+  EXPECT_EQ(r.parse(), Result::incomplete);
+  auto [data, size] = r.space();
+  (void)data;
+  EXPECT_LE(size, 64u * 1024) << "one byte of a 60 MB body must not reserve megabytes";
+}
+
 TEST(HttpMessage, ResponsesWithoutBody) {
   for (const char* status : {"204 No Content", "304 Not Modified"}) {
     SCOPED_TRACE(status);

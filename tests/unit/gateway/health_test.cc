@@ -77,3 +77,28 @@ TEST(Health, SolanaHasNoChainIdAndUnhealthyMeansOut) {
   EXPECT_TRUE(h.upstreams[1].healthy);
   EXPECT_EQ(h.upstreams[2].reason, "unhealthy (getHealth)");
 }
+
+TEST(Health, EveryVerdictHasItsState) {
+  chains::NodeStatus down;
+  down.error = "connect: refused";
+  chains::NodeStatus garbled = down;
+  garbled.answered = true;
+  garbled.error = "reply is not JSON";
+  chains::NodeStatus unknown_sync = node(100);
+  unknown_sync.syncing.reset();
+  auto h = evaluate_health(chain(7, 5), {node(100), node(90), node(100, 5), node(100, 1, true), down, garbled, unknown_sync}, {});
+  EXPECT_EQ(h.upstreams[0].state, UpstreamState::healthy);
+  EXPECT_EQ(h.upstreams[1].state, UpstreamState::lagging);
+  EXPECT_EQ(h.upstreams[2].state, UpstreamState::wrong_chain);
+  EXPECT_EQ(h.upstreams[3].state, UpstreamState::syncing);
+  EXPECT_EQ(h.upstreams[4].state, UpstreamState::down);
+  EXPECT_EQ(h.upstreams[5].state, UpstreamState::bad_response);
+  // A node that does not say whether it syncs is not trusted to serve (the exporter agrees).
+  EXPECT_EQ(h.upstreams[6].state, UpstreamState::syncing);
+  EXPECT_EQ(h.upstreams[6].reason, "sync state unknown");
+  // No head is kept for a node that is down or garbled: nothing stale to publish.
+  EXPECT_FALSE(h.upstreams[4].head);
+  EXPECT_FALSE(h.upstreams[5].head);
+  // A lagging node's lag is its distance to the best head.
+  EXPECT_EQ(h.upstreams[1].lag, 10u);
+}

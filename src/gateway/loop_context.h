@@ -1,0 +1,54 @@
+// What one traffic loop keeps for itself, passed explicitly to the data path (no thread_local):
+// the way it reaches upstreams, its load figures per upstream, its random source and ids.
+// Lifecycle: one per traffic loop, built before the loop serves; touched only from its thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/http.h"
+#include "gateway/chain_runtime.h"
+#include "gateway/selector.h"
+
+namespace nodeops::gateway {
+
+/// @brief The seam between routing and the network: sends one JSON-RPC body to one upstream.
+/// Production keeps a keep-alive pool per upstream on its loop; unit tests put a fake here.
+class UpstreamClient {
+ public:
+  virtual ~UpstreamClient() = default;
+  /// POSTs `body` to the upstream's URL within `timeout`; an answer body over `max_reply` bytes
+  /// fails with Error::too_large before it is buffered.
+  virtual boost::asio::awaitable<http::ClientResponse> post(const Upstream& upstream, std::string body,
+                                                            Duration timeout, uint64_t max_reply) = 0;
+};
+
+/// @brief One http::ClientPool per upstream of every chain, on one event loop.
+class PooledUpstreamClient final : public UpstreamClient {
+ public:
+  PooledUpstreamClient(boost::asio::io_context& io, const std::vector<std::unique_ptr<ChainRuntime>>& chains,
+                       uint64_t max_reply);
+  boost::asio::awaitable<http::ClientResponse> post(const Upstream& upstream, std::string body, Duration timeout,
+                                                    uint64_t max_reply) override;
+
+ private:
+  std::vector<std::vector<std::unique_ptr<http::ClientPool>>> pools_;  // [chain][upstream]
+};
+
+struct LoopContext {
+  LoopContext(boost::asio::io_context& io, std::unique_ptr<UpstreamClient> client,
+              const std::vector<std::unique_ptr<ChainRuntime>>& chains);
+
+  boost::asio::io_context& io;
+  std::unique_ptr<UpstreamClient> client;
+  std::vector<std::vector<UpstreamLoad>> load;  // [chain][upstream], this loop's view
+  Rng rng{std::random_device{}()};
+  uint64_t next_id = 1;
+};
+
+}  // namespace nodeops::gateway

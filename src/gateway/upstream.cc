@@ -1,0 +1,102 @@
+#include "gateway/upstream.h"
+
+#include <algorithm>
+
+namespace nodeops::gateway {
+
+bool CircuitBreaker::try_acquire(Clock::time_point now) {
+  int64_t until = open_until_.load(std::memory_order_relaxed);
+  if (until == 0) return true;
+  if (ticks(now) < until) return false;
+  bool idle = false;
+  return trial_.compare_exchange_strong(idle, true, std::memory_order_relaxed);
+}
+
+void CircuitBreaker::on_success() {
+  consecutive_.store(0, std::memory_order_relaxed);
+  if (open_until_.load(std::memory_order_relaxed) != 0) {
+    open_until_.store(0, std::memory_order_relaxed);
+    trips_.store(0, std::memory_order_relaxed);
+    closes_.fetch_add(1, std::memory_order_relaxed);
+  }
+  trial_.store(false, std::memory_order_relaxed);
+}
+
+void CircuitBreaker::on_failure(Clock::time_point now) {
+  int64_t until = open_until_.load(std::memory_order_relaxed);
+  if (until != 0) {
+    // A failed trial opens it again, for longer; a call that was already in flight when the
+    // breaker opened changes nothing.
+    if (ticks(now) >= until) open(now, reason());
+    return;
+  }
+  if (consecutive_.fetch_add(1, std::memory_order_relaxed) + 1 >= options_.consecutive_failures) {
+    open(now, UpstreamState::circuit_open);
+  }
+}
+
+void CircuitBreaker::trip(Clock::time_point now, UpstreamState why) {
+  if (open_until_.load(std::memory_order_relaxed) == 0) open(now, why);
+}
+
+void CircuitBreaker::open(Clock::time_point now, UpstreamState why) {
+  uint32_t k = std::min<uint32_t>(trips_.fetch_add(1, std::memory_order_relaxed), 16);
+  auto cooldown = std::min<Clock::duration>(options_.cooldown * (1LL << k), options_.max_cooldown);
+  reason_.store(static_cast<uint8_t>(why), std::memory_order_relaxed);
+  consecutive_.store(0, std::memory_order_relaxed);
+  trial_.store(false, std::memory_order_relaxed);
+  open_until_.store(ticks(now + cooldown), std::memory_order_relaxed);
+}
+
+CircuitBreaker::Phase CircuitBreaker::phase(Clock::time_point now) const {
+  int64_t until = open_until_.load(std::memory_order_relaxed);
+  if (until == 0) return Phase::closed;
+  return ticks(now) < until ? Phase::open : Phase::half_open;
+}
+
+void CallWindow::add(Clock::time_point now, double requests, double failures, Clock::duration window) {
+  samples_.push_back({now, requests, failures});
+  // Keep one sample at or before the window's start, so the window spans all of it.
+  while (samples_.size() > 2 && samples_[1].at <= now - window) samples_.pop_front();
+}
+
+UpstreamMetrics::UpstreamMetrics(const UpstreamFamilies& f, const std::string& chain, const UpstreamConfig& u)
+    : f_(f), labels_{chain, u.name} {
+  ok_ = &f.requests->labels({chain, u.name, "ok"});
+  rpc_error_ = &f.requests->labels({chain, u.name, "rpc_error"});
+  error_ = &f.requests->labels({chain, u.name, "error"});
+  for (size_t i = 0; i < kUpstreamErrorNames.size(); ++i) errors_[i] = &f.errors->labels({chain, u.name, kUpstreamErrorNames[i]});
+  duration_ = &f.duration->labels({chain, u.name});
+  healthy_ = &f.healthy->labels({chain, u.name});
+  connections_ = &f.connections->labels({chain, u.name});
+  in_flight_ = &f.in_flight->labels({chain, u.name});
+  for (size_t i = 0; i < kUpstreamStateNames.size(); ++i) states_[i] = &f.state->labels({chain, u.name, kUpstreamStateNames[i]});
+  states_[static_cast<size_t>(UpstreamState::not_probed)]->set(1);
+  f.info->labels({chain, u.name, u.pool, u.role == Role::archive ? "archive" : "full"}).set(1);
+}
+
+void UpstreamMetrics::set_health(bool healthy, UpstreamState state, std::optional<uint64_t> head, uint64_t lag) {
+  healthy_->set(healthy ? 1 : 0);
+  for (size_t i = 0; i < states_.size(); ++i) states_[i]->set(i == static_cast<size_t>(state) ? 1 : 0);
+  if (head) {
+    if (!head_) head_ = &f_.head->labels(labels_);
+    if (!lag_) lag_ = &f_.lag->labels(labels_);
+    head_->set(static_cast<double>(*head));
+    lag_->set(static_cast<double>(lag));
+  } else if (head_) {
+    f_.head->remove(labels_);
+    f_.lag->remove(labels_);
+    head_ = lag_ = nullptr;
+  }
+}
+
+Upstream::Upstream(const ChainConfig& chain, size_t chain_index, const UpstreamConfig& config, size_t index,
+                   const UpstreamFamilies& families)
+    : breaker(chain.passive_health),
+      metrics(families, chain.name, config),
+      config_(config),
+      chain_index_(chain_index),
+      index_(index),
+      adapter_(chains::make_adapter(chain.type, config.url.str())) {}
+
+}  // namespace nodeops::gateway

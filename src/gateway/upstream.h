@@ -1,0 +1,198 @@
+// One upstream of a chain as one object: its config, probe adapter, circuit breaker, metrics and
+// history live together, so a new property of an upstream is a change in one place.
+//
+// Lifecycle: built with its chain when the gateway starts (make_chains in chain_runtime.h) and kept
+// until the process ends. Threads: config and adapter are immutable; the breaker, the in-flight
+// count, the log sampler and the metrics are safe from every loop; `history` and `window` belong to
+// the admin loop (the health tracker).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "chains/adapter.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "gateway/config.h"
+
+namespace nodeops::gateway {
+
+using Clock = std::chrono::steady_clock;
+
+/// Why an upstream is in or out of rotation; `nodeops_gateway_upstream_state` has one series per
+/// value, and /status shows its name.
+enum class UpstreamState {
+  healthy,        // in rotation
+  down,           // no answer to the probe (connect refused, timeout, reset)
+  syncing,        // says it is syncing (or Solana getHealth says it is behind)
+  wrong_chain,    // another chain id
+  lagging,        // more than max_lag_blocks behind the best head
+  failing_calls,  // its real calls fail too often (passive health), even if its probes pass
+  circuit_open,   // consecutive real calls failed
+  bad_response,   // answered the probe with something unusable (not JSON, no head, absurd head)
+  not_probed,     // no probe round has finished yet
+};
+constexpr std::array<const char*, 9> kUpstreamStateNames = {"healthy",       "down",         "syncing",
+                                                            "wrong_chain",   "lagging",      "failing_calls",
+                                                            "circuit_open",  "bad_response", "not_probed"};
+inline const char* state_name(UpstreamState s) { return kUpstreamStateNames[static_cast<size_t>(s)]; }
+
+/// How a proxied call to an upstream failed (the `reason` of nodeops_gateway_upstream_errors_total).
+enum class UpstreamError { connect, timeout, http_status, bad_response };
+constexpr std::array<const char*, 4> kUpstreamErrorNames = {"connect", "timeout", "http_status", "bad_response"};
+
+/// @brief Passive health of one upstream, shared by every loop (atomics only).
+///
+/// Closed: calls flow. `consecutive_failures` failed calls in a row, or a trip() by the health
+/// tracker when the failure ratio over its window is too high, open it for a cool-down that
+/// doubles with each trip in a row (up to max_cooldown). After the cool-down it is half-open:
+/// exactly one trial call at a time is let through; its success closes the breaker, its failure
+/// opens it again for longer. A JSON-RPC error answer is a success: the node works.
+class CircuitBreaker {
+ public:
+  enum class Phase { closed, open, half_open };
+  explicit CircuitBreaker(const PassiveHealth& options) : options_(options) {}
+
+  /// Whether a call may be sent now. In half-open, true for one caller only (the trial), which
+  /// must then report on_success(), on_failure() or on_neutral().
+  bool try_acquire(Clock::time_point now);
+  void on_success();
+  void on_failure(Clock::time_point now);
+  /// The call ended without saying anything about the upstream (e.g. the client's deadline).
+  void on_neutral() { trial_.store(false, std::memory_order_relaxed); }
+  /// Opens the breaker now because of `why` (failing_calls from the health tracker's window).
+  void trip(Clock::time_point now, UpstreamState why);
+
+  Phase phase(Clock::time_point now) const;
+  /// circuit_open or failing_calls: what opened it last.
+  UpstreamState reason() const { return static_cast<UpstreamState>(reason_.load(std::memory_order_relaxed)); }
+  /// Incremented each time the breaker closes again; the tracker starts a new window then.
+  uint64_t closes() const { return closes_.load(std::memory_order_relaxed); }
+  uint32_t consecutive_failures() const { return consecutive_.load(std::memory_order_relaxed); }
+
+ private:
+  void open(Clock::time_point now, UpstreamState why);
+  static int64_t ticks(Clock::time_point t) { return t.time_since_epoch().count(); }
+
+  PassiveHealth options_;
+  std::atomic<int64_t> open_until_{0};  // steady-clock ticks; 0 while closed
+  std::atomic<bool> trial_{false};
+  std::atomic<uint32_t> consecutive_{0};
+  std::atomic<uint32_t> trips_{0};  // trips since the last success, for the back-off
+  std::atomic<uint8_t> reason_{static_cast<uint8_t>(UpstreamState::circuit_open)};
+  std::atomic<uint64_t> closes_{0};
+};
+
+/// @brief The failure ratio of an upstream's real calls over a sliding window, from its lifetime
+/// counters sampled once per health round. Admin loop only.
+class CallWindow {
+ public:
+  void add(Clock::time_point now, double requests, double failures, Clock::duration window);
+  void clear() { samples_.clear(); }
+  double requests() const { return samples_.size() < 2 ? 0 : samples_.back().requests - samples_.front().requests; }
+  double failures() const { return samples_.size() < 2 ? 0 : samples_.back().failures - samples_.front().failures; }
+
+ private:
+  struct Sample {
+    Clock::time_point at;
+    double requests, failures;
+  };
+  std::deque<Sample> samples_;
+};
+
+/// @brief One point of an upstream's recent history, for the status page's sparklines.
+struct HistoryPoint {
+  int64_t unix_seconds = 0;
+  uint64_t head = 0;
+  bool healthy = false;
+  double rps = 0;
+  double error_ratio = 0;
+  double p99_ms = 0;
+};
+
+/// Metric families an upstream registers its series in (owned by GatewayMetrics' registry).
+struct UpstreamFamilies {
+  metrics::Family<metrics::Counter>* requests;
+  metrics::Family<metrics::Counter>* errors;
+  metrics::Family<metrics::Histogram>* duration;
+  metrics::Family<metrics::Gauge>* head;
+  metrics::Family<metrics::Gauge>* lag;
+  metrics::Family<metrics::Gauge>* healthy;
+  metrics::Family<metrics::Gauge>* state;
+  metrics::Family<metrics::Gauge>* info;
+  metrics::Family<metrics::Gauge>* connections;
+  metrics::Family<metrics::Gauge>* in_flight;
+};
+
+/// @brief Every series of one upstream, created with it (every label value it can take, at 0).
+/// Head and lag exist only while the upstream has a fresh head: a dead node must not look in sync.
+class UpstreamMetrics {
+ public:
+  UpstreamMetrics(const UpstreamFamilies& families, const std::string& chain, const UpstreamConfig& config);
+  metrics::Counter& ok() { return *ok_; }
+  metrics::Counter& rpc_error() { return *rpc_error_; }
+  /// A failed call: counts it as an error and under its reason.
+  void failed(UpstreamError why) {
+    error_->inc();
+    errors_[static_cast<size_t>(why)]->inc();
+  }
+  metrics::Histogram& duration() { return *duration_; }
+  metrics::Gauge& connections() { return *connections_; }
+  metrics::Gauge& in_flight() { return *in_flight_; }
+  /// Publishes a probe verdict: healthy, state, and head/lag (removed when `head` is unset).
+  void set_health(bool healthy, UpstreamState state, std::optional<uint64_t> head, uint64_t lag);
+
+  double requests() const { return ok_->value() + rpc_error_->value() + error_->value(); }
+  double failures() const { return error_->value(); }
+
+ private:
+  const UpstreamFamilies& f_;
+  std::vector<std::string> labels_;  // {chain, upstream}
+  metrics::Counter *ok_, *rpc_error_, *error_;
+  std::array<metrics::Counter*, kUpstreamErrorNames.size()> errors_;
+  metrics::Histogram* duration_;
+  metrics::Gauge *healthy_, *connections_, *in_flight_;
+  std::array<metrics::Gauge*, kUpstreamStateNames.size()> states_;
+  metrics::Gauge* head_ = nullptr;  // null while the head is unknown
+  metrics::Gauge* lag_ = nullptr;
+};
+
+class Upstream {
+ public:
+  Upstream(const ChainConfig& chain, size_t chain_index, const UpstreamConfig& config, size_t index,
+           const UpstreamFamilies& families);
+
+  const UpstreamConfig& config() const { return config_; }
+  const std::string& name() const { return config_.name; }
+  /// Position in its chain's list: the index of its entry in ChainHealth::upstreams.
+  size_t index() const { return index_; }
+  size_t chain_index() const { return chain_index_; }
+  const chains::Adapter& adapter() const { return *adapter_; }
+
+  CircuitBreaker breaker;
+  UpstreamMetrics metrics;
+  /// Calls in flight to this upstream from every loop; new calls are refused at config().max_inflight.
+  std::atomic<uint32_t> in_flight{0};
+  /// Samples the "upstream call failed" log line.
+  log::Pow2Sampler failure_log;
+
+  // Admin loop only.
+  std::deque<HistoryPoint> history;  // oldest first
+  static constexpr size_t kHistoryPoints = 120;
+  CallWindow window;
+  uint64_t seen_closes = 0;  // breaker.closes() when the window was last cleared
+
+ private:
+  const UpstreamConfig& config_;
+  size_t chain_index_;
+  size_t index_;
+  std::unique_ptr<chains::Adapter> adapter_;
+};
+
+}  // namespace nodeops::gateway

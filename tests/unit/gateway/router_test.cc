@@ -1,0 +1,300 @@
+// route_call and handle() against a fake UpstreamClient: retry order, deadlines, archive fallback,
+// batch limits, the circuit breaker, in-flight caps and the reply budget — no sockets.
+#include "gateway/router.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+
+#include <functional>
+#include <map>
+
+#include "core/jsonrpc.h"
+
+using namespace nodeops;
+using namespace nodeops::gateway;
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr const char* kConfig = R"(
+limits: { max_batch: 3, request_timeout: 2s, upstream_timeout: 1s, max_attempts: 3, max_reply_bytes: 1KiB }
+chains:
+  - name: eth
+    chain_id: 1
+    archive_after_blocks: 100
+    passive_health: { consecutive_failures: 3, cooldown: 10s }
+    upstreams:
+      - { name: a, url: "http://127.0.0.1:1/" }
+      - { name: b, url: "http://127.0.0.1:2/" }
+      - { name: arch, url: "http://127.0.0.1:3/", role: archive, max_inflight: 1 }
+)";
+
+// What a fake upstream does with one call: answer with (status, body-with-our-id), fail, or sleep.
+struct Behaviour {
+  http::ClientResponse::Error error = http::ClientResponse::Error::none;
+  int status = 200;
+  std::string result = "\"0x1\"";       // the `result` raw JSON; empty to send `error` instead
+  std::string error_object;             // raw JSON error object
+  std::chrono::milliseconds delay{0};
+};
+
+class FakeClient final : public UpstreamClient {
+ public:
+  explicit FakeClient(asio::io_context& io) : io_(io) {}
+  std::map<std::string, Behaviour> behaviour;
+  std::vector<std::string> calls;  // upstream names, in order
+
+  asio::awaitable<http::ClientResponse> post(const Upstream& up, std::string body, Duration timeout,
+                                             uint64_t max_reply) override {
+    calls.push_back(up.name());
+    auto b = behaviour[up.name()];
+    http::ClientResponse r;
+    if (b.delay.count() > 0) {
+      asio::steady_timer t(io_, std::min<Duration>(b.delay, timeout));
+      co_await t.async_wait(asio::use_awaitable);
+      if (b.delay > timeout) {
+        r.error = http::ClientResponse::Error::timeout;
+        r.message = "read: timed out";
+        co_return r;
+      }
+    }
+    if (b.error != http::ClientResponse::Error::none) {
+      r.error = b.error;
+      r.message = "fake failure";
+      co_return r;
+    }
+    auto parsed = jsonrpc::parse_request(body);
+    std::string id(parsed.calls.front().id);
+    r.status = b.status;
+    r.body = b.result.empty() ? jsonrpc::error_object_reply(id, b.error_object) : jsonrpc::result_reply(id, b.result);
+    if (r.body.size() > max_reply) {
+      r = {};
+      r.error = http::ClientResponse::Error::too_large;
+      r.message = "too large";
+    }
+    co_return r;
+  }
+
+ private:
+  asio::io_context& io_;
+};
+
+struct RouterTest : ::testing::Test {
+  GatewayConfig config = parse_gateway_config(kConfig, "test.yaml");
+  GatewayMetrics metrics{config};
+  std::vector<std::unique_ptr<ChainRuntime>> chains = make_chains(config, metrics);
+  Router router{config, chains, metrics, 1};
+  asio::io_context io;
+  FakeClient* fake = nullptr;
+
+  RouterTest() {
+    auto client = std::make_unique<FakeClient>(io);
+    fake = client.get();
+    router.attach_loop(0, std::make_unique<LoopContext>(io, std::move(client), chains));
+    set_heads({1000, 1000, 1000});
+  }
+
+  void set_heads(std::vector<uint64_t> heads, std::vector<bool> healthy = {true, true, true}) {
+    auto h = std::make_shared<ChainHealth>();
+    h->probed = true;
+    for (size_t i = 0; i < heads.size(); ++i) {
+      UpstreamHealth u;
+      u.healthy = healthy[i];
+      u.state = healthy[i] ? UpstreamState::healthy : UpstreamState::down;
+      u.head = heads[i];
+      h->upstreams.push_back(u);
+      if (healthy[i]) ++h->healthy;
+      h->best_head = std::max(h->best_head, heads[i]);
+    }
+    chains[0]->health.publish(h);
+  }
+
+  // Routes one call (or a whole request body through handle()) and returns the reply.
+  std::string call(std::string body) {
+    std::string out;
+    int status = 0;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          http::Request req;
+          req.method = "POST";
+          req.target = "/eth";
+          req.content_type = "application/json";
+          req.body = body;
+          auto r = co_await router.handle(req);
+          out = r.body;
+          status = r.status;
+        },
+        asio::detached);
+    io.run();
+    io.restart();
+    last_status = status;
+    return out;
+  }
+  int last_status = 0;
+  std::string single(std::string_view method, std::string_view params = "[]") {
+    return call(fmt::format(R"({{"jsonrpc":"2.0","id":7,"method":"{}","params":{}}})", method, params));
+  }
+};
+
+}  // namespace
+
+TEST_F(RouterTest, AnswersWithTheUpstreamResultUnderTheClientsId) {
+  fake->behaviour["a"].result = fake->behaviour["b"].result = R"({"x":[1, 2]})";
+  EXPECT_EQ(single("eth_blockNumber"), R"({"jsonrpc":"2.0","id":7,"result":{"x":[1, 2]}})");
+  EXPECT_EQ(fake->calls.size(), 1u);
+}
+
+TEST_F(RouterTest, RetriesOnAnotherUpstreamAfterAFailureAndNeverTheSameOneTwice) {
+  for (auto n : {"a", "b", "arch"}) fake->behaviour[n].error = http::ClientResponse::Error::connect;
+  fake->behaviour["b"] = Behaviour{};
+  auto reply = single("eth_blockNumber");
+  EXPECT_NE(reply.find("\"result\":\"0x1\""), std::string::npos) << reply;
+  ASSERT_FALSE(fake->calls.empty());
+  EXPECT_EQ(fake->calls.back(), "b");
+  std::set<std::string> distinct(fake->calls.begin(), fake->calls.end());
+  EXPECT_EQ(distinct.size(), fake->calls.size());
+}
+
+TEST_F(RouterTest, AllAttemptsFailedSaysWhyWithTheLastProblem) {
+  for (auto n : {"a", "b", "arch"}) fake->behaviour[n].status = 502;
+  auto reply = single("eth_blockNumber");
+  EXPECT_NE(reply.find("-32011"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("HTTP 502"), std::string::npos) << reply;
+  EXPECT_EQ(fake->calls.size(), 3u);
+}
+
+TEST_F(RouterTest, TheRequestDeadlineEndsTheCallWithATimeoutError) {
+  for (auto n : {"a", "b", "arch"}) fake->behaviour[n].delay = std::chrono::milliseconds(1500);
+  auto t0 = std::chrono::steady_clock::now();
+  auto reply = single("eth_blockNumber");
+  EXPECT_NE(reply.find("-32012"), std::string::npos) << reply;
+  // Two attempts fit in the 2 s deadline (1 s upstream timeout each), never a third.
+  EXPECT_LE(fake->calls.size(), 2u);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+}
+
+TEST_F(RouterTest, StateUnavailableGoesToTheArchiveNext) {
+  fake->behaviour["a"].result = fake->behaviour["b"].result = "";
+  fake->behaviour["a"].error_object = fake->behaviour["b"].error_object =
+      R"({"code":-32000,"message":"missing trie node abc"})";
+  fake->behaviour["arch"].result = "\"0xarchive\"";
+  auto reply = single("eth_getBalance", R"(["0x00000000000000000000000000000000000000aa","latest"])");
+  EXPECT_NE(reply.find("0xarchive"), std::string::npos) << reply;
+  EXPECT_EQ(fake->calls.back(), "arch");
+  EXPECT_EQ(fake->calls.size(), 2u);  // one full node, then the archive
+}
+
+TEST_F(RouterTest, OldStateGoesStraightToTheArchive) {
+  auto reply = single("eth_getBalance", R"(["0x00000000000000000000000000000000000000aa","0x10"])");
+  ASSERT_EQ(fake->calls.size(), 1u);
+  EXPECT_EQ(fake->calls.front(), "arch");
+}
+
+TEST_F(RouterTest, ABatchOverMaxBatchIsRefusedBeforeAnyUpstreamCall) {
+  std::string call_json = R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId"})";
+  auto reply = call("[" + call_json + "," + call_json + "," + call_json + "," + call_json + "]");
+  EXPECT_NE(reply.find("-32013"), std::string::npos) << reply;
+  EXPECT_TRUE(fake->calls.empty());
+  // At the limit it is served, call by call.
+  reply = call("[" + call_json + "," + call_json + "," + call_json + "]");
+  EXPECT_EQ(fake->calls.size(), 3u);
+}
+
+TEST_F(RouterTest, NoHealthyUpstreamIsAFastClearError) {
+  set_heads({1000, 1000, 1000}, {false, false, false});
+  auto reply = single("eth_blockNumber");
+  EXPECT_NE(reply.find("-32010"), std::string::npos) << reply;
+  EXPECT_TRUE(fake->calls.empty());
+}
+
+TEST_F(RouterTest, ConsecutiveFailuresOpenTheBreakerAndTheUpstreamIsSkipped) {
+  set_heads({1000, 1000, 1000}, {true, false, false});
+  fake->behaviour["a"].error = http::ClientResponse::Error::connect;
+  for (int i = 0; i < 3; ++i) single("eth_blockNumber");
+  EXPECT_EQ(fake->calls.size(), 3u);
+  EXPECT_EQ(chains[0]->upstreams[0]->breaker.phase(Clock::now()), CircuitBreaker::Phase::open);
+  // Open: not even tried; the client hears there is nobody to serve it.
+  auto reply = single("eth_blockNumber");
+  EXPECT_EQ(fake->calls.size(), 3u);
+  EXPECT_NE(reply.find("-32010"), std::string::npos) << reply;
+}
+
+TEST_F(RouterTest, AJsonRpcErrorAnswerIsNotAFailureOfTheUpstream) {
+  set_heads({1000, 1000, 1000}, {true, false, false});
+  fake->behaviour["a"].result = "";
+  fake->behaviour["a"].error_object = R"({"code":3,"message":"execution reverted"})";
+  for (int i = 0; i < 5; ++i) EXPECT_NE(single("eth_call", R"([{}, "latest"])").find("execution reverted"), std::string::npos);
+  EXPECT_EQ(chains[0]->upstreams[0]->breaker.phase(Clock::now()), CircuitBreaker::Phase::closed);
+}
+
+TEST_F(RouterTest, EveryUpstreamAtItsInFlightCapIsShedWith503) {
+  set_heads({1000, 1000, 1000}, {false, false, true});
+  chains[0]->upstreams[2]->in_flight = 1;  // max_inflight: 1, already taken
+  auto reply = single("eth_blockNumber");
+  EXPECT_EQ(last_status, 503);
+  EXPECT_NE(reply.find("-32005"), std::string::npos) << reply;
+  EXPECT_TRUE(fake->calls.empty());
+  chains[0]->upstreams[2]->in_flight = 0;
+}
+
+TEST_F(RouterTest, RepliesOverTheRequestBudgetAreRefusedWithoutBlamingTheUpstream) {
+  std::string big = "\"" + std::string(600, 'a') + "\"";
+  for (auto n : {"a", "b", "arch"}) fake->behaviour[n].result = big;
+  std::string c = R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId"})";
+  auto reply = call("[" + c + "," + c + "]");
+  // 1 KiB for the whole request: the first reply fits, the second does not.
+  EXPECT_NE(reply.find(big), std::string::npos);
+  EXPECT_NE(reply.find("-32014"), std::string::npos) << reply;
+  for (auto& up : chains[0]->upstreams) EXPECT_EQ(up->metrics.failures(), 0) << up->name();
+}
+
+TEST_F(RouterTest, DeniedMethodsNeverReachAnUpstream) {
+  for (auto m : {"anvil_setBalance", "evm_mine", "eth_sendTransaction", "eth_signTypedData_v4", "debug_traceCall"}) {
+    auto reply = single(m);
+    EXPECT_NE(reply.find("-32601"), std::string::npos) << m << ": " << reply;
+  }
+  EXPECT_TRUE(fake->calls.empty());
+}
+
+TEST(CircuitBreaker, HalfOpenLetsOneTrialThroughAndItsSuccessCloses) {
+  PassiveHealth ph;
+  ph.consecutive_failures = 2;
+  ph.cooldown = Duration(100);
+  CircuitBreaker b(ph);
+  auto t = Clock::now();
+  b.on_failure(t);
+  EXPECT_EQ(b.phase(t), CircuitBreaker::Phase::closed);
+  b.on_failure(t);
+  EXPECT_EQ(b.phase(t), CircuitBreaker::Phase::open);
+  EXPECT_FALSE(b.try_acquire(t + Duration(50)));
+  auto later = t + Duration(150);
+  EXPECT_EQ(b.phase(later), CircuitBreaker::Phase::half_open);
+  EXPECT_TRUE(b.try_acquire(later));
+  EXPECT_FALSE(b.try_acquire(later));  // one trial at a time
+  b.on_success();
+  EXPECT_EQ(b.phase(later), CircuitBreaker::Phase::closed);
+  EXPECT_EQ(b.closes(), 1u);
+}
+
+TEST(CircuitBreaker, AFailedTrialOpensItAgainForLonger) {
+  PassiveHealth ph;
+  ph.consecutive_failures = 1;
+  ph.cooldown = Duration(100);
+  CircuitBreaker b(ph);
+  auto t = Clock::now();
+  b.on_failure(t);  // open until t+100
+  auto trial = t + Duration(100);
+  ASSERT_TRUE(b.try_acquire(trial));
+  b.on_failure(trial);  // open until trial+200
+  EXPECT_EQ(b.phase(trial + Duration(150)), CircuitBreaker::Phase::open);
+  EXPECT_EQ(b.phase(trial + Duration(201)), CircuitBreaker::Phase::half_open);
+}
+
+TEST(CircuitBreaker, TripFromTheFailureWindowSaysFailingCalls) {
+  CircuitBreaker b(PassiveHealth{});
+  b.trip(Clock::now(), UpstreamState::failing_calls);
+  EXPECT_EQ(b.phase(Clock::now()), CircuitBreaker::Phase::open);
+  EXPECT_EQ(b.reason(), UpstreamState::failing_calls);
+}
