@@ -421,7 +421,7 @@ def business():
                 f"topk(15, sum by (chain, method) (increase(nodeops_gateway_requests_total{{{SEL}}}[$__range])))"],
                 w=12, rename={"Value": "requests"}),
             table("SLO per chain", [
-                f"chain:nodeops_gateway_availability:ratio_avg30d{{{SEL}}}",
+                f"chain:nodeops_gateway_availability:ratio_rate30d{{{SEL}}}",
                 f"chain:nodeops_gateway_error_budget_remaining:ratio30d{{{SEL}}}",
                 f"chain:nodeops_gateway_requests_within_1s:ratio_rate1d{{{SEL}}}"],
                 w=12, rename={"Value #A": "availability 30d", "Value #B": "error budget left",
