@@ -5,10 +5,12 @@
   runbook_url ending in docs/runbooks/<AlertName>.md, and that file exists;
 - alert names are unique and every runbook belongs to an alert;
 - every alert has a promtool test where it fires and one where it stays silent;
+- no alert duplicates a kube-prometheus-stack default (promql_names.KUBE_PROMETHEUS_STACK_COVERS);
 - Kubernetes-only metrics (kube-state-metrics, cAdvisor, node-exporter) appear only in
   kubernetes.rules.yml, because the local stack loads every other file;
 - every metric a rule or dashboard uses is promised by docs/interfaces.md, is a recording rule,
-  or is an allowed external metric (promql_names.ALLOWED_EXTERNAL). test_metrics_exist.py
+  or is an allowed external metric (promql_names.ALLOWED_EXTERNAL), or is a series the gateway
+  rewrite promises (promql_names.PROMISED_GATEWAY). test_metrics_exist.py
   checks the same against the running binaries.
 
 Prints one line per failed check and "check_rules: N failures"; exit status 1 on failure.
@@ -21,8 +23,8 @@ import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from promql_names import (  # noqa: E402
-    REPO, RULES_DIR, contract_names, is_external, is_kubernetes_only, load_rules, metric_names,
-    recording_rule_names, used_metrics,
+    KUBE_PROMETHEUS_STACK_COVERS, PROMISED_GATEWAY, REPO, RULES_DIR, contract_names, is_external,
+    is_kubernetes_only, load_rules, metric_names, recording_rule_names, used_metrics,
 )
 
 RUNBOOKS = REPO / "docs" / "runbooks"
@@ -65,6 +67,8 @@ def main() -> int:
             for heading in ("## Diagnose", "## Fix"):
                 if heading not in text:
                     fail(f"{rb.relative_to(REPO)}: no '{heading}' section")
+        for n in sorted(metric_names(a["expr"]) & set(KUBE_PROMETHEUS_STACK_COVERS)):
+            fail(f"{where}: duplicates kube-prometheus-stack's {KUBE_PROMETHEUS_STACK_COVERS[n]} ({n})")
         if a["file"] != "kubernetes.rules.yml":
             k8s = sorted(n for n in metric_names(a["expr"]) if is_kubernetes_only(n))
             if k8s:
@@ -98,7 +102,7 @@ def main() -> int:
     contract = contract_names()
     recorded = recording_rule_names()
     for metric, where in sorted(used_metrics().items()):
-        if metric in contract or metric in recorded or is_external(metric):
+        if metric in contract or metric in recorded or is_external(metric) or metric in PROMISED_GATEWAY:
             continue
         fail(f"metric {metric} is not in docs/interfaces.md, a recording rule or the allowlist "
              f"(used by {', '.join(sorted(where))})")
