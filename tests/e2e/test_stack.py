@@ -117,7 +117,7 @@ def test_node_down_keeps_traffic_and_alerts(stack, disrupted):
     assert "unreachable" in stack.upstream("ethereum", DOWN_NODE)["reason"]
     alert = wait("NodeOpsNodeDown in Alertmanager", lambda: stack.alerts("NodeOpsNodeDown", target=DOWN_NODE),
                  ALERT_TIMEOUT - (time.monotonic() - disrupted), interval=1, stack=stack)[0]
-    assert alert["labels"]["severity"] == "critical"
+    assert alert["labels"]["severity"] == "warning"  # one node: a warning, never a page
     assert alert["labels"]["chain"] == "ethereum"
     assert alert["annotations"]["runbook_url"].endswith("NodeOpsNodeDown.md")
     print(f"NodeOpsNodeDown reached Alertmanager {time.monotonic() - disrupted:.0f}s after the node stopped")
