@@ -4,11 +4,12 @@
 
 #include "chains/evm.h"
 #include "gateway/health.h"
+#include "nodeops/version.h"
 
 namespace nodeops::gateway {
 
 namespace {
-constexpr const char* kVersion = "0.1.0";
+using nodeops::kVersion;  // generated at build time (top-level CMakeLists.txt)
 const char* role_name(Role r) { return r == Role::archive ? "archive" : "full"; }
 
 // Index of a method in chains::evm::known_methods(), or its size for "other".
