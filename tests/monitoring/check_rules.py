@@ -8,6 +8,7 @@
 - no alert duplicates a kube-prometheus-stack default (promql_names.KUBE_PROMETHEUS_STACK_COVERS);
 - Kubernetes-only metrics (kube-state-metrics, cAdvisor, node-exporter) appear only in
   kubernetes.rules.yml, because the local stack loads every other file;
+- every environment's Prometheus retention holds the 30-day SLO window;
 - every metric a rule or dashboard uses is promised by docs/interfaces.md, is a recording rule,
   or is an allowed external metric (promql_names.ALLOWED_EXTERNAL), or is a series the gateway
   rewrite promises (promql_names.PROMISED_GATEWAY). test_metrics_exist.py
@@ -106,6 +107,17 @@ def main() -> int:
             continue
         fail(f"metric {metric} is not in docs/interfaces.md, a recording rule or the allowlist "
              f"(used by {', '.join(sorted(where))})")
+
+    # The 30-day SLO figures (slo.rules.yml) need 30 days of data in every environment.
+    kps = REPO / "deploy" / "helm" / "values"
+    base = yaml.safe_load((kps / "kube-prometheus-stack.yaml").read_text())
+    for env in ("dev", "staging", "prod"):
+        over = yaml.safe_load((kps / f"kube-prometheus-stack-{env}.yaml").read_text()) or {}
+        retention = (over.get("prometheus", {}).get("prometheusSpec", {}).get("retention")
+                     or base["prometheus"]["prometheusSpec"]["retention"])
+        days = {"d": 1, "w": 7, "y": 365}.get(retention[-1], 0) * int(retention[:-1])
+        if days < 30:
+            fail(f"kube-prometheus-stack-{env}: retention {retention} is shorter than the 30-day SLO window")
 
     print(f"check_rules: {len(alerts)} alerts, {len(rules) - len(alerts)} recording rules, "
           f"{len(failures)} failures")
