@@ -91,8 +91,9 @@ void add_exporter_command(CLI::App& app) {
                                               "(heimdall: RPC_URL,REST_URL)");
   cmd->add_option("--chain", flags->chain, "chain label of the --target targets (default by type)");
   cmd->add_option("--reference", flags->reference, "JSON-RPC URL of a trusted node of the same chain");
-  cmd->add_option("--data-dir", flags->data_dirs, "[NAME=]DIR, repeatable: a volume of the node; exports eth_disk_* "
-                                                  "labelled volume=NAME (default: DIR's last component)");
+  cmd->add_option("--data-dir", flags->data_dirs,
+                  "[NAME=]DIR, repeatable: a volume of the node; exports eth_disk_* "
+                  "labelled volume=NAME (default: DIR's last component)");
   cmd->add_option("--listen", flags->listen, "listen address (default 0.0.0.0:9200)");
   cmd->add_option("--interval", flags->interval, "probe interval (default 5s)");
   cmd->add_option("--max-lag", flags->max_lag, "blocks (or slots) behind before /ready fails (default 5)");

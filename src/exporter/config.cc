@@ -44,9 +44,13 @@ ExporterOptions read(ConfigReader& reader, std::optional<ConfigMap> root) {
     DataDirOptions dir;
     if (auto path = d.required_string("path")) dir.path = *path;
     dir.name = d.string("name", "");
-    if (!dir.name.empty() && !valid_label(dir.name)) d.error("name", "use lowercase letters, digits, '-' and '_' (it is a label)");
+    if (!dir.name.empty() && !valid_label(dir.name)) {
+      d.error("name", "use lowercase letters, digits, '-' and '_' (it is a label)");
+    }
     dir.chain = d.string("chain", "");
-    if (!dir.chain.empty() && !valid_label(dir.chain)) d.error("chain", "use lowercase letters, digits, '-' and '_' (it is a label)");
+    if (!dir.chain.empty() && !valid_label(dir.chain)) {
+      d.error("chain", "use lowercase letters, digits, '-' and '_' (it is a label)");
+    }
     d.finish();
     o.data_dirs.push_back(std::move(dir));
   }
@@ -190,7 +194,10 @@ std::vector<std::string> finalize(ExporterOptions& o) {
       if (d.name.empty()) d.name = "root";
     }
     if (d.chain.empty() && !o.targets.empty()) d.chain = o.targets.front().chain;
-    if (!valid_label(d.name)) errors.push_back(fmt::format("data dir '{}': name '{}' must be lowercase letters, digits, '-', '_' (give one: NAME=DIR)", d.path, d.name));
+    if (!valid_label(d.name)) {
+      errors.push_back(fmt::format(
+          "data dir '{}': name '{}' must be lowercase letters, digits, '-', '_' (give one: NAME=DIR)", d.path, d.name));
+    }
     if (!volumes.insert(d.name).second) errors.push_back(fmt::format("duplicate data dir name '{}'", d.name));
   }
   return errors;

@@ -35,7 +35,7 @@ targets:
   EXPECT_EQ(o.targets[2].max_lag, 10u);
   EXPECT_TRUE(finalize(o).empty());
   ASSERT_EQ(o.data_dirs.size(), 2u);
-  EXPECT_EQ(o.data_dirs[0].name, "data");  // the directory's last component
+  EXPECT_EQ(o.data_dirs[0].name, "data");       // the directory's last component
   EXPECT_EQ(o.data_dirs[0].chain, "ethereum");  // the first target's chain
   EXPECT_EQ(o.data_dirs[1].name, "consensus");
 }

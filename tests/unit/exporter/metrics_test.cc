@@ -24,8 +24,8 @@ TEST(ExporterMetrics, EveryFamilyHasTypeLinesBeforeAnySample) {
         "eth_disk_available_bytes", "eth_disk_size_bytes", "solana_node_is_healthy", "solana_node_slot_height",
         "solana_node_block_height", "solana_node_num_slots_behind", "solana_node_epoch_number",
         "solana_node_version", "nodeops_heimdall_catching_up", "nodeops_heimdall_latest_block_height",
-        "nodeops_heimdall_checkpoints", "nodeops_heimdall_milestones", "nodeops_heimdall_span_id", "nodeops_heimdall_peers",
-        "nodeops_node_up", "nodeops_node_ready", "nodeops_node_live", "nodeops_node_head",
+        "nodeops_heimdall_checkpoints", "nodeops_heimdall_milestones", "nodeops_heimdall_span_id",
+        "nodeops_heimdall_peers", "nodeops_node_up", "nodeops_node_ready", "nodeops_node_live", "nodeops_node_head",
         "nodeops_node_head_lag_blocks", "nodeops_node_head_age_seconds", "nodeops_exporter_probe_duration_seconds",
         "nodeops_exporter_last_success_timestamp_seconds", "nodeops_exporter_up", "nodeops_exporter_build_info"}) {
     EXPECT_NE(text.find(std::string("# TYPE ") + name + " gauge"), std::string::npos) << name;
