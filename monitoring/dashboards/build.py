@@ -156,6 +156,7 @@ GREEN_RED = [{"color": "green", "value": None}, {"color": "red", "value": 1}]
 CHAIN_NODE = query_var("chain", "label_values(nodeops_node_head, chain)", "Chain")
 CHAIN_GW = query_var("chain", "label_values(nodeops_gateway_requests_total, chain)", "Chain")
 SEL = 'chain=~"$chain"'
+WITH_POOL = " * on (instance, chain, upstream) group_left (pool) nodeops_gateway_upstream_info"
 
 
 def fleet():
@@ -353,12 +354,14 @@ def gateway():
             timeseries("Retries/s by reason", [(
                 f"sum by (chain, reason) (rate(nodeops_gateway_retries_total{{{SEL}}}[$__rate_interval]))",
                 "{{chain}} {{reason}}")], unit="ops", w=8),
-            timeseries("Upstream healthy (in rotation)", [(
-                f"min by (chain, upstream) (nodeops_gateway_upstream_healthy{{{SEL}}})", "{{chain}} {{upstream}}")],
-                w=8, max=1, min=0),
-            timeseries("Upstream lag (blocks)", [(
-                f"max by (chain, upstream) (nodeops_gateway_upstream_lag_blocks{{{SEL}}})", "{{chain}} {{upstream}}")],
-                unit="none", w=8),
+            # The pool (blue/green) of each upstream, from nodeops_gateway_upstream_info: an idle pool
+            # out of rotation during its upgrade is expected, the active one is not.
+            timeseries("Upstream healthy (in rotation), by pool", [(
+                f"min by (chain, pool, upstream) (nodeops_gateway_upstream_healthy{{{SEL}}}{WITH_POOL})",
+                "{{chain}} {{pool}} {{upstream}}")], w=8, max=1, min=0),
+            timeseries("Upstream lag (blocks), by pool", [(
+                f"max by (chain, pool, upstream) (nodeops_gateway_upstream_lag_blocks{{{SEL}}}{WITH_POOL})",
+                "{{chain}} {{pool}} {{upstream}}")], unit="none", w=8),
             timeseries("Upstream head", [
                 (f"max by (chain, upstream) (nodeops_gateway_upstream_head{{{SEL}}})", "{{upstream}}"),
                 (f"max by (chain) (nodeops_gateway_chain_head{{{SEL}}})", "chain {{chain}}")], unit="none", w=8),
