@@ -5,6 +5,7 @@
   runbook_url ending in docs/runbooks/<AlertName>.md, and that file exists;
 - alert names are unique and every runbook belongs to an alert;
 - every alert has a promtool test where it fires and one where it stays silent;
+- no critical alert reads the exporter's per-node series (one node warns; symptoms page);
 - no alert duplicates a kube-prometheus-stack default (promql_names.KUBE_PROMETHEUS_STACK_COVERS);
 - Kubernetes-only metrics (kube-state-metrics, cAdvisor, node-exporter) appear only in
   kubernetes.rules.yml, because the local stack loads every other file;
@@ -29,6 +30,7 @@ from promql_names import (  # noqa: E402
 )
 
 RUNBOOKS = REPO / "docs" / "runbooks"
+PER_NODE_PREFIXES = ("eth_", "solana_node_", "nodeops_node_", "nodeops_heimdall_", "nodeops_exporter_")
 failures: list[str] = []
 
 
@@ -68,6 +70,12 @@ def main() -> int:
             for heading in ("## Diagnose", "## Fix"):
                 if heading not in text:
                     fail(f"{rb.relative_to(REPO)}: no '{heading}' section")
+        # Pages are symptoms users feel (gateway, SLOs, the probe from outside); one node is a
+        # cause the gateway routes around, so the exporter's per-node series never page.
+        if labels.get("severity") == "critical":
+            node = sorted(n for n in metric_names(a["expr"]) if n.startswith(PER_NODE_PREFIXES))
+            if node:
+                fail(f"{where}: critical on per-node metrics {node}; a single node warns, symptoms page")
         for n in sorted(metric_names(a["expr"]) & set(KUBE_PROMETHEUS_STACK_COVERS)):
             fail(f"{where}: duplicates kube-prometheus-stack's {KUBE_PROMETHEUS_STACK_COVERS[n]} ({n})")
         if a["file"] != "kubernetes.rules.yml":
