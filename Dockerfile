@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The `nodeops` image: gateway, exporter and rollout CLI in one binary.
-# Build:  docker build -t nodeops:$(git describe --tags --always) .
+# Build:  v=$(git describe --tags --always --dirty); docker build --build-arg NODEOPS_VERSION=$v -t nodeops:$v .
+# (the context has no .git: the version in build_info comes from the argument)
 # The charts run it as `nodeops gateway --config ...` and `nodeops exporter --target ...`.
 #
 # Keep in step with scripts/bootstrap.sh: same Debian release (bookworm), same build packages,
@@ -19,7 +20,9 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 # Tests and benchmarks run in CI (`make test`), not in the image build.
+ARG NODEOPS_VERSION=""
 RUN cmake --preset release -DNODEOPS_TESTS=OFF -DNODEOPS_BENCH=OFF -DNODEOPS_WERROR=OFF \
+      -DNODEOPS_VERSION="${NODEOPS_VERSION}" \
  && cmake --build --preset release --target nodeops \
  && strip --strip-unneeded build/release/nodeops \
  && build/release/nodeops --help >/dev/null

@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # test and run
   python3 python3-pytest python3-requests python3-yaml jq unzip curl procps
-  prometheus prometheus-alertmanager
+  prometheus prometheus-alertmanager prometheus-blackbox-exporter
   chromium
   # benchmark peers and load generator
   nginx-light haproxy wrk hyperfine

@@ -142,7 +142,7 @@ def dashboard(uid, title, description, variables, panels, tags=(), time_from="no
         "annotations": {"list": [{
             "name": "Alerts (critical)", "datasource": PROM, "enable": True,
             "iconColor": "red", "expr": 'ALERTS{alertstate="firing", severity="critical"}',
-            "step": "1m", "titleFormat": "{{alertname}}", "textFormat": "{{chain}} {{target}}"}]},
+            "step": "1m", "titleFormat": "{{alertname}}", "textFormat": "{{chain}} {{target}} {{pod}} {{upstream}}"}]},
         "templating": {"list": variables},
         "panels": layout(panels),
     }
@@ -156,6 +156,7 @@ GREEN_RED = [{"color": "green", "value": None}, {"color": "red", "value": 1}]
 CHAIN_NODE = query_var("chain", "label_values(nodeops_node_head, chain)", "Chain")
 CHAIN_GW = query_var("chain", "label_values(nodeops_gateway_requests_total, chain)", "Chain")
 SEL = 'chain=~"$chain"'
+WITH_POOL = " * on (instance, chain, upstream) group_left (pool) nodeops_gateway_upstream_info"
 
 
 def fleet():
@@ -222,52 +223,60 @@ def fleet():
 
 
 def node_health():
-    tsel = 'chain=~"$chain", target=~"$target"'
+    # Pool and pod come from the ServiceMonitor (podTargetLabels, pod relabeling); in the local
+    # stack they do not exist, and "All" (.*) matches the empty label too. Target names repeat
+    # across pods and pools (execution, bor, agave), so legends name the pod.
+    where = 'nodeops_io_pool=~"$pool", pod=~"$pod"'
+    tsel = f'chain=~"$chain", target=~"$target", {where}'
+    dsel = f'chain=~"$chain", {where}'  # disk series are per volume, not per target
     return dashboard(
         "nodeops-node-health", "NodeOps / Node health",
         "Per chain and node: head, lag, sync, peers, disk and the exporter's probes.",
         [ds_var(), CHAIN_NODE,
+         query_var("pool", 'label_values(nodeops_node_up{chain=~"$chain"}, nodeops_io_pool)', "Pool"),
+         query_var("pod", 'label_values(nodeops_node_up{chain=~"$chain", nodeops_io_pool=~"$pool"}, pod)', "Pod"),
          query_var("target", 'label_values(nodeops_node_head{chain=~"$chain"}, target)', "Node")],
         [
             row("Head and lag"),
-            timeseries("Head", [(f"nodeops_node_head{{{tsel}}}", "{{target}}"),
+            timeseries("Head", [(f"nodeops_node_head{{{tsel}}}", "{{target}} {{pod}}"),
                                 (f"max by (chain) (nodeops_gateway_chain_head{{{SEL}}})", "gateway: {{chain}}")],
                        unit="none", desc="Block (or slot) height per node, and the best head the gateway sees."),
-            timeseries("Lag (blocks behind reference)", [(f"nodeops_node_head_lag_blocks{{{tsel}}}", "{{target}}")],
+            timeseries("Lag (blocks behind reference)", [(f"nodeops_node_head_lag_blocks{{{tsel}}}", "{{target}} {{pod}}")],
                        unit="none"),
-            timeseries("Head age", [(f"nodeops_node_head_age_seconds{{{tsel}}}", "{{target}}")], unit="s", w=8),
-            timeseries("Up / ready / live", [(f"nodeops_node_up{{{tsel}}}", "up {{target}}"),
-                                             (f"nodeops_node_ready{{{tsel}}}", "ready {{target}}"),
-                                             (f"nodeops_node_live{{{tsel}}}", "live {{target}}")], w=8, max=1, min=0),
-            timeseries("Blocks/min", [(f"rate(nodeops_node_head{{{tsel}}}[$__rate_interval]) * 60", "{{target}}")],
+            timeseries("Head age", [(f"nodeops_node_head_age_seconds{{{tsel}}}", "{{target}} {{pod}}")], unit="s", w=8),
+            timeseries("Up / ready / live", [(f"nodeops_node_up{{{tsel}}}", "up {{target}} {{pod}}"),
+                                             (f"nodeops_node_ready{{{tsel}}}", "ready {{target}} {{pod}}"),
+                                             (f"nodeops_node_live{{{tsel}}}", "live {{target}} {{pod}}")], w=8, max=1, min=0),
+            timeseries("Blocks/min", [(f"rate(nodeops_node_head{{{tsel}}}[$__rate_interval]) * 60", "{{target}} {{pod}}")],
                        unit="none", w=8),
             row("Sync"),
             timeseries("Execution sync progress", [
-                (f"eth_exe_sync_percentage{{{tsel}}}", "{{target}}")], unit="percent", w=8),
+                (f"eth_exe_sync_percentage{{{tsel}}}", "{{target}} {{pod}}")], unit="percent", w=8),
             timeseries("Syncing", [
-                (f"eth_exe_sync_is_syncing{{{tsel}}}", "execution {{target}}"),
-                (f"eth_con_sync_is_syncing{{{tsel}}}", "consensus {{target}}"),
-                (f"nodeops_heimdall_catching_up{{{tsel}}}", "heimdall {{target}}")], w=8, max=1, min=0),
+                (f"eth_exe_sync_is_syncing{{{tsel}}}", "execution {{target}} {{pod}}"),
+                (f"eth_con_sync_is_syncing{{{tsel}}}", "consensus {{target}} {{pod}}"),
+                (f"nodeops_heimdall_catching_up{{{tsel}}}", "heimdall {{target}} {{pod}}")], w=8, max=1, min=0),
             timeseries("Distance to head", [
                 (f"eth_exe_sync_highest_block{{{tsel}}} - eth_exe_sync_current_block{{{tsel}}}", "execution blocks {{target}}"),
                 (f"eth_con_sync_distance{{{tsel}}}", "consensus slots {{target}}"),
                 (f"solana_node_num_slots_behind{{{tsel}}}", "solana slots {{target}}")], unit="none", w=8),
             timeseries("Finality checkpoints (epoch)", [
-                (f"eth_con_finality_checkpoint_epoch{{{tsel}}}", "{{target}} {{checkpoint}}")], unit="none", w=8),
-            timeseries("Consensus head slot", [(f"eth_con_sync_head_slot{{{tsel}}}", "{{target}}")], unit="none", w=8),
-            timeseries("Solana health", [(f"solana_node_is_healthy{{{tsel}}}", "{{target}}"),
-                                         (f"solana_node_epoch{{{tsel}}}", "epoch {{target}}")], w=8),
+                (f"eth_con_beacon_finality_checkpoint_epochs{{{tsel}}}", "{{target}} {{pod}} {{checkpoint}}")], unit="none", w=8),
+            timeseries("Consensus head slot", [(f"eth_con_sync_head_slot{{{tsel}}}", "{{target}} {{pod}}")], unit="none", w=8),
+            timeseries("Solana health", [(f"solana_node_is_healthy{{{tsel}}}", "{{target}} {{pod}}"),
+                                         (f"solana_node_epoch_number{{{tsel}}}", "epoch {{target}} {{pod}}")], w=8),
             timeseries("Heimdall", [
-                (f"nodeops_heimdall_latest_block_height{{{tsel}}}", "height {{target}}"),
-                (f"nodeops_heimdall_checkpoints{{{tsel}}}", "checkpoints {{target}}"),
-                (f"nodeops_heimdall_milestones{{{tsel}}}", "milestones {{target}}"),
-                (f"nodeops_heimdall_span_id{{{tsel}}}", "span {{target}}")], unit="none"),
+                (f"nodeops_heimdall_latest_block_height{{{tsel}}}", "height {{target}} {{pod}}"),
+                (f"nodeops_heimdall_checkpoints{{{tsel}}}", "checkpoints {{target}} {{pod}}"),
+                (f"nodeops_heimdall_milestones{{{tsel}}}", "milestones {{target}} {{pod}}"),
+                (f"nodeops_heimdall_span_id{{{tsel}}}", "span {{target}} {{pod}}")], unit="none"),
             timeseries("Solana slot and block height", [
-                (f"solana_node_slot_height{{{tsel}}}", "slot {{target}}"),
-                (f"solana_node_block_height{{{tsel}}}", "block {{target}}")], unit="none"),
+                (f"solana_node_slot_height{{{tsel}}}", "slot {{target}} {{pod}}"),
+                (f"solana_node_block_height{{{tsel}}}", "block {{target}} {{pod}}")], unit="none"),
             row("Peers"),
-            timeseries("Peers", [(f"eth_exe_net_peer_count{{{tsel}}}", "execution {{target}}"),
-                                 (f'eth_con_peers{{{tsel}, state="connected"}}', "consensus {{target}}")], unit="none"),
+            timeseries("Peers", [(f"eth_exe_net_peer_count{{{tsel}}}", "execution {{target}} {{pod}}"),
+                                 (f'eth_con_peers{{{tsel}, state="connected"}}', "consensus {{target}} {{pod}}"),
+                                 (f"nodeops_heimdall_peers{{{tsel}}}", "heimdall {{target}} {{pod}}")], unit="none"),
             table("Client versions", [
                 f"max by (chain, target, version) (eth_exe_web3_client_version{{{tsel}}})",
                 f"max by (chain, target, version) (eth_con_node_version{{{tsel}}})",
@@ -275,20 +284,20 @@ def node_health():
                 f"max by (chain, target) (eth_exe_chain_id{{{tsel}}})",
             ], w=12, rename={}),
             row("Disk"),
-            timeseries("Disk used", [(f"1 - eth_disk_free_bytes{{{tsel}}} / eth_disk_total_bytes{{{tsel}}}",
-                                      "{{target}} {{directory}}")], unit="percentunit", w=8, max=1, min=0),
+            timeseries("Disk used", [(f"1 - eth_disk_available_bytes{{{dsel}}} / eth_disk_size_bytes{{{dsel}}}",
+                                      "{{pod}} {{volume}}")], unit="percentunit", w=8, max=1, min=0),
             timeseries("Disk free and data size", [
-                (f"eth_disk_free_bytes{{{tsel}}}", "free {{target}}"),
-                (f"eth_disk_usage_bytes{{{tsel}}}", "data {{target}}")], unit="bytes", w=8),
+                (f"eth_disk_available_bytes{{{dsel}}}", "available {{pod}} {{volume}}"),
+                (f"eth_disk_usage_bytes{{{dsel}}}", "used {{pod}} {{volume}}")], unit="bytes", w=8),
             timeseries("Free space in 24h (linear prediction)", [
-                (f"predict_linear(eth_disk_free_bytes{{{tsel}}}[6h], 86400)", "{{target}}")], unit="bytes", w=8),
+                (f"predict_linear(eth_disk_available_bytes{{{dsel}}}[6h], 86400)", "{{pod}} {{volume}}")], unit="bytes", w=8),
             row("Exporter"),
-            timeseries("Probe duration", [(f"nodeops_exporter_probe_duration_seconds{{{tsel}}}", "{{target}}")],
+            timeseries("Probe duration", [(f"nodeops_exporter_probe_duration_seconds{{{tsel}}}", "{{target}} {{pod}}")],
                        unit="s", w=8),
             timeseries("Probe errors/s", [(f"sum by (target, reason) (rate(nodeops_exporter_probe_errors_total{{{tsel}}}[$__rate_interval]))",
-                                           "{{target}} {{reason}}")], unit="ops", w=8),
+                                           "{{target}} {{pod}} {{reason}}")], unit="ops", w=8),
             timeseries("Since last successful probe", [
-                (f"time() - nodeops_exporter_last_success_timestamp_seconds{{{tsel}}}", "{{target}}")], unit="s", w=8),
+                (f"time() - nodeops_exporter_last_success_timestamp_seconds{{{tsel}}}", "{{target}} {{pod}}")], unit="s", w=8),
             timeseries("Exporter process", [
                 ('rate(process_cpu_seconds_total{job=~".*nodeops-exporter.*"}[$__rate_interval])', "cpu {{instance}}"),
                 ('nodeops_exporter_up', "up {{instance}}")], w=12),
@@ -345,12 +354,14 @@ def gateway():
             timeseries("Retries/s by reason", [(
                 f"sum by (chain, reason) (rate(nodeops_gateway_retries_total{{{SEL}}}[$__rate_interval]))",
                 "{{chain}} {{reason}}")], unit="ops", w=8),
-            timeseries("Upstream healthy (in rotation)", [(
-                f"min by (chain, upstream) (nodeops_gateway_upstream_healthy{{{SEL}}})", "{{chain}} {{upstream}}")],
-                w=8, max=1, min=0),
-            timeseries("Upstream lag (blocks)", [(
-                f"max by (chain, upstream) (nodeops_gateway_upstream_lag_blocks{{{SEL}}})", "{{chain}} {{upstream}}")],
-                unit="none", w=8),
+            # The pool (blue/green) of each upstream, from nodeops_gateway_upstream_info: an idle pool
+            # out of rotation during its upgrade is expected, the active one is not.
+            timeseries("Upstream healthy (in rotation), by pool", [(
+                f"min by (chain, pool, upstream) (nodeops_gateway_upstream_healthy{{{SEL}}}{WITH_POOL})",
+                "{{chain}} {{pool}} {{upstream}}")], w=8, max=1, min=0),
+            timeseries("Upstream lag (blocks), by pool", [(
+                f"max by (chain, pool, upstream) (nodeops_gateway_upstream_lag_blocks{{{SEL}}}{WITH_POOL})",
+                "{{chain}} {{pool}} {{upstream}}")], unit="none", w=8),
             timeseries("Upstream head", [
                 (f"max by (chain, upstream) (nodeops_gateway_upstream_head{{{SEL}}})", "{{upstream}}"),
                 (f"max by (chain) (nodeops_gateway_chain_head{{{SEL}}})", "chain {{chain}}")], unit="none", w=8),
@@ -421,7 +432,7 @@ def business():
                 f"topk(15, sum by (chain, method) (increase(nodeops_gateway_requests_total{{{SEL}}}[$__range])))"],
                 w=12, rename={"Value": "requests"}),
             table("SLO per chain", [
-                f"chain:nodeops_gateway_availability:ratio_avg30d{{{SEL}}}",
+                f"chain:nodeops_gateway_availability:ratio_rate30d{{{SEL}}}",
                 f"chain:nodeops_gateway_error_budget_remaining:ratio30d{{{SEL}}}",
                 f"chain:nodeops_gateway_requests_within_1s:ratio_rate1d{{{SEL}}}"],
                 w=12, rename={"Value #A": "availability 30d", "Value #B": "error budget left",

@@ -13,6 +13,7 @@ namespace nodeops::chains {
 namespace {
 
 constexpr std::string_view kStatus = "/status";
+constexpr std::string_view kNetInfo = "/net_info";
 constexpr std::string_view kCheckpoints = "/checkpoints/count";
 constexpr std::string_view kMilestones = "/milestones/count";
 constexpr std::string_view kSpan = "/bor/spans/latest";
@@ -58,6 +59,7 @@ class HeimdallAdapter final : public Adapter {
         calls.push_back({"GET", rest_ + std::string(p), ""});
       }
     }
+    calls.push_back({"GET", rpc_ + std::string(kNetInfo), ""});  // last: the REST replies keep their indexes
     return calls;
   }
 
@@ -108,6 +110,13 @@ class HeimdallAdapter final : public Adapter {
         if ((*doc)["span"].get(span) == simdjson::SUCCESS) h.span_id = quantity_at(span, "id");
         if (!h.span_id) errors.add(kSpan, "no span.id");
       }
+    }
+
+    if (auto doc = read_object(parser, reply(rest_.empty() ? 1 : 4), kNetInfo, errors)) {
+      simdjson::dom::object result;
+      if ((*doc)["result"].get(result) != simdjson::SUCCESS) result = *doc;
+      st.peers = quantity_at(result, "n_peers");
+      if (!st.peers) errors.add(kNetInfo, "no n_peers");
     }
 
     if (st.reachable) {

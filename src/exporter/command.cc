@@ -18,7 +18,7 @@ struct Flags {
   std::vector<std::string> targets;
   std::string chain;
   std::string reference;
-  std::string data_dir;
+  std::vector<std::string> data_dirs;
   std::string listen;
   std::string interval;
   std::string max_head_age;
@@ -62,7 +62,16 @@ int run(const Flags& f) {
   }
   if (f.max_lag) o.max_lag = *f.max_lag;
   if (!f.reference.empty()) o.reference = f.reference;
-  if (!f.data_dir.empty()) o.data_dir = f.data_dir;
+  if (!f.data_dirs.empty()) o.data_dirs.clear();
+  for (const auto& text : f.data_dirs) {
+    std::string why;
+    if (auto d = parse_data_dir_flag(text, &why)) {
+      if (!f.chain.empty()) d->chain = f.chain;
+      o.data_dirs.push_back(std::move(*d));
+    } else {
+      errors.push_back("--data-dir " + why);
+    }
+  }
   if (!f.log_level.empty()) o.log_level = f.log_level;
   for (auto& e : finalize(o)) errors.push_back(std::move(e));
   if (!errors.empty()) {
@@ -82,7 +91,9 @@ void add_exporter_command(CLI::App& app) {
                                               "(heimdall: RPC_URL,REST_URL)");
   cmd->add_option("--chain", flags->chain, "chain label of the --target targets (default by type)");
   cmd->add_option("--reference", flags->reference, "JSON-RPC URL of a trusted node of the same chain");
-  cmd->add_option("--data-dir", flags->data_dir, "node data directory; exports eth_disk_*");
+  cmd->add_option("--data-dir", flags->data_dirs,
+                  "[NAME=]DIR, repeatable: a volume of the node; exports eth_disk_* "
+                  "labelled volume=NAME (default: DIR's last component)");
   cmd->add_option("--listen", flags->listen, "listen address (default 0.0.0.0:9200)");
   cmd->add_option("--interval", flags->interval, "probe interval (default 5s)");
   cmd->add_option("--max-lag", flags->max_lag, "blocks (or slots) behind before /ready fails (default 5)");

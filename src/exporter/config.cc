@@ -40,7 +40,20 @@ ExporterOptions read(ConfigReader& reader, std::optional<ConfigMap> root) {
   o.max_head_age = root->duration("max_head_age", o.max_head_age, Duration(100));
   o.stall_after = root->duration("stall_after", o.stall_after, Duration(100));
   o.reference = root->string("reference", "");
-  o.data_dir = root->string("data_dir", "");
+  for (auto& d : root->list("data_dirs")) {
+    DataDirOptions dir;
+    if (auto path = d.required_string("path")) dir.path = *path;
+    dir.name = d.string("name", "");
+    if (!dir.name.empty() && !valid_label(dir.name)) {
+      d.error("name", "use lowercase letters, digits, '-' and '_' (it is a label)");
+    }
+    dir.chain = d.string("chain", "");
+    if (!dir.chain.empty() && !valid_label(dir.chain)) {
+      d.error("chain", "use lowercase letters, digits, '-' and '_' (it is a label)");
+    }
+    d.finish();
+    o.data_dirs.push_back(std::move(dir));
+  }
   o.log_level = root->string("log_level", "info");
   if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" && o.log_level != "error") {
     root->error("log_level", "expected debug, info, warn or error");
@@ -127,6 +140,21 @@ std::optional<TargetOptions> parse_target_flag(const std::string& text, std::str
   return t;
 }
 
+std::optional<DataDirOptions> parse_data_dir_flag(const std::string& text, std::string* why) {
+  DataDirOptions d;
+  d.path = text;
+  // A '=' before the first '/' separates a name: "accounts=/accounts"; "/data" has none.
+  if (auto eq = text.find('='); eq != std::string::npos && eq < text.find('/')) {
+    d.name = text.substr(0, eq);
+    d.path = text.substr(eq + 1);
+  }
+  if (d.path.empty()) {
+    if (why) *why = fmt::format("'{}': expected [NAME=]DIR", text);
+    return std::nullopt;
+  }
+  return d;
+}
+
 std::vector<std::string> finalize(ExporterOptions& o) {
   std::vector<std::string> errors;
   if (o.targets.empty()) errors.push_back("no target: give --config FILE or at least one --target TYPE=URL");
@@ -156,6 +184,21 @@ std::vector<std::string> finalize(ExporterOptions& o) {
   if (!o.reference.empty()) {
     std::string why;
     if (!parse_url(o.reference, &why)) errors.push_back(fmt::format("--reference '{}': {}", o.reference, why));
+  }
+  std::set<std::string> volumes;
+  for (auto& d : o.data_dirs) {
+    if (d.name.empty()) {
+      std::string trimmed = d.path;
+      while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+      d.name = trimmed.substr(trimmed.rfind('/') + 1);
+      if (d.name.empty()) d.name = "root";
+    }
+    if (d.chain.empty() && !o.targets.empty()) d.chain = o.targets.front().chain;
+    if (!valid_label(d.name)) {
+      errors.push_back(fmt::format(
+          "data dir '{}': name '{}' must be lowercase letters, digits, '-', '_' (give one: NAME=DIR)", d.path, d.name));
+    }
+    if (!volumes.insert(d.name).second) errors.push_back(fmt::format("duplicate data dir name '{}'", d.name));
   }
   return errors;
 }

@@ -22,6 +22,13 @@ struct TargetOptions {
   std::optional<uint64_t> max_lag;  // overrides ExporterOptions::max_lag for this target
 };
 
+/// @brief One volume of the node whose filesystem the exporter measures (eth_disk_*).
+struct DataDirOptions {
+  std::string name;   // label `volume`; defaults to the directory's last path component
+  std::string path;   // label `directory`
+  std::string chain;  // label `chain`; defaults to the first target's chain
+};
+
 struct ExporterOptions {
   HostPort listen{"0.0.0.0", 9200};
   Duration interval{5000};
@@ -29,7 +36,7 @@ struct ExporterOptions {
   Duration max_head_age{120000};
   Duration stall_after{600000};
   std::string reference;  // JSON-RPC URL of a trusted node of the same chain; empty = none
-  std::string data_dir;   // exports eth_disk_* for it when set
+  std::vector<DataDirOptions> data_dirs;  // every volume of the node (data, consensus, accounts ...)
   std::string log_level = "info";
   std::vector<TargetOptions> targets;
 };
@@ -42,6 +49,9 @@ ExporterOptions parse_exporter_config(const std::string& text, const std::string
 /// Parses a sidecar flag "[NAME:]TYPE=URL"; for heimdall URL may be "RPC_URL,REST_URL".
 /// Returns nullopt and sets `why` when it is not one.
 std::optional<TargetOptions> parse_target_flag(const std::string& text, std::string* why);
+
+/// Parses a sidecar flag "[NAME=]DIR". Returns nullopt and sets `why` when it is not one.
+std::optional<DataDirOptions> parse_data_dir_flag(const std::string& text, std::string* why);
 
 /// Fills defaults (names, chains) and checks what a file and flags must both satisfy: known types,
 /// valid URLs, unique names, at least one target. Returns the problems, empty when valid.

@@ -13,8 +13,9 @@ DiskUsage measure_disk(const std::string& dir, uint64_t max_entries) {
   DiskUsage out;
   struct statvfs vfs {};
   if (::statvfs(dir.c_str(), &vfs) == 0) {
-    out.total_bytes = static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize;
-    out.free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    out.size_bytes = static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize;
+    out.free_bytes = static_cast<uint64_t>(vfs.f_bfree) * vfs.f_frsize;
+    out.available_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
   } else {
     return out;
   }
@@ -55,7 +56,7 @@ void DiskWatcher::run() {
   while (!stop_) {
     lock.unlock();
     DiskUsage usage = measure_disk(dir_);
-    if (!usage.total_bytes) log::warn("cannot stat data directory", {{"directory", std::string_view(dir_)}});
+    if (!usage.size_bytes) log::warn("cannot stat data directory", {{"directory", std::string_view(dir_)}});
     sink_(usage);
     lock.lock();
     cv_.wait_for(lock, period_, [this] { return stop_; });

@@ -1,4 +1,4 @@
-// eth_disk_* for the node's data directory: filesystem size and free space (statvfs) and the bytes
+// eth_disk_* for one volume of the node: filesystem size, free and available space (statvfs) and the bytes
 // used under the directory (a bounded walk, like `du -s`). The walk can take seconds on a large
 // chain database, so it runs on its own thread, never on the event loop that answers probes.
 #pragma once

@@ -12,10 +12,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
-
-#ifndef NODEOPS_VERSION
-#define NODEOPS_VERSION "dev"
-#endif
+#include "nodeops/version.h"
 
 namespace nodeops::exporter {
 namespace asio = boost::asio;
@@ -54,7 +51,7 @@ http::Response json_response(int status, std::string body) {
 }  // namespace
 
 Exporter::Exporter(asio::io_context& loop, ExporterOptions options)
-    : loop_(loop), options_(std::move(options)), metrics_(registry_, NODEOPS_VERSION) {
+    : loop_(loop), options_(std::move(options)), metrics_(registry_, kVersion) {
   metrics::register_process_metrics(registry_);
   auto start = steady_clock::now();
   for (const auto& t : options_.targets) {
@@ -91,12 +88,12 @@ void Exporter::start() {
   server_->start();
   for (auto& t : targets_) asio::co_spawn(loop_, probe_loop(*t), asio::detached);
   if (reference_) asio::co_spawn(loop_, reference_loop(), asio::detached);
-  if (!options_.data_dir.empty()) {
-    // A full walk of a chain database is heavy: every 10 intervals, at least every minute.
-    Duration period = std::max(Duration(60000), options_.interval * 10);
-    disk_ = std::make_unique<DiskWatcher>(options_.data_dir, period, [this](const DiskUsage& u) {
-      metrics_.record_disk(options_.data_dir, u);
-    });
+  // A full walk of a chain database is heavy: every 10 intervals, at least every minute.
+  const Duration period = std::max(Duration(60000), options_.interval * 10);
+  for (const auto& dir : options_.data_dirs) {
+    disks_.push_back(std::make_unique<DiskWatcher>(dir.path, period, [this, &dir](const DiskUsage& u) {
+      metrics_.record_disk(dir.name, dir.path, dir.chain, u);
+    }));
   }
   log::info("exporter listening", {{"listen", fmt::format("{}:{}", options_.listen.host, server_->port())},
                                    {"targets", static_cast<int64_t>(targets_.size())}});
@@ -104,7 +101,7 @@ void Exporter::start() {
 
 void Exporter::stop() {
   if (server_) server_->begin_drain();
-  disk_.reset();
+  disks_.clear();
 }
 
 uint16_t Exporter::port() const { return server_ ? server_->port() : 0; }

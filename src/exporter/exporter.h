@@ -73,7 +73,7 @@ class Exporter {
   std::vector<std::unique_ptr<Target>> targets_;
   std::optional<Reference> reference_;
   std::unique_ptr<http::Server> server_;
-  std::unique_ptr<DiskWatcher> disk_;
+  std::vector<std::unique_ptr<DiskWatcher>> disks_;  // one per data dir
 };
 
 /// @brief Runs the exporter until SIGINT or SIGTERM; returns the process exit code (0 then,

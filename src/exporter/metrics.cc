@@ -14,6 +14,9 @@ std::optional<double> flag(std::optional<bool> v) {
 }
 
 const std::vector<std::string> kTC = {"target", "chain"};
+// Disk series are per volume of the node, not per target: ethereum-metrics-exporter's
+// `directory` plus what says which volume of which chain it is.
+const std::vector<std::string> kDisk = {"directory", "volume", "chain"};
 
 std::vector<std::string> with(std::vector<std::string> base, std::initializer_list<const char*> more) {
   for (const char* m : more) base.emplace_back(m);
@@ -37,16 +40,18 @@ ExporterMetrics::ExporterMetrics(metrics::Registry& r, const std::string& versio
       con_is_syncing_(r.gauge("eth_con_sync_is_syncing", "1 while the beacon node syncs", kTC)),
       con_peers_(r.gauge("eth_con_peers", "Beacon node peers", with(kTC, {"state"}))),
       con_version_(r.gauge("eth_con_node_version", "Beacon node version (value 1)", with(kTC, {"version"}))),
-      con_checkpoint_(r.gauge("eth_con_finality_checkpoint_epoch", "Finality checkpoint epochs",
-                              with(kTC, {"checkpoint"}))),
-      disk_usage_(r.gauge("eth_disk_usage_bytes", "Bytes used under the data directory", {"directory"})),
-      disk_free_(r.gauge("eth_disk_free_bytes", "Free bytes on the data directory's filesystem", {"directory"})),
-      disk_total_(r.gauge("eth_disk_total_bytes", "Size of the data directory's filesystem", {"directory"})),
+      con_checkpoint_(r.gauge("eth_con_beacon_finality_checkpoint_epochs", "Epochs of the finality checkpoints",
+                              with(kTC, {"state_id", "checkpoint"}))),
+      disk_usage_(r.gauge("eth_disk_usage_bytes", "Bytes used under the directory", kDisk)),
+      disk_free_(r.gauge("eth_disk_free_bytes", "Free bytes on the directory's filesystem (f_bfree)", kDisk)),
+      disk_available_(r.gauge("eth_disk_available_bytes",
+                              "Bytes the node can still write on the directory's filesystem (f_bavail)", kDisk)),
+      disk_size_(r.gauge("eth_disk_size_bytes", "Size of the directory's filesystem", kDisk)),
       sol_healthy_(r.gauge("solana_node_is_healthy", "1 when getHealth answers ok", kTC)),
       sol_slot_(r.gauge("solana_node_slot_height", "Current slot (getSlot)", kTC)),
       sol_block_height_(r.gauge("solana_node_block_height", "Current block height (getBlockHeight)", kTC)),
       sol_behind_(r.gauge("solana_node_num_slots_behind", "Slots behind the cluster (getHealth)", kTC)),
-      sol_epoch_(r.gauge("solana_node_epoch", "Current epoch (getEpochInfo)", kTC)),
+      sol_epoch_(r.gauge("solana_node_epoch_number", "Current epoch (getEpochInfo)", kTC)),
       sol_version_(r.gauge("solana_node_version", "solana-core version (value 1)", with(kTC, {"version"}))),
       hd_catching_up_(r.gauge("nodeops_heimdall_catching_up", "1 while Heimdall catches up", kTC)),
       hd_height_(r.gauge("nodeops_heimdall_latest_block_height", "Heimdall latest block height", kTC)),
@@ -54,6 +59,7 @@ ExporterMetrics::ExporterMetrics(metrics::Registry& r, const std::string& versio
                               kTC)),
       hd_milestones_(r.gauge("nodeops_heimdall_milestones", "Milestones (REST /milestones/count)", kTC)),
       hd_span_(r.gauge("nodeops_heimdall_span_id", "Latest Bor span id", kTC)),
+      hd_peers_(r.gauge("nodeops_heimdall_peers", "Connected CometBFT peers (/net_info n_peers)", kTC)),
       node_up_(r.gauge("nodeops_node_up", "1 when the target answered the last probe", kTC)),
       node_ready_(r.gauge("nodeops_node_ready", "1 when /ready answers 200 for the target", kTC)),
       node_live_(r.gauge("nodeops_node_live", "1 when /live answers 200 for the target", kTC)),
@@ -135,9 +141,10 @@ void ExporterMetrics::record_probe(const std::string& target, const std::string&
     set(con_is_syncing_, tc, up ? flag(s.syncing) : std::nullopt);
     set(con_peers_, {target, chain, "connected"}, up ? num(s.peers) : std::nullopt);
     set_info(con_version_, target, chain, up ? s.client_version : "");
-    set(con_checkpoint_, {target, chain, "finalized"}, b ? num(s.beacon->finalized_epoch) : std::nullopt);
-    set(con_checkpoint_, {target, chain, "current_justified"}, b ? num(s.beacon->current_justified_epoch) : std::nullopt);
-    set(con_checkpoint_, {target, chain, "previous_justified"},
+    set(con_checkpoint_, {target, chain, "head", "finalized"}, b ? num(s.beacon->finalized_epoch) : std::nullopt);
+    set(con_checkpoint_, {target, chain, "head", "current_justified"},
+        b ? num(s.beacon->current_justified_epoch) : std::nullopt);
+    set(con_checkpoint_, {target, chain, "head", "previous_justified"},
         b ? num(s.beacon->previous_justified_epoch) : std::nullopt);
   } else if (type == "heimdall") {
     const bool h = up && s.heimdall.has_value();
@@ -146,6 +153,7 @@ void ExporterMetrics::record_probe(const std::string& target, const std::string&
     set(hd_checkpoints_, tc, h ? num(s.heimdall->checkpoint_count) : std::nullopt);
     set(hd_milestones_, tc, h ? num(s.heimdall->milestone_count) : std::nullopt);
     set(hd_span_, tc, h ? num(s.heimdall->span_id) : std::nullopt);
+    set(hd_peers_, tc, h ? num(s.peers) : std::nullopt);
   } else if (type == "solana") {
     const bool o = up && s.solana.has_value();
     set(sol_healthy_, tc, o ? flag(s.solana->healthy) : std::nullopt);
@@ -166,10 +174,13 @@ void ExporterMetrics::record_health(const std::string& target, const std::string
   set(node_age_, tc, head_age_seconds);
 }
 
-void ExporterMetrics::record_disk(const std::string& directory, const DiskUsage& usage) {
-  set(disk_usage_, {directory}, num(usage.used_bytes));
-  set(disk_free_, {directory}, num(usage.free_bytes));
-  set(disk_total_, {directory}, num(usage.total_bytes));
+void ExporterMetrics::record_disk(const std::string& volume, const std::string& directory, const std::string& chain,
+                                  const DiskUsage& usage) {
+  const std::vector<std::string> labels = {directory, volume, chain};
+  set(disk_usage_, labels, num(usage.used_bytes));
+  set(disk_free_, labels, num(usage.free_bytes));
+  set(disk_available_, labels, num(usage.available_bytes));
+  set(disk_size_, labels, num(usage.size_bytes));
 }
 
 }  // namespace nodeops::exporter

@@ -18,10 +18,12 @@
 
 namespace nodeops::exporter {
 
+/// One filesystem measurement, named as ethereum-metrics-exporter names them.
 struct DiskUsage {
-  std::optional<uint64_t> used_bytes;  // unset when the walk hit its bound
-  std::optional<uint64_t> free_bytes;
-  std::optional<uint64_t> total_bytes;
+  std::optional<uint64_t> used_bytes;       // under the directory; unset when the walk hit its bound
+  std::optional<uint64_t> free_bytes;       // f_bfree: free blocks, including those reserved for root
+  std::optional<uint64_t> available_bytes;  // f_bavail: what the (non-root) node can still write
+  std::optional<uint64_t> size_bytes;       // f_blocks: filesystem size
 };
 
 /// Probe error reasons, a fixed set: the target did not answer, or answered something unreadable.
@@ -37,7 +39,9 @@ class ExporterMetrics {
                     const chains::NodeStatus& status, double duration_seconds, double unix_now);
   void record_health(const std::string& target, const std::string& chain, bool ready, bool live,
                      std::optional<uint64_t> lag, std::optional<double> head_age_seconds);
-  void record_disk(const std::string& directory, const DiskUsage& usage);
+  /// Labels: volume (the data dir's name), directory (its path), chain.
+  void record_disk(const std::string& volume, const std::string& directory, const std::string& chain,
+                   const DiskUsage& usage);
 
  private:
   using GaugeFamily = metrics::Family<metrics::Gauge>;
@@ -60,11 +64,12 @@ class ExporterMetrics {
   GaugeFamily& con_is_syncing_;
   GaugeFamily& con_peers_;
   GaugeFamily& con_version_;
-  GaugeFamily& con_checkpoint_;
+  GaugeFamily& con_checkpoint_;  // labels state_id (always "head"), checkpoint
   // disk
   GaugeFamily& disk_usage_;
   GaugeFamily& disk_free_;
-  GaugeFamily& disk_total_;
+  GaugeFamily& disk_available_;
+  GaugeFamily& disk_size_;
   // solana (solana-exporter names)
   GaugeFamily& sol_healthy_;
   GaugeFamily& sol_slot_;
@@ -78,6 +83,7 @@ class ExporterMetrics {
   GaugeFamily& hd_checkpoints_;
   GaugeFamily& hd_milestones_;
   GaugeFamily& hd_span_;
+  GaugeFamily& hd_peers_;
   // every target
   GaugeFamily& node_up_;
   GaugeFamily& node_ready_;

@@ -1,15 +1,15 @@
 #include "gateway/metrics.h"
 
-#include <mutex>
 #include <unordered_map>
 
 #include "chains/evm.h"
 #include "gateway/health.h"
+#include "nodeops/version.h"
 
 namespace nodeops::gateway {
 
 namespace {
-constexpr const char* kVersion = "0.1.0";
+using nodeops::kVersion;  // generated at build time (top-level CMakeLists.txt)
 
 // Index of a method in chains::evm::known_methods(), or its size for "other".
 size_t method_index(std::string_view method) {

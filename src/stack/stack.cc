@@ -132,6 +132,49 @@ std::string render_prometheus_config(const StackConfig& cfg, const std::vector<s
   return out;
 }
 
+// The outside view, as in the cluster: prometheus-blackbox-exporter (monitoring/blackbox/
+// blackbox.yml) sends a JSON-RPC call through the gateway's public port for every chain, and
+// NodeOpsPublicEndpointDown fires when it fails. Optional: without the program (Debian
+// prometheus-blackbox-exporter) the stack runs without it. Listens on a free loopback port, so
+// examples/local.yaml needs no new key. Returns the Prometheus scrape job for the probe, or "".
+std::string start_public_endpoint_probe(const StackConfig& cfg, Supervisor& sup, const fs::path& mon,
+                                        const std::string& log_path) {
+  std::string blackbox = find_program("prometheus-blackbox-exporter");
+  fs::path modules = mon / "blackbox" / "blackbox.yml";
+  if (blackbox.empty() || !fs::exists(modules)) {
+    log::warn("public endpoint not probed: no prometheus-blackbox-exporter or blackbox.yml",
+              {{"install", "apt-get install prometheus-blackbox-exporter"}});
+    return "";
+  }
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  close(fd);
+  HostPort listen{"127.0.0.1", ntohs(sa.sin_port)};
+  sup.start({"blackbox",
+             {blackbox, "--config.file=" + fs::absolute(modules).string(), "--web.listen-address=" + addr(listen)},
+             log_path,
+             fmt::format("http://{}/probe", addr(listen)),
+             "apt-get install prometheus-blackbox-exporter"});
+  std::string job = fmt::format(
+      "  - job_name: nodeops-public-endpoint\n    metrics_path: /probe\n    params: {{ module: [nodeops_evm] }}\n"
+      "    static_configs:\n");
+  for (const auto& chain : cfg.chains()) {
+    job += fmt::format("      - targets: ['http://{}/{}']\n        labels: {{ chain: {} }}\n", addr(cfg.gateway_listen),
+                       chain, chain);
+  }
+  job += fmt::format(
+      "    relabel_configs:\n      - {{ source_labels: [__address__], target_label: __param_target }}\n"
+      "      - {{ source_labels: [__param_target], target_label: instance }}\n"
+      "      - {{ target_label: __address__, replacement: '{}' }}\n",
+      addr(listen));
+  return job;
+}
+
 int run_up(const StackConfig& cfg, const UpOptions& opts) {
   fs::path state(cfg.state_dir);
   if (int pid = running_supervisor(state)) {
@@ -199,7 +242,8 @@ int run_up(const StackConfig& cfg, const UpOptions& opts) {
     } else {
       log::warn("no rules directory; Prometheus runs without alerts", {{"dir", (mon / "rules").string()}});
     }
-    write_file(state / "prometheus.yml", render_prometheus_config(cfg, rules));
+    std::string probe_job = start_public_endpoint_probe(cfg, sup, mon, log_of("blackbox"));
+    write_file(state / "prometheus.yml", render_prometheus_config(cfg, rules) + probe_job);
     fs::create_directories(state / "prometheus");
     std::string prom = find_program("prometheus");
     sup.start({"prometheus",

@@ -3,8 +3,8 @@ anvil nodes, the gateway, the exporter, Prometheus with monitoring/rules, Alertm
 monitoring/alertmanager/local.yml — and the flows of the architecture through it.
 
 The tests run in file order on one stack (conftest.py): traffic, monitoring, `nodeops status`,
-then a node failure and a lagging node at the same time (the alerts have `for: 1m`; waiting for
-both together halves the suite), recovery, a crashed child being restarted, and last the SIGTERM
+then a node failure, a lagging node and a stalled chain at the same time (the alerts have
+`for: 1m`; waiting for them together keeps the suite short), recovery, a crashed child being restarted, and last the SIGTERM
 that must stop everything. Small stacks of their own prove a missing program is reported and a
 SIGKILLed `nodeops up` leaves no orphan.
 
@@ -26,6 +26,7 @@ ETH = ["eth-a", "eth-b", "eth-c"]
 POLYGON = ["polygon-a", "polygon-b"]
 DOWN_NODE = "eth-b"  # frozen with SIGSTOP: a hung node
 LAG_NODE = "eth-c"   # stops mining: falls behind
+STALLED_CHAIN = "polygon"  # every node frozen: the chain stops, users of /polygon get errors
 # Alerts have `for: 1m`; Prometheus scrapes and evaluates every 2 s, so they reach Alertmanager
 # after about 65 s. The bound leaves room for a loaded 2-core machine.
 ALERT_TIMEOUT = 150
@@ -62,7 +63,8 @@ def test_traffic_reaches_both_pools(stack):
 
 
 def test_monitoring_scrapes_everything(stack):
-    jobs = {"nodeops-gateway", "nodeops-exporter", "prometheus", "alertmanager"}
+    # nodeops-public-endpoint: the blackbox exporter's probe of the gateway's public port.
+    jobs = {"nodeops-gateway", "nodeops-exporter", "prometheus", "alertmanager", "nodeops-public-endpoint"}
 
     def all_up():
         targets = stack.prom_targets()
@@ -100,9 +102,12 @@ def test_status_command(stack):
 
 @pytest.fixture(scope="module")
 def disrupted(stack):
-    """Freezes DOWN_NODE and stops LAG_NODE mining, together, so both alerts' minute runs at once."""
+    """Freezes DOWN_NODE, stops LAG_NODE mining and freezes every node of STALLED_CHAIN, together,
+    so the alerts' minutes run at once."""
     stack.pause_node(DOWN_NODE)
     stack.stop_mining(LAG_NODE)
+    for name in POLYGON:
+        stack.pause_node(name)
     return time.monotonic()
 
 
@@ -117,7 +122,7 @@ def test_node_down_keeps_traffic_and_alerts(stack, disrupted):
     assert "unreachable" in stack.upstream("ethereum", DOWN_NODE)["reason"]
     alert = wait("NodeOpsNodeDown in Alertmanager", lambda: stack.alerts("NodeOpsNodeDown", target=DOWN_NODE),
                  ALERT_TIMEOUT - (time.monotonic() - disrupted), interval=1, stack=stack)[0]
-    assert alert["labels"]["severity"] == "critical"
+    assert alert["labels"]["severity"] == "warning"  # one node: a warning, never a page
     assert alert["labels"]["chain"] == "ethereum"
     assert alert["annotations"]["runbook_url"].endswith("NodeOpsNodeDown.md")
     print(f"NodeOpsNodeDown reached Alertmanager {time.monotonic() - disrupted:.0f}s after the node stopped")
@@ -140,7 +145,24 @@ def test_lagging_node_leaves_rotation_and_alerts(stack, disrupted):
     print(f"NodeOpsNodeLagging reached Alertmanager {time.monotonic() - disrupted:.0f}s after mining stopped")
 
 
+def test_stalled_chain_pages(stack, disrupted):
+    """A chain without a healthy upstream is what users feel: a page, and the probe from outside
+    (the blackbox exporter through the gateway's public port) fails too."""
+    alert = wait("NodeOpsChainNoHealthyUpstream in Alertmanager",
+                 lambda: stack.alerts("NodeOpsChainNoHealthyUpstream", chain=STALLED_CHAIN),
+                 ALERT_TIMEOUT - (time.monotonic() - disrupted), interval=1, stack=stack)[0]
+    assert alert["labels"]["severity"] == "critical"
+    assert alert["labels"]["pool"]  # the active pool, joined from nodeops_gateway_upstream_info
+    wait("public endpoint probe of the stalled chain fails",
+         lambda: stack.prom_query(f'probe_success{{job="nodeops-public-endpoint", chain="{STALLED_CHAIN}"}} == 0'),
+         30, stack=stack)
+    assert stack.prom_query('probe_success{job="nodeops-public-endpoint", chain="ethereum"} == 1')
+    print(f"NodeOpsChainNoHealthyUpstream reached Alertmanager {time.monotonic() - disrupted:.0f}s after the chain stopped")
+
+
 def test_recovery_resolves_alerts(stack, disrupted):
+    for name in POLYGON:
+        stack.resume_node(name)
     stack.resume_node(DOWN_NODE)
     # anvil nodes have no peers to sync from: mine the blocks they missed, like a sync would.
     wait(f"{DOWN_NODE} answers", lambda: stack.node_rpc(DOWN_NODE, "eth_blockNumber").get("result"), 10, stack=stack)
@@ -153,6 +175,8 @@ def test_recovery_resolves_alerts(stack, disrupted):
          stack=stack)
     wait("NodeOpsNodeLagging resolved", lambda: not stack.alerts("NodeOpsNodeLagging", target=LAG_NODE), 60, interval=1,
          stack=stack)
+    wait("NodeOpsChainNoHealthyUpstream resolved",
+         lambda: not stack.alerts("NodeOpsChainNoHealthyUpstream", chain=STALLED_CHAIN), 60, interval=1, stack=stack)
 
 
 def test_crashed_child_is_restarted(stack):

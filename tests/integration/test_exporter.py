@@ -323,17 +323,19 @@ def test_beacon_heimdall_solana_from_recorded_responses(fixture_servers, exporte
     assert exp.value("eth_con_sync_head_slot", target="lighthouse") == 11923456
     assert exp.value("eth_con_sync_is_syncing", target="lighthouse") == 0
     assert exp.value("eth_con_peers", target="lighthouse", state="connected") == 87
-    assert exp.value("eth_con_finality_checkpoint_epoch", target="lighthouse", checkpoint="finalized") == 372606
+    assert exp.value("eth_con_beacon_finality_checkpoint_epochs", target="lighthouse", state_id="head",
+                     checkpoint="finalized") == 372606
     assert exp.value("eth_con_node_version", target="lighthouse") == 1
     assert exp.value("nodeops_heimdall_catching_up", target="heimdall", chain="polygon") == 0
     assert exp.value("nodeops_heimdall_latest_block_height", target="heimdall") == 26112733
     assert exp.value("nodeops_heimdall_checkpoints", target="heimdall") == 80412
     assert exp.value("nodeops_heimdall_milestones", target="heimdall") == 3614920
     assert exp.value("nodeops_heimdall_span_id", target="heimdall") == 10822
+    assert exp.value("nodeops_heimdall_peers", target="heimdall") == 2
     assert exp.value("solana_node_is_healthy", target="agave", chain="solana") == 1
     assert exp.value("solana_node_slot_height", target="agave") == 362188310
     assert exp.value("solana_node_block_height", target="agave") == 340512044
-    assert exp.value("solana_node_epoch", target="agave") == 838
+    assert exp.value("solana_node_epoch_number", target="agave") == 838
     assert exp.value("solana_node_num_slots_behind", target="agave") == 0
     assert exp.value("nodeops_node_head", target="heimdall") == 26112733
     promtool_check(exp.metrics_text())
@@ -389,15 +391,25 @@ def test_garbage_and_down_targets_yield_metrics_not_crashes(exporters):
 # ---------------------------------------------------------------- process behaviour
 
 
-def test_data_dir_exports_disk_metrics(anvils, exporters, tmp_path):
-    (tmp_path / "chaindata").mkdir()
-    (tmp_path / "chaindata" / "000001.ldb").write_bytes(b"x" * 100000)
+def test_data_dirs_export_disk_metrics_per_volume(anvils, exporters, tmp_path):
+    """Every volume of a node (execution data, consensus, accounts ...) gets its series, labelled
+    with the volume and chain so alerts and dashboards can name it."""
+    data, consensus = tmp_path / "data", tmp_path / "consensus"
+    (data / "chaindata").mkdir(parents=True)
+    (data / "chaindata" / "000001.ldb").write_bytes(b"x" * 100000)
+    consensus.mkdir()
     node = anvils(block_time=1)
-    exp = exporters(["--target", f"evm={node.url}", "--data-dir", str(tmp_path)] + FAST)
-    used = wait_for(lambda: exp.value("eth_disk_usage_bytes", directory=str(tmp_path)), what="disk usage")
+    exp = exporters(["--target", f"evm={node.url}", "--chain", "ethereum", "--data-dir", str(data),
+                     "--data-dir", f"consensus={consensus}"] + FAST)
+    used = wait_for(lambda: exp.value("eth_disk_usage_bytes", directory=str(data), volume="data", chain="ethereum"),
+                    what="disk usage")
     assert used >= 100000
-    assert exp.value("eth_disk_total_bytes", directory=str(tmp_path)) > exp.value("eth_disk_free_bytes",
-                                                                                  directory=str(tmp_path))
+    wait_for(lambda: exp.value("eth_disk_usage_bytes", volume="consensus", chain="ethereum") is not None,
+             what="second volume")
+    size = exp.value("eth_disk_size_bytes", volume="data")
+    free = exp.value("eth_disk_free_bytes", volume="data")
+    available = exp.value("eth_disk_available_bytes", volume="data")
+    assert size >= free >= available > 0
 
 
 def test_sigterm_exits_zero(anvils, exporters):

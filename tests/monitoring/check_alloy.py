@@ -8,7 +8,13 @@ run here; docs/monitoring.md says so. What this checks instead:
 - every reference `<component>.<label>.<export>` names a component defined in the file;
 - the JSON fields the pipeline extracts are the log keys of docs/interfaces.md, and only the
   bounded ones (chain, level) become labels;
-- every stream label the Loki dashboards select on is one the pipeline sets.
+- every stream label the Loki dashboards select on is one the pipeline sets;
+- the DaemonSet that grafana/alloy renders from deploy/helm/values/alloy*.yaml can run on every
+  node: its storage path (--storage.path) is on a writable volume when the root filesystem is
+  read-only, and its tolerations cover every taint the Terraform node groups carry. The chart
+  comes from Grafana's repository, unreachable here, so its pod template is modelled from the
+  keys it reads (chart 1.2.0, the version scripts/deploy.sh pins): alloy.storagePath (default
+  /tmp/alloy), alloy.mounts.extra, controller.volumes.extra, controller.tolerations.
 """
 
 import pathlib
@@ -59,6 +65,77 @@ def strip(text):
             out.append(c)
             i += 1
     return "".join(out)
+
+
+ALLOY_VALUES = REPO / "deploy" / "helm" / "values"
+TERRAFORM = REPO / "deploy" / "terraform"
+CHART_DEFAULT_STORAGE_PATH = "/tmp/alloy"
+
+
+def merge(base, over):
+    """Helm's -f layering: maps merge, everything else is replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = merge(base.get(k), v)
+        return out
+    return over
+
+
+def node_group_taints(tfvars: pathlib.Path) -> list[dict]:
+    """Taints of an environment's node groups, as the node-groups module derives them: gateway
+    groups get nodeops.io/pool=gateway, chain groups nodeops.io/chain=<chain> (both NoSchedule),
+    plus any `taints` a group lists."""
+    text = tfvars.read_text()
+    taints = []
+    for m in re.finditer(r'kind\s*=\s*"(\w+)"(?:\s*\n\s*chain\s*=\s*"([\w-]+)")?', text):
+        if m.group(1) == "gateway":
+            taints.append({"key": "nodeops.io/pool", "value": "gateway", "effect": "NoSchedule"})
+        elif m.group(1) == "chain":
+            taints.append({"key": "nodeops.io/chain", "value": m.group(2), "effect": "NoSchedule"})
+    effects = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+    for m in re.finditer(r'\{\s*key\s*=\s*"([^"]+)"(?:\s*,\s*value\s*=\s*"([^"]*)")?\s*,\s*effect\s*=\s*"(\w+)"',
+                         text):
+        taints.append({"key": m.group(1), "value": m.group(2) or "", "effect": effects[m.group(3)]})
+    return taints
+
+
+def tolerates(tol: dict, taint: dict) -> bool:
+    """Kubernetes' rule: effect empty or equal; Exists matches the key (or every key when empty),
+    Equal (the default) matches key and value."""
+    if tol.get("effect") and tol["effect"] != taint["effect"]:
+        return False
+    if tol.get("operator", "Equal") == "Exists":
+        return not tol.get("key") or tol["key"] == taint["key"]
+    return tol.get("key") == taint["key"] and tol.get("value", "") == taint["value"]
+
+
+def check_daemonset():
+    import yaml
+
+    module = (TERRAFORM / "modules" / "node-groups" / "main.tf").read_text()
+    for derived in ('key = "nodeops.io/pool", value = "gateway"', 'key = "nodeops.io/chain", value = g.chain'):
+        if derived not in module:
+            fail(f"node-groups module no longer sets the taint {derived!r}: update node_group_taints()")
+    base = yaml.safe_load((ALLOY_VALUES / "alloy.yaml").read_text())
+    for env in ("dev", "staging", "prod"):
+        values = merge(base, yaml.safe_load((ALLOY_VALUES / f"alloy-{env}.yaml").read_text()) or {})
+        alloy, controller = values.get("alloy", {}), values.get("controller", {})
+        path = alloy.get("storagePath", CHART_DEFAULT_STORAGE_PATH)
+        if alloy.get("securityContext", {}).get("readOnlyRootFilesystem"):
+            volumes = {v["name"]: v for v in controller.get("volumes", {}).get("extra", [])}
+            mounts = [m for m in alloy.get("mounts", {}).get("extra", [])
+                      if not m.get("readOnly") and (path + "/").startswith(m["mountPath"].rstrip("/") + "/")]
+            writable = [m for m in mounts
+                        if any(k in volumes.get(m["name"], {}) for k in ("emptyDir", "hostPath", "ephemeral"))]
+            if not writable:
+                fail(f"alloy-{env}: root filesystem is read-only and --storage.path={path} is on no "
+                     "writable volume (alloy.mounts.extra + controller.volumes.extra): Alloy cannot start")
+        tolerations = controller.get("tolerations", [])
+        for taint in node_group_taints(TERRAFORM / "envs" / env / "terraform.tfvars"):
+            if taint["effect"] != "PreferNoSchedule" and not any(tolerates(t, taint) for t in tolerations):
+                fail(f"alloy-{env}: the DaemonSet does not tolerate {taint['key']}={taint['value']}:"
+                     f"{taint['effect']}, so no logs from those nodes")
 
 
 def main():
@@ -115,6 +192,7 @@ def main():
             for lab in re.findall(r'(\w+)\s*(?:=~|!~|!=|=)\s*"', sel.group(1) if sel else ""):
                 if lab not in stream_labels:
                     fail(f'{q["dashboard"]}: {q["panel"]}: selects on {lab!r}, which Alloy does not set')
+    check_daemonset()
     print(f"check_alloy: {len(defined)} components, labels {sorted(stream_labels)}, {len(failures)} failures")
     return 1 if failures else 0
 

@@ -6,7 +6,9 @@
 - `helm template` (helm v4 follows the symlinks) renders one PrometheusRule per rules file
   whose spec equals the file, one dashboard ConfigMap per JSON file with the same bytes, the
   Alertmanager Secret with alertmanager.yml and the templates, and the Alloy ConfigMap with
-  config.alloy; rules.kubernetes=false leaves kubernetes.rules.yml out.
+  config.alloy; rules.kubernetes=false leaves kubernetes.rules.yml out; publicEndpoint renders a
+  Probe (job nodeops-public-endpoint, a module of blackbox.yml) and the blackbox exporter's Secret
+  with monitoring/blackbox/blackbox.yml.
 """
 
 import base64
@@ -39,7 +41,7 @@ def render(*args):
 
 
 def main():
-    for name in ("rules", "dashboards", "alertmanager", "alloy"):
+    for name in ("rules", "dashboards", "alertmanager", "alloy", "blackbox"):
         link = CHART / "files" / name
         if not link.is_symlink():
             fail(f"{link.relative_to(REPO)} is not a symlink into monitoring/")
@@ -77,6 +79,19 @@ def main():
             fail(f"Alertmanager Secret key {key} missing or differs from {path.relative_to(REPO)}")
     if "local.yml" in " ".join(am):
         fail("Alertmanager Secret carries local.yml")
+
+    probed = render("--set", "publicEndpoint.enabled=true", "--set", "publicEndpoint.targets[0].name=solana",
+                    "--set", "publicEndpoint.targets[0].url=https://rpc.example.com/solana",
+                    "--set", "publicEndpoint.targets[0].module=nodeops_solana")
+    probes = [o for o in probed if o["kind"] == "Probe"]
+    if len(probes) != 1 or probes[0]["spec"]["jobName"] != "nodeops-public-endpoint":
+        fail("publicEndpoint renders no Probe with jobName nodeops-public-endpoint (NodeOpsPublicEndpointDown selects it)")
+    bb = [o for o in probed if o["kind"] == "Secret" and "blackbox.yaml" in o.get("data", {})]
+    blackbox = MON / "blackbox" / "blackbox.yml"
+    if not bb or base64.b64decode(bb[0]["data"]["blackbox.yaml"]).decode() != blackbox.read_text():
+        fail("blackbox exporter Secret missing or differs from monitoring/blackbox/blackbox.yml")
+    elif probes and probes[0]["spec"]["module"] not in yaml.safe_load(blackbox.read_text())["modules"]:
+        fail(f"Probe module {probes[0]['spec']['module']} is not in monitoring/blackbox/blackbox.yml")
 
     no_k8s = render("--set", "rules.kubernetes=false")
     if any(o["kind"] == "PrometheusRule" and "kubernetes" in o["metadata"]["name"] for o in no_k8s):

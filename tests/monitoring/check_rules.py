@@ -5,10 +5,14 @@
   runbook_url ending in docs/runbooks/<AlertName>.md, and that file exists;
 - alert names are unique and every runbook belongs to an alert;
 - every alert has a promtool test where it fires and one where it stays silent;
+- no critical alert reads the exporter's per-node series (one node warns; symptoms page);
+- no alert duplicates a kube-prometheus-stack default (promql_names.KUBE_PROMETHEUS_STACK_COVERS);
 - Kubernetes-only metrics (kube-state-metrics, cAdvisor, node-exporter) appear only in
   kubernetes.rules.yml, because the local stack loads every other file;
+- every environment's Prometheus retention holds the 30-day SLO window;
 - every metric a rule or dashboard uses is promised by docs/interfaces.md, is a recording rule,
-  or is an allowed external metric (promql_names.ALLOWED_EXTERNAL). test_metrics_exist.py
+  or is an allowed external metric (promql_names.ALLOWED_EXTERNAL), or is a series the gateway
+  rewrite promises (promql_names.PROMISED_GATEWAY). test_metrics_exist.py
   checks the same against the running binaries.
 
 Prints one line per failed check and "check_rules: N failures"; exit status 1 on failure.
@@ -21,11 +25,12 @@ import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from promql_names import (  # noqa: E402
-    REPO, RULES_DIR, contract_names, is_external, is_kubernetes_only, load_rules, metric_names,
-    recording_rule_names, used_metrics,
+    KUBE_PROMETHEUS_STACK_COVERS, PROMISED_GATEWAY, REPO, RULES_DIR, contract_names, is_external,
+    is_kubernetes_only, load_rules, metric_names, recording_rule_names, used_metrics,
 )
 
 RUNBOOKS = REPO / "docs" / "runbooks"
+PER_NODE_PREFIXES = ("eth_", "solana_node_", "nodeops_node_", "nodeops_heimdall_", "nodeops_exporter_")
 failures: list[str] = []
 
 
@@ -65,6 +70,14 @@ def main() -> int:
             for heading in ("## Diagnose", "## Fix"):
                 if heading not in text:
                     fail(f"{rb.relative_to(REPO)}: no '{heading}' section")
+        # Pages are symptoms users feel (gateway, SLOs, the probe from outside); one node is a
+        # cause the gateway routes around, so the exporter's per-node series never page.
+        if labels.get("severity") == "critical":
+            node = sorted(n for n in metric_names(a["expr"]) if n.startswith(PER_NODE_PREFIXES))
+            if node:
+                fail(f"{where}: critical on per-node metrics {node}; a single node warns, symptoms page")
+        for n in sorted(metric_names(a["expr"]) & set(KUBE_PROMETHEUS_STACK_COVERS)):
+            fail(f"{where}: duplicates kube-prometheus-stack's {KUBE_PROMETHEUS_STACK_COVERS[n]} ({n})")
         if a["file"] != "kubernetes.rules.yml":
             k8s = sorted(n for n in metric_names(a["expr"]) if is_kubernetes_only(n))
             if k8s:
@@ -98,10 +111,21 @@ def main() -> int:
     contract = contract_names()
     recorded = recording_rule_names()
     for metric, where in sorted(used_metrics().items()):
-        if metric in contract or metric in recorded or is_external(metric):
+        if metric in contract or metric in recorded or is_external(metric) or metric in PROMISED_GATEWAY:
             continue
         fail(f"metric {metric} is not in docs/interfaces.md, a recording rule or the allowlist "
              f"(used by {', '.join(sorted(where))})")
+
+    # The 30-day SLO figures (slo.rules.yml) need 30 days of data in every environment.
+    kps = REPO / "deploy" / "helm" / "values"
+    base = yaml.safe_load((kps / "kube-prometheus-stack.yaml").read_text())
+    for env in ("dev", "staging", "prod"):
+        over = yaml.safe_load((kps / f"kube-prometheus-stack-{env}.yaml").read_text()) or {}
+        retention = (over.get("prometheus", {}).get("prometheusSpec", {}).get("retention")
+                     or base["prometheus"]["prometheusSpec"]["retention"])
+        days = {"d": 1, "w": 7, "y": 365}.get(retention[-1], 0) * int(retention[:-1])
+        if days < 30:
+            fail(f"kube-prometheus-stack-{env}: retention {retention} is shorter than the 30-day SLO window")
 
     print(f"check_rules: {len(alerts)} alerts, {len(rules) - len(alerts)} recording rules, "
           f"{len(failures)} failures")

@@ -3,7 +3,7 @@
 # Loki or Alloy running (docs/monitoring.md, "What is tested").
 #   promtool check rules / test rules, the rule lint (annotations, runbooks, fire+silent tests,
 #   metric contract), amtool check-config and routes tests, Alertmanager consistency and live
-#   inhibition, dashboards (built from build.py, structure, every PromQL parses), Alloy, the
+#   inhibition, the blackbox modules, dashboards (built from build.py, structure, every PromQL parses), Alloy, the
 #   Helm chart carrying monitoring/ without a copy, the PromQL extractor's unit tests.
 # The metric-existence test against the running binaries is tests/monitoring/test_metrics_exist.py.
 # Run from anywhere; last line: "monitoring: N passed, M failed"; exit status 1 on any failure.
@@ -74,7 +74,12 @@ run "alertmanager consistency, no literal secrets, live inhibition" $PY tests/mo
 # ---- dashboards, alloy, chart
 run "dashboards are what build.py writes" $PY monitoring/dashboards/build.py --check
 run "dashboards: structure, datasources, PromQL parses, LogQL documented" $PY tests/monitoring/check_dashboards.py
-run "alloy config structure" $PY tests/monitoring/check_alloy.py
+run "alloy config structure, DaemonSet storage and tolerations" $PY tests/monitoring/check_alloy.py
+if command -v prometheus-blackbox-exporter >/dev/null; then
+  run "blackbox modules load" prometheus-blackbox-exporter --config.check --config.file=monitoring/blackbox/blackbox.yml
+else
+  failed=$((failed + 1)); echo "FAIL prometheus-blackbox-exporter missing; run scripts/bootstrap.sh"
+fi
 if [[ -x $HELM ]]; then
   run "helm chart carries monitoring/ (symlinks, rendered content equal)" $PY tests/monitoring/check_chart.py
   for env in "" dev staging prod; do

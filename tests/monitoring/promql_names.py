@@ -41,8 +41,25 @@ ALLOWED_EXTERNAL = {
     "container_cpu_usage_seconds_total": "cadvisor",
     "container_memory_working_set_bytes": "cadvisor",
 }
-# node-exporter: any node_* metric
-ALLOWED_EXTERNAL_PREFIXES = {"node_": "node-exporter"}
+# node-exporter: any node_* metric; the blackbox exporter's probe of the public endpoint (also in
+# the local stack, so not Kubernetes-only).
+ALLOWED_EXTERNAL_PREFIXES = {"node_": "node-exporter", "probe_": "blackbox-exporter"}
+
+# Series the gateway rewrite on main guarantees but today's binary does not export yet, with their
+# exact label names (the rule tests use these label sets). test_metrics_exist.py tolerates their
+# absence from a scrape and checks their labels once they appear; remove an entry when
+# docs/interfaces.md lists it.
+PROMISED_GATEWAY = {
+    "nodeops_gateway_upstream_state": {"chain", "upstream", "state"},
+    "nodeops_gateway_head_regressions_total": {"chain"},
+}
+
+# Metrics whose alerts kube-prometheus-stack already has (CPUThrottlingHigh, NodeCPUHighUsage): an
+# alert of ours on them is a duplicate that fires next to theirs.
+KUBE_PROMETHEUS_STACK_COVERS = {
+    "container_cpu_usage_seconds_total": "CPUThrottlingHigh",
+    "node_cpu_seconds_total": "NodeCPUHighUsage",
+}
 
 
 def is_external(name: str) -> bool:
@@ -54,7 +71,7 @@ def is_kubernetes_only(name: str) -> bool:
     src = ALLOWED_EXTERNAL.get(name)
     if src in ("kube-state-metrics", "cadvisor"):
         return True
-    return any(name.startswith(p) for p in ALLOWED_EXTERNAL_PREFIXES)
+    return name.startswith("node_")
 
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"' r"|'(?:[^'\\]|\\.)*'" r"|`[^`]*`")

@@ -11,18 +11,21 @@ using nodeops::testing::garbage_bodies;
 using nodeops::testing::scenario;
 using nodeops::testing::transport_error;
 
-const std::vector<std::string> kFiles = {"status.json", "checkpoints_count.json",
-                                         "milestones_count.json", "spans_latest.json"};
+const std::vector<std::string> kFiles = {"status.json", "checkpoints_count.json", "milestones_count.json",
+                                         "spans_latest.json", "net_info.json"};
 
 TEST(Heimdall, ProbeCalls) {
   auto a = make_heimdall_adapter("http://h:26657/", "http://h:1317");
   auto calls = a->probe_calls();
-  ASSERT_EQ(calls.size(), 4u);
+  ASSERT_EQ(calls.size(), 5u);
   EXPECT_EQ(calls[0].url, "http://h:26657/status");
   EXPECT_EQ(calls[1].url, "http://h:1317/checkpoints/count");
   EXPECT_EQ(calls[2].url, "http://h:1317/milestones/count");
   EXPECT_EQ(calls[3].url, "http://h:1317/bor/spans/latest");
-  EXPECT_EQ(make_heimdall_adapter("http://h:26657", "")->probe_calls().size(), 1u);
+  EXPECT_EQ(calls[4].url, "http://h:26657/net_info");
+  auto rpc_only = make_heimdall_adapter("http://h:26657", "")->probe_calls();
+  ASSERT_EQ(rpc_only.size(), 2u);
+  EXPECT_EQ(rpc_only[1].url, "http://h:26657/net_info");
 }
 
 TEST(Heimdall, Synced) {
@@ -39,6 +42,7 @@ TEST(Heimdall, Synced) {
   EXPECT_EQ(st.heimdall->checkpoint_count, 80412u);
   EXPECT_EQ(st.heimdall->milestone_count, 3614920u);
   EXPECT_EQ(st.heimdall->span_id, 10822u);
+  EXPECT_EQ(st.peers, 2u);
 }
 
 TEST(Heimdall, CatchingUp) {
@@ -52,9 +56,10 @@ TEST(Heimdall, CatchingUp) {
 
 TEST(Heimdall, RpcOnly) {
   auto a = make_heimdall_adapter("http://h", "");
-  NodeStatus st = a->parse_probe(scenario("heimdall/synced", {"status.json"}));
+  NodeStatus st = a->parse_probe(scenario("heimdall/synced", {"status.json", "net_info.json"}));
   EXPECT_TRUE(st.reachable);
   EXPECT_EQ(st.error, "");
+  EXPECT_EQ(st.peers, 2u);
   EXPECT_FALSE(st.heimdall->checkpoint_count);
 }
 

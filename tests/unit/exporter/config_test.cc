@@ -15,7 +15,9 @@ max_lag: 3
 max_head_age: 30s
 stall_after: 4m
 reference: "http://10.0.0.1:8545"
-data_dir: /data
+data_dirs:
+  - { path: /data }
+  - { name: consensus, path: /consensus/, chain: ethereum }
 targets:
   - { name: geth, type: evm, url: "http://127.0.0.1:8545", chain: ethereum }
   - { name: lh, type: beacon, url: "http://127.0.0.1:5052" }
@@ -32,6 +34,30 @@ targets:
   EXPECT_EQ(o.targets[2].rest_url, "http://127.0.0.1:1317");
   EXPECT_EQ(o.targets[2].max_lag, 10u);
   EXPECT_TRUE(finalize(o).empty());
+  ASSERT_EQ(o.data_dirs.size(), 2u);
+  EXPECT_EQ(o.data_dirs[0].name, "data");       // the directory's last component
+  EXPECT_EQ(o.data_dirs[0].chain, "ethereum");  // the first target's chain
+  EXPECT_EQ(o.data_dirs[1].name, "consensus");
+}
+
+TEST(ExporterConfig, DataDirFlags) {
+  std::string why;
+  auto named = parse_data_dir_flag("accounts=/mnt/accounts", &why);
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->name, "accounts");
+  EXPECT_EQ(named->path, "/mnt/accounts");
+  auto plain = parse_data_dir_flag("/data/a=b", &why);  // '=' after the first '/' is part of the path
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->name, "");
+  EXPECT_EQ(plain->path, "/data/a=b");
+  EXPECT_FALSE(parse_data_dir_flag("x=", &why));
+
+  ExporterOptions o;
+  o.targets.push_back({.name = "geth", .type = "evm", .url = "http://127.0.0.1:8545", .chain = "ethereum"});
+  o.data_dirs = {{.path = "/data"}, {.path = "/x/data"}};
+  auto errors = finalize(o);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("duplicate data dir name 'data'"), std::string::npos) << errors[0];
 }
 
 TEST(ExporterConfig, ErrorsNameFileLineAndKey) {

@@ -23,8 +23,12 @@
     - {{ $v.chain | quote }}
     - --listen
     - {{ printf "0.0.0.0:%d" (int $e.port) | quote }}
+    {{- /* Every volume of the preset (data, consensus, heimdall, ledger, accounts): each fills up
+         on its own, so each gets its eth_disk_* series, labelled volume=<name>. */}}
+    {{- range $p.volumes }}
     - --data-dir
-    - /data
+    - {{ printf "%s=/volumes/%s" .name .name | quote }}
+    {{- end }}
     - --interval
     - {{ $e.interval | quote }}
     - --max-lag
@@ -64,7 +68,9 @@
   resources:
     {{- toYaml $e.resources | nindent 4 }}
   volumeMounts:
-    - name: {{ include "blockchain-node.dataVolume" $root }}
-      mountPath: /data
+    {{- range $p.volumes }}
+    - name: {{ .name }}
+      mountPath: /volumes/{{ .name }}
       readOnly: true
+    {{- end }}
 {{- end }}

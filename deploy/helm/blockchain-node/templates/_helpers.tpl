@@ -108,9 +108,3 @@ nodeops.io/pool: {{ .Values.pool }}
 {{- define "blockchain-node.exporterImage" -}}
 {{- printf "%s:%s" .Values.exporter.image.repository .Values.exporter.image.tag }}
 {{- end }}
-
-{{/* Data volume the exporter reports disk usage for (the first preset volume). */}}
-{{- define "blockchain-node.dataVolume" -}}
-{{- $p := index .Values.presets .Values.chain }}
-{{- (first $p.volumes).name }}
-{{- end }}
