@@ -151,8 +151,18 @@ fi
 [[ $vrc -eq 0 || -n $summary ]] || ko "validate_manifests.mjs crashed (rc=$vrc)"
 [[ $vrc -eq 0 ]] || [[ ${vf:-1} -gt 0 ]] || ko "validate_manifests.mjs exited $vrc"
 
-# ---- values.schema.json rejects typos ----
 BN=deploy/helm/blockchain-node GW=deploy/helm/nodeops-gateway CL=deploy/helm/cluster
+
+# ---- client flags: every arg the charts pass exists in the pinned client's flag list ----
+render_files=$(ls "$OUT"/render-*-a.yaml "$OUT"/deploy-*.all.yaml 2>/dev/null)
+# shellcheck disable=SC2086
+run "client args exist in the pinned clients' flag fixtures (tests/deploy/fixtures/client-flags)" \
+  python3 tests/deploy/deploy_checks.py flags $render_files
+"$HELM" template x "$BN" --set 'presets.ethereum.clients.geth.extraArgs={--http.vhost=*}' >"$OUT/badflag.yaml" 2>&1
+must_fail "the flag check catches a misspelled client flag" "http.vhost is not a flag of geth" \
+  python3 tests/deploy/deploy_checks.py flags "$OUT/badflag.yaml"
+
+# ---- values.schema.json rejects typos ----
 printf 'replicsa: 2\n' >"$OUT/typo-top.yaml"
 for dir in deploy/helm/*/; do
   dir=${dir%/}
