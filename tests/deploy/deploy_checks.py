@@ -86,6 +86,235 @@ def check_flags(paths):
     return problems, f"{checked} client args checked"
 
 
+
+# ---- scheduling ----------------------------------------------------------------------------------
+# vCPU and GiB per instance type the environments use; a pool with several types is judged by the
+# smallest (the autoscaler may launch any of them).
+INSTANCE_TYPES = {
+    "t3.medium": (2, 4), "t3a.medium": (2, 4), "c7i.large": (2, 4), "c6i.large": (2, 4),
+    "c7i.xlarge": (4, 8), "c6i.xlarge": (4, 8), "m7i.large": (2, 8), "m6i.large": (2, 8),
+    "m7i.xlarge": (4, 16), "m6i.xlarge": (4, 16), "m7i.2xlarge": (8, 32), "m6i.2xlarge": (8, 32),
+    "m7i.4xlarge": (16, 64), "m6i.4xlarge": (16, 64), "r7i.2xlarge": (8, 64), "r6i.2xlarge": (8, 64),
+    "r7i.4xlarge": (16, 128), "r6i.4xlarge": (16, 128), "r7a.4xlarge": (16, 128), "r6a.4xlarge": (16, 128),
+    "r7a.8xlarge": (32, 256), "r7a.12xlarge": (48, 384), "r7a.16xlarge": (64, 512),
+    "r6id.8xlarge": (32, 256), "r6id.16xlarge": (64, 512), "r7i.8xlarge": (32, 256),
+}
+# Per node, before any pod of ours: kubelet/system reservation (EKS AL2023: 255Mi + 11Mi per pod
+# slot at 110 slots, 100Mi eviction; ~0.1 CPU) and the DaemonSets every node runs (aws-node,
+# kube-proxy, ebs-csi-node, eks-pod-identity-agent, node-exporter, Alloy), ~0.35 CPU and 0.75 GiB.
+NODE_RESERVED_CPU = 0.45
+NODE_RESERVED_MEM = (255 + 11 * 110 + 100) / 1024 + 0.75
+
+
+def cpu(v):
+    v = str(v)
+    return float(v[:-1]) / 1000 if v.endswith("m") else float(v)
+
+
+def mem(v):
+    """GiB."""
+    v = str(v)
+    units = {"Ki": 2**-20, "Mi": 2**-10, "Gi": 1, "Ti": 2**10, "K": 1e3 / 2**30, "M": 1e6 / 2**30, "G": 1e9 / 2**30}
+    for u, f in units.items():
+        if v.endswith(u):
+            return float(v[: -len(u)]) * f
+    return float(v) / 2**30
+
+
+def pod_requests(spec):
+    """Effective requests: sum of containers and native sidecars, or the largest init step."""
+    def req(c):
+        r = (c.get("resources") or {}).get("requests") or {}
+        return cpu(r.get("cpu", 0)), mem(r.get("memory", 0))
+    main = [req(c) for c in spec.get("containers", [])]
+    sidecars = [req(c) for c in spec.get("initContainers", []) if c.get("restartPolicy") == "Always"]
+    inits = [req(c) for c in spec.get("initContainers", []) if c.get("restartPolicy") != "Always"]
+    c = sum(x[0] for x in main + sidecars)
+    m = sum(x[1] for x in main + sidecars)
+    side_c, side_m = sum(x[0] for x in sidecars), sum(x[1] for x in sidecars)
+    for ic, im in inits:
+        c, m = max(c, ic + side_c), max(m, im + side_m)
+    return c, m
+
+
+class Pod:
+    def __init__(self, name, spec, labels):
+        self.name, self.labels = name, labels
+        self.cpu, self.mem = pod_requests(spec)
+        self.node_selector = spec.get("nodeSelector") or {}
+        self.tolerations = spec.get("tolerations") or []
+        self.anti = [t["labelSelector"].get("matchLabels", {}) for t in
+                     ((spec.get("affinity") or {}).get("podAntiAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution", [])
+                     if t.get("topologyKey") == "kubernetes.io/hostname"]
+        self.spread = [(t["maxSkew"], t["labelSelector"].get("matchLabels", {})) for t in spec.get("topologySpreadConstraints", [])
+                       if t.get("topologyKey") == "topology.kubernetes.io/zone" and t.get("whenUnsatisfiable") == "DoNotSchedule"]
+        self.host_network = bool(spec.get("hostNetwork"))
+
+
+def matches(sel, labels):
+    return all(labels.get(k) == v for k, v in sel.items())
+
+
+def tolerates(pod, taint):
+    for t in pod.tolerations:
+        if t.get("operator") == "Exists" and (not t.get("key") or t.get("key") == taint["key"]):
+            return True
+        if t.get("key") == taint["key"] and t.get("value") == taint.get("value") and t.get("effect") in (None, taint["effect"]):
+            return True
+    return False
+
+
+def nodes_of(env):
+    """Every node the environment's node groups can have: each group at max_size, spread over its
+    zones the way an Auto Scaling group balances them."""
+    path = os.path.join(ROOT, "deploy", "terraform", "envs", env, "node_groups.auto.tfvars.json")
+    groups = json.load(open(path))["node_groups"]
+    tfvars = open(os.path.join(ROOT, "deploy", "terraform", "envs", env, "terraform.tfvars")).read()
+    az_count = int(re.search(r"az_count\s*=\s*(\d+)", tfvars).group(1))
+    nodes = []
+    for name, g in groups.items():
+        types = g["instance_types"]
+        unknown = [t for t in types if t not in INSTANCE_TYPES]
+        if unknown:
+            raise SystemExit(f"scheduling: add {unknown} to INSTANCE_TYPES in {__file__}")
+        vcpu, gib = min((INSTANCE_TYPES[t] for t in types), key=lambda x: (x[0], x[1]))
+        labels = {"nodeops.io/pool": name, "nodeops.io/kind": g["kind"], **(g.get("labels") or {})}
+        taints = list(g.get("taints") or [])
+        if g["kind"] == "gateway":
+            taints.insert(0, {"key": "nodeops.io/pool", "value": "gateway", "effect": "NoSchedule"})
+        if g["kind"] == "chain":
+            labels["nodeops.io/chain"] = g["chain"]
+            taints.insert(0, {"key": "nodeops.io/chain", "value": g["chain"], "effect": "NoSchedule"})
+        zones = g.get("subnet_indexes") or list(range(az_count))
+        for i in range(g["max_size"]):
+            nodes.append({"name": f"{name}-{i}", "labels": {**labels, "topology.kubernetes.io/zone": f"zone-{zones[i % len(zones)]}"},
+                          "taints": taints, "cpu": vcpu - NODE_RESERVED_CPU, "mem": gib * 0.93 - NODE_RESERVED_MEM, "pods": []})
+    return nodes
+
+
+def upstream_pods(env):
+    """Pods of the upstream charts deploy.sh installs, from their values files (requests given there,
+    else the chart's default noted here). They carry no nodeSelector/tolerations of ours, so only the
+    untainted system pool can take them."""
+    vals = os.path.join(ROOT, "deploy", "helm", "values")
+
+    def load(chart):
+        out = {}
+        for f in (f"{chart}.yaml", f"{chart}-{env}.yaml"):
+            p = os.path.join(vals, f)
+            if os.path.exists(p):
+                out = merge(out, yaml.safe_load(open(p)) or {})
+        return out
+
+    def get(d, path, default=None):
+        for k in path.split("."):
+            if not isinstance(d, dict) or k not in d:
+                return default
+            d = d[k]
+        return d
+
+    def mk(name, n, res, spread=False, extra=None):
+        spec = {"containers": [{"name": "c", "resources": {"requests": res or {}}}], **(extra or {})}
+        labels = {"app": name}
+        if spread:
+            spec["topologySpreadConstraints"] = [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                                                  "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": labels}}]
+        return [Pod(f"{name}-{i}", spec, labels) for i in range(int(n or 0))]
+
+    kps, loki = load("kube-prometheus-stack"), load("loki")
+    ca, alb = load("cluster-autoscaler"), load("aws-load-balancer-controller")
+    pods = []
+    pods += mk("prometheus", get(kps, "prometheus.prometheusSpec.replicas", 1), get(kps, "prometheus.prometheusSpec.resources.requests"),
+               spread=bool(get(kps, "prometheus.prometheusSpec.topologySpreadConstraints")))
+    pods += mk("alertmanager", get(kps, "alertmanager.alertmanagerSpec.replicas", 1), get(kps, "alertmanager.alertmanagerSpec.resources.requests"))
+    pods += mk("grafana", get(kps, "grafana.replicas", 1), get(kps, "grafana.resources.requests"))
+    pods += mk("prometheus-operator", 1, get(kps, "prometheusOperator.resources.requests"))
+    pods += mk("kube-state-metrics", 1, get(kps, "kube-state-metrics.resources.requests"))
+    for comp in ("singleBinary", "read", "write", "backend"):
+        pods += mk(f"loki-{comp}", get(loki, f"{comp}.replicas", 0), get(loki, f"{comp}.resources.requests"))
+    # Loki's memcached caches request their allocatedMemory plus 20% (chart defaults 8192/1024 MB).
+    for cache, default_mb in (("chunksCache", 8192), ("resultsCache", 1024)):
+        if get(loki, f"{cache}.enabled", True):
+            mb = get(loki, f"{cache}.allocatedMemory", default_mb)
+            pods += mk(f"loki-{cache}", get(loki, f"{cache}.replicas", 1), {"cpu": "500m", "memory": f"{int(mb * 1.2)}Mi"})
+    pods += mk("loki-gateway", get(loki, "gateway.replicas", 1), get(loki, "gateway.resources.requests"))
+    pods += mk("cluster-autoscaler", get(ca, "replicaCount", 1), get(ca, "resources.requests"))
+    pods += mk("aws-load-balancer-controller", get(alb, "replicaCount", 2), get(alb, "resources.requests"))
+    pods += mk("coredns", 2, {"cpu": "100m", "memory": "70Mi"})
+    pods += mk("ebs-csi-controller", 2, {"cpu": "60m", "memory": "240Mi"})
+    return pods
+
+
+def merge(a, b):
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def our_pods(render_dir):
+    docs = list(load_docs(sorted(os.path.join(render_dir, f) for f in os.listdir(render_dir) if f.endswith(".yaml"))))
+    hpa_max = {(d["metadata"].get("namespace"), d["spec"]["scaleTargetRef"]["name"]): d["spec"]["maxReplicas"]
+               for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
+    pods = []
+    for owner, spec in pod_specs(docs):
+        ns, name = owner["metadata"].get("namespace"), owner["metadata"]["name"]
+        # Deployments count at their HPA's maximum: the nodes must hold what the HPA may ask for.
+        n = hpa_max.get((ns, name), owner["spec"].get("replicas", 1))
+        labels = owner["spec"]["template"]["metadata"].get("labels", {})
+        pods += [Pod(f"{ns}/{name}-{i}", spec, labels) for i in range(n)]
+    return pods
+
+
+def place(pods, nodes):
+    """First fit, largest pods first, honouring resources, nodeSelector, taints, required host
+    anti-affinity, zone spread (DoNotSchedule) and hostNetwork port clashes (one hostNetwork pod
+    per chain per node). Returns the pods that fit nowhere, with why."""
+    failed = []
+    for pod in sorted(pods, key=lambda p: (-p.mem, -p.cpu, p.name)):
+        eligible = [n for n in nodes if matches(pod.node_selector, n["labels"])
+                    and all(tolerates(pod, t) for t in n["taints"] if t["effect"] in ("NoSchedule", "NoExecute"))]
+        if not eligible:
+            failed.append(f"{pod.name}: no node group matches its nodeSelector {pod.node_selector} and tolerations")
+            continue
+        zones = sorted({n["labels"]["topology.kubernetes.io/zone"] for n in eligible})
+        fits_any = False
+        for n in sorted(eligible, key=lambda n: (len(n["pods"]), n["name"])):
+            if n["cpu"] + 1e-9 < pod.cpu or n["mem"] + 1e-9 < pod.mem:
+                continue
+            fits_any = True
+            if any(matches(sel, q.labels) for sel in pod.anti for q in n["pods"]):
+                continue
+            if pod.host_network and any(q.host_network and q.labels.get("nodeops.io/chain") == pod.labels.get("nodeops.io/chain") for q in n["pods"]):
+                continue
+            ok = True
+            for skew, sel in pod.spread:
+                count = {z: 0 for z in zones}
+                for m in eligible:
+                    count[m["labels"]["topology.kubernetes.io/zone"]] += sum(1 for q in m["pods"] if matches(sel, q.labels))
+                count[n["labels"]["topology.kubernetes.io/zone"]] += 1
+                if max(count.values()) - min(count.values()) > skew:
+                    ok = False
+            if not ok:
+                continue
+            n["pods"].append(pod)
+            n["cpu"] -= pod.cpu
+            n["mem"] -= pod.mem
+            break
+        else:
+            why = "no node has room" if not fits_any else "anti-affinity/zone spread/host ports leave no node"
+            failed.append(f"{pod.name} ({pod.cpu:g} CPU, {pod.mem:.1f} GiB): {why} in pools "
+                          f"{sorted({n['labels']['nodeops.io/pool'] for n in eligible})} at max size")
+    return failed
+
+
+def check_scheduling(env, render_dir):
+    nodes = nodes_of(env)
+    pods = our_pods(render_dir) + upstream_pods(env)
+    failed = place(pods, nodes)
+    return failed, f"{env}: {len(pods)} pods on {len(nodes)} nodes (node groups at max size)"
+
+
 # ---- main ----------------------------------------------------------------------------------------
 def main(argv):
     if len(argv) < 2:

@@ -130,6 +130,9 @@ for env in dev staging prod; do
   if NODEOPS_RENDER_DIR="$OUT/deploy-$env" scripts/deploy.sh "$env" --dry-run >"$OUT/deploy-$env.log" 2>&1; then
     ok "scripts/deploy.sh $env --dry-run"
     cat "$OUT/deploy-$env"/*.yaml >"$OUT/deploy-$env.all.yaml"
+    # Every pod of the environment (blue and green, HPAs at max, the upstream charts' pods from
+    # their values) must fit the node groups Terraform declares, at their max size.
+    run "scheduling: $env fits its node groups" python3 tests/deploy/deploy_checks.py scheduling "$env" "$OUT/deploy-$env"
     cases+=",{\"name\":\"deploy.sh $env --dry-run (all releases)\",\"files\":[\"$OUT/deploy-$env.all.yaml\"],\"secretCheck\":false}"
   else
     ko "scripts/deploy.sh $env --dry-run"; sed 's/^/     /' "$OUT/deploy-$env.log" | tail -10

@@ -31,3 +31,8 @@ output "loki" {
     role_arn      = aws_iam_role.loki[0].arn
   } : null
 }
+
+output "irsa_service_accounts" {
+  description = "Role (cluster-autoscaler, loki) -> the only service account (namespace/name) its trust policy admits."
+  value       = { for k, v in local.irsa_roles : k => "${v.namespace}/${v.service_account}" }
+}
