@@ -238,6 +238,8 @@ def upstream_pods(env):
             mb = get(loki, f"{cache}.allocatedMemory", default_mb)
             pods += mk(f"loki-{cache}", get(loki, f"{cache}.replicas", 1), {"cpu": "500m", "memory": f"{int(mb * 1.2)}Mi"})
     pods += mk("loki-gateway", get(loki, "gateway.replicas", 1), get(loki, "gateway.resources.requests"))
+    adapter = load("prometheus-adapter")
+    pods += mk("prometheus-adapter", get(adapter, "replicas", 1), get(adapter, "resources.requests"))
     pods += mk("cluster-autoscaler", get(ca, "replicaCount", 1), get(ca, "resources.requests"))
     pods += mk("aws-load-balancer-controller", get(alb, "replicaCount", 2), get(alb, "resources.requests"))
     pods += mk("coredns", 2, {"cpu": "100m", "memory": "70Mi"})
