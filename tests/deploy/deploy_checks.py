@@ -87,6 +87,134 @@ def check_flags(paths):
 
 
 
+
+# ---- references ----------------------------------------------------------------------------------
+def required_secrets(env_chains=None):
+    """namespace/name -> keys, from deploy/required-secrets.txt (the Secrets made by hand)."""
+    out = {}
+    for line in open(os.path.join(ROOT, "deploy", "required-secrets.txt")):
+        parts = line.split("#", 1)[0].split()
+        if len(parts) == 3:
+            out[parts[1]] = [] if parts[2] == "-" else parts[2].split(",")
+    return out
+
+
+def check_refs(env, render_dir):
+    """Every reference in the environment's render resolves: PVC StorageClasses, Secrets,
+    ConfigMaps, ServiceAccounts and PriorityClasses exist in the render (or, for Secrets, in
+    deploy/required-secrets.txt, which deploy.sh checks on the cluster before installing); every
+    IRSA annotation carries a role ARN (deploy.sh fills it from Terraform); the upstream charts'
+    values name only StorageClasses and Secrets that exist, and the service accounts Terraform's
+    roles trust."""
+    files = sorted(os.path.join(render_dir, f) for f in os.listdir(render_dir) if f.endswith(".yaml"))
+    docs = list(load_docs(files))
+    have = {}
+    for d in docs:
+        have.setdefault(d["kind"], set()).add((d["metadata"].get("namespace"), d["metadata"]["name"]))
+    classes = {n for _, n in have.get("StorageClass", set())}
+    priority = {n for _, n in have.get("PriorityClass", set())}
+    by_hand = required_secrets()
+    problems, refs = [], 0
+
+    def need(kind, ns, name, where):
+        nonlocal refs
+        refs += 1
+        if (ns, name) in have.get(kind, set()):
+            return
+        if kind == "Secret" and f"{ns}/{name}" in by_hand:
+            return
+        problems.append(f"{where}: {kind} {ns}/{name} is neither rendered" +
+                        (" nor listed in deploy/required-secrets.txt" if kind == "Secret" else ""))
+
+    for d in docs:
+        ns = d["metadata"].get("namespace")
+        if d["kind"] == "ServiceAccount":
+            arn = (d["metadata"].get("annotations") or {}).get("eks.amazonaws.com/role-arn")
+            if arn is not None:
+                refs += 1
+                if not re.match(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+", arn):
+                    problems.append(f"{name_of(d)}: eks.amazonaws.com/role-arn is {arn!r}, not a role ARN from Terraform")
+        if d["kind"] == "StatefulSet":
+            for t in d["spec"].get("volumeClaimTemplates") or []:
+                sc = t["spec"].get("storageClassName")
+                refs += 1
+                if sc not in classes:
+                    problems.append(f"{name_of(d)} volume {t['metadata']['name']}: StorageClass {sc} is not rendered")
+        if d["kind"] == "PersistentVolumeClaim":
+            refs += 1
+            if d["spec"].get("storageClassName") not in classes:
+                problems.append(f"{name_of(d)}: StorageClass {d['spec'].get('storageClassName')} is not rendered")
+    for owner, spec in pod_specs(docs):
+        ns, where = owner["metadata"].get("namespace"), name_of(owner)
+        need("ServiceAccount", ns, spec.get("serviceAccountName", "default"), where) if spec.get("serviceAccountName") else None
+        if spec.get("priorityClassName"):
+            refs += 1
+            if spec["priorityClassName"] not in priority:
+                problems.append(f"{where}: PriorityClass {spec['priorityClassName']} is not rendered")
+        for v in spec.get("volumes") or []:
+            if "secret" in v:
+                need("Secret", ns, v["secret"]["secretName"], where)
+            if "configMap" in v:
+                need("ConfigMap", ns, v["configMap"]["name"], where)
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            for e in c.get("env") or []:
+                vf = e.get("valueFrom") or {}
+                if "secretKeyRef" in vf:
+                    need("Secret", ns, vf["secretKeyRef"]["name"], f"{where} container {c['name']}")
+                if "configMapKeyRef" in vf:
+                    need("ConfigMap", ns, vf["configMapKeyRef"]["name"], f"{where} container {c['name']}")
+            for e in c.get("envFrom") or []:
+                if "secretRef" in e:
+                    need("Secret", ns, e["secretRef"]["name"], f"{where} container {c['name']}")
+                if "configMapRef" in e:
+                    need("ConfigMap", ns, e["configMapRef"]["name"], f"{where} container {c['name']}")
+
+    # The upstream charts are not rendered offline: check what their values files name.
+    vals = os.path.join(ROOT, "deploy", "helm", "values")
+    for fn in sorted(os.listdir(vals)):
+        if not fn.endswith(".yaml") or not re.match(rf"^[a-z-]+(-{env})?\.yaml$", fn):
+            continue
+        if re.search(r"-(dev|staging|prod)\.yaml$", fn) and not fn.endswith(f"-{env}.yaml"):
+            continue
+        data = yaml.safe_load(open(os.path.join(vals, fn))) or {}
+
+        def walk(x, path):
+            nonlocal refs
+            if isinstance(x, dict):
+                for k, v in x.items():
+                    if k in ("storageClassName", "storageClass") and isinstance(v, str):
+                        refs += 1
+                        if v not in classes:
+                            problems.append(f"values/{fn} {path}.{k}: StorageClass {v} is not rendered by the cluster chart")
+                    elif k in ("existingSecret", "configSecret") and isinstance(v, str) and v:
+                        need("Secret", "monitoring", v, f"values/{fn} {path}.{k}")
+                    elif k == "secrets" and isinstance(v, list) and all(isinstance(i, str) for i in v):
+                        for name in v:
+                            need("Secret", "monitoring", name, f"values/{fn} {path}.secrets")
+                    else:
+                        walk(v, f"{path}.{k}")
+            elif isinstance(x, list):
+                for i, v in enumerate(x):
+                    walk(v, f"{path}[{i}]")
+        walk(data, fn[:-5])
+
+    # Terraform's IRSA roles trust one service account each: the upstream values must use it.
+    tf = open(os.path.join(ROOT, "deploy", "terraform", "modules", "workload-iam", "variables.tf")).read()
+    for var, values_file, path in (("cluster_autoscaler", "cluster-autoscaler.yaml", ("rbac", "serviceAccount", "name")),):
+        refs += 1
+        if f'variable "{var}"' not in tf or not os.path.exists(os.path.join(vals, values_file)):
+            problems.append(f"{var}: no IAM role in modules/workload-iam or no values/{values_file}")
+            continue
+        block = tf[tf.index(f'variable "{var}"'):]
+        trusted = re.search(r'service_account\s*=\s*optional\(string,\s*"([^"]+)"\)', block).group(1)
+        got = yaml.safe_load(open(os.path.join(vals, values_file)))
+        for k in path:
+            got = (got or {}).get(k)
+        if got != trusted:
+            problems.append(f"values/{values_file} {'.'.join(path)} is {got!r}; Terraform's role trusts {trusted!r}")
+    return problems, f"{env}: {refs} references"
+
+
 # ---- scheduling ----------------------------------------------------------------------------------
 # vCPU and GiB per instance type the environments use; a pool with several types is judged by the
 # smallest (the autoscaler may launch any of them).

@@ -133,6 +133,10 @@ for env in dev staging prod; do
     # Every pod of the environment (blue and green, HPAs at max, the upstream charts' pods from
     # their values) must fit the node groups Terraform declares, at their max size.
     run "scheduling: $env fits its node groups" python3 tests/deploy/deploy_checks.py scheduling "$env" "$OUT/deploy-$env"
+    # Every StorageClass, Secret, ConfigMap, ServiceAccount, PriorityClass and IAM role a release
+    # (or an upstream chart's values) names exists: rendered, from Terraform, or made by hand and
+    # listed in deploy/required-secrets.txt (which deploy.sh checks on the cluster first).
+    run "references: $env resolve" python3 tests/deploy/deploy_checks.py refs "$env" "$OUT/deploy-$env"
     cases+=",{\"name\":\"deploy.sh $env --dry-run (all releases)\",\"files\":[\"$OUT/deploy-$env.all.yaml\"],\"secretCheck\":false}"
   else
     ko "scripts/deploy.sh $env --dry-run"; sed 's/^/     /' "$OUT/deploy-$env.log" | tail -10
