@@ -169,6 +169,27 @@ def check_refs(env, render_dir):
                 if "configMapRef" in e:
                     need("ConfigMap", ns, e["configMapRef"]["name"], f"{where} container {c['name']}")
 
+    # An HPA's custom metric must be served by a prometheus-adapter rule (else it never scales on it).
+    adapter_path = os.path.join(ROOT, "deploy", "helm", "values", "prometheus-adapter.yaml")
+    served = set()
+    if os.path.exists(adapter_path):
+        rules = ((yaml.safe_load(open(adapter_path)) or {}).get("rules") or {}).get("custom") or []
+        served = {(r.get("name") or {}).get("as") for r in rules}
+    for d in docs:
+        if d["kind"] == "HorizontalPodAutoscaler":
+            for m in d["spec"].get("metrics", []):
+                if m["type"] == "Pods":
+                    refs += 1
+                    if m["pods"]["metric"]["name"] not in served:
+                        problems.append(f"{name_of(d)}: Pods metric {m['pods']['metric']['name']} is served by no rule in values/prometheus-adapter.yaml")
+        # A public endpoint outside dev sits behind the WAF web ACL Terraform creates.
+        if d["kind"] == "Ingress" and env != "dev":
+            ann = d["metadata"].get("annotations") or {}
+            if ann.get("alb.ingress.kubernetes.io/scheme") == "internet-facing":
+                refs += 1
+                if not ann.get("alb.ingress.kubernetes.io/wafv2-acl-arn", "").startswith("arn:aws"):
+                    problems.append(f"{name_of(d)}: internet-facing without a WAF web ACL (Terraform helm.waf_acl_arn)")
+
     # The upstream charts are not rendered offline: check what their values files name.
     vals = os.path.join(ROOT, "deploy", "helm", "values")
     for fn in sorted(os.listdir(vals)):
