@@ -218,6 +218,18 @@ if "$HELM" template x "$BN" --set presets.ethereum.jwt.existingSecret=my-jwt 2>/
   ko "existing JWT Secret: the chart renders no Secret"
 else ok "existing JWT Secret: the chart renders no Secret"; fi
 
+# ---- the P2P address wrapper: @P2P_IP@ replaced in every argument, nothing else touched ----
+"$HELM" template x "$BN" --set p2p.mode=hostNetwork --show-only templates/configmap.yaml 2>/dev/null |
+  python3 -c 'import sys, yaml; open(sys.argv[1], "w").write(yaml.safe_load(sys.stdin)["data"]["with-p2p-address.sh"])' "$OUT/wrap.sh"
+printf '203.0.113.7' >"$OUT/p2p-ip"
+got=$(P2P_IP_FILE="$OUT/p2p-ip" sh "$OUT/wrap.sh" printf '%s|' --nat=extip:@P2P_IP@ '--p2p.external-address=@P2P_IP@:26656' 'a b' --port=30303 2>&1)
+if [[ $got == "--nat=extip:203.0.113.7|--p2p.external-address=203.0.113.7:26656|a b|--port=30303|" ]]; then
+  ok "with-p2p-address.sh substitutes the advertised address"
+else ko "with-p2p-address.sh substitutes the advertised address (got: $got)"; fi
+printf 'not-an-ip' >"$OUT/p2p-ip"
+must_fail "with-p2p-address.sh refuses a malformed address" "bad address" \
+  env P2P_IP_FILE="$OUT/p2p-ip" sh "$OUT/wrap.sh" true
+
 # ---- the validator catches what it claims (bad manifests must fail) ----
 cat >"$OUT/bad.yaml" <<'EOF'
 apiVersion: apps/v1
