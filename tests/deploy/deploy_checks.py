@@ -4,6 +4,7 @@
   deploy_checks.py flags FILE...            client args exist in the pinned client's flag list
   deploy_checks.py refs ENV RENDER_DIR      every reference resolves (see check_refs)
   deploy_checks.py scheduling ENV RENDER_DIR  every pod fits the node groups Terraform declares
+  deploy_checks.py images CHART_DIR DOCKERFILE  the restore image has every tool restore.sh runs
 
 Each prints one line per problem and exits non-zero when there is any.
 """
@@ -466,6 +467,34 @@ def check_scheduling(env, render_dir):
     return failed, f"{env}: {len(pods)} pods on {len(nodes)} nodes (node groups at max size)"
 
 
+
+# ---- images --------------------------------------------------------------------------------------
+# Commands the chart's scripts run -> the Alpine package that provides them.
+PACKAGE_OF = {"aws": "aws-cli", "curl": "curl", "tar": "tar", "gzip": "gzip", "zstd": "zstd", "lz4": "lz4"}
+
+
+def check_images(chart_dir, dockerfile):
+    """Every tool the snapshot restore script runs (downloaders, tar, each decompressor it
+    dispatches an archive type to) is installed by the image the chart uses for it."""
+    import subprocess
+    helm = os.environ.get("HELM", os.path.join(ROOT, ".tools", "bin", "helm"))
+    out = subprocess.run([helm, "template", "x", chart_dir, "--set", "snapshot.enabled=true",
+                          "--set", "snapshot.url=https://example.org/a.tar.zst",
+                          "--show-only", "templates/configmap.yaml"], capture_output=True, text=True, check=True).stdout
+    script = yaml.safe_load(out)["data"]["restore.sh"]
+    used = set(re.findall(r'DECOMPRESS="([a-z0-9]+)', script))
+    used |= {c for c in ("aws", "curl", "tar") if re.search(rf"(^|[|;]\s*|\s){c}\s", script, re.M)}
+    text = open(dockerfile).read()
+    installed = set(re.findall(r"apk add[^\n]*", text)[0].split()[2:]) if "apk add" in text else set()
+    problems = [f"restore.sh runs {c}, but {dockerfile} does not install {PACKAGE_OF.get(c, c)}"
+                for c in sorted(used - {"cat"}) if PACKAGE_OF.get(c, c) not in installed]
+    values = yaml.safe_load(open(os.path.join(chart_dir, "values.yaml")))
+    repo = values["snapshot"]["image"]["repository"]
+    if not repo.endswith("/" + os.path.basename(os.path.dirname(dockerfile))):
+        problems.append(f"snapshot.image.repository is {repo}, not the image built from {dockerfile}")
+    return problems, f"restore.sh uses {sorted(used)}"
+
+
 # ---- main ----------------------------------------------------------------------------------------
 def main(argv):
     if len(argv) < 2:
@@ -476,6 +505,8 @@ def main(argv):
         problems, summary = check_flags(rest)
     elif cmd == "refs":
         problems, summary = check_refs(*rest)
+    elif cmd == "images":
+        problems, summary = check_images(*rest)
     elif cmd == "scheduling":
         problems, summary = check_scheduling(*rest)
     else:

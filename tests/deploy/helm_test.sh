@@ -218,6 +218,14 @@ if "$HELM" template x "$BN" --set presets.ethereum.jwt.existingSecret=my-jwt 2>/
   ko "existing JWT Secret: the chart renders no Secret"
 else ok "existing JWT Secret: the chart renders no Secret"; fi
 
+# ---- the snapshot-restore image carries every tool restore.sh runs (zstd, lz4, ...) ----
+run "snapshot-restore image has every tool restore.sh runs" env HELM="$HELM" \
+  python3 tests/deploy/deploy_checks.py images "$BN" deploy/images/snapshot-restore/Dockerfile
+sed 's/ zstd lz4 / /' deploy/images/snapshot-restore/Dockerfile >"$OUT/Dockerfile.bad"
+mkdir -p "$OUT/snapshot-restore" && mv "$OUT/Dockerfile.bad" "$OUT/snapshot-restore/Dockerfile"
+must_fail "the image check catches a missing decompressor" "does not install zstd" \
+  env HELM="$HELM" python3 tests/deploy/deploy_checks.py images "$BN" "$OUT/snapshot-restore/Dockerfile"
+
 # ---- the P2P address wrapper: @P2P_IP@ replaced in every argument, nothing else touched ----
 "$HELM" template x "$BN" --set p2p.mode=hostNetwork --show-only templates/configmap.yaml 2>/dev/null |
   python3 -c 'import sys, yaml; open(sys.argv[1], "w").write(yaml.safe_load(sys.stdin)["data"]["with-p2p-address.sh"])' "$OUT/wrap.sh"
