@@ -169,6 +169,38 @@ run "client args exist in the pinned clients' flag fixtures (tests/deploy/fixtur
 must_fail "the flag check catches a misspelled client flag" "http.vhost is not a flag of geth" \
   python3 tests/deploy/deploy_checks.py flags "$OUT/badflag.yaml"
 
+# ---- scripts/deploy.sh for real, against stub tools (tests/deploy/fixtures/stub-tools) ----
+# What it must do whatever the charts say: apply exactly the saved plan, touch one node pool per
+# run, never auto-roll back a node release, and stop before installing anything when a required
+# Secret is missing.
+stub_run() { # LOG ARGS...: deploy.sh dev with the stubs; output in LOG.out, calls in LOG
+  local log=$1; shift
+  : >"$log"
+  STUB_LOG=$log PATH="$PWD/tests/deploy/fixtures/stub-tools:$PATH" HELM=helm KUBECTL=kubectl TERRAFORM=terraform \
+    scripts/deploy.sh dev "$@" >"$log.out" 2>&1
+}
+if stub_run "$OUT/stub.log" --auto-approve --pool blue; then
+  plan=$(sed -n 's/.* plan .*-out=\([^ ]*\).*/\1/p' "$OUT/stub.log")
+  if [[ -n $plan ]] && grep -q "apply -input=false $plan\$" "$OUT/stub.log"; then ok "deploy.sh applies the plan file it saved"
+  else ko "deploy.sh applies the plan file it saved"; sed 's/^/     /' "$OUT/stub.log" | grep terraform; fi
+  if grep -q 'upgrade --install ethereum-blue' "$OUT/stub.log" && ! grep -q 'upgrade --install [a-z]*-green' "$OUT/stub.log"; then
+    ok "deploy.sh --pool blue upgrades the blue node releases only"
+  else ko "deploy.sh --pool blue upgrades the blue node releases only"; fi
+  if grep 'upgrade --install [a-z]*-blue ' "$OUT/stub.log" | grep -q -e '--rollback-on-failure' -e '--atomic'; then
+    ko "node releases are never rolled back automatically"
+  else ok "node releases are never rolled back automatically"; fi
+else
+  ko "deploy.sh dev against stub tools"; tail -5 "$OUT/stub.log.out" | sed 's/^/     /'
+fi
+stub_run "$OUT/stub2.log" --auto-approve
+if ! grep -q 'upgrade --install [a-z]*-\(blue\|green\) ' "$OUT/stub2.log"; then ok "deploy.sh without --pool touches no node release"
+else ko "deploy.sh without --pool touches no node release"; fi
+if STUB_MISSING=heimdall-l1-rpc stub_run "$OUT/stub3.log" --auto-approve --skip-terraform --pool blue; then
+  ko "deploy.sh stops on a missing required Secret (it succeeded)"
+elif grep -q 'missing Secrets: nodes-polygon/heimdall-l1-rpc' "$OUT/stub3.log.out" && ! grep -q 'helm upgrade' "$OUT/stub3.log"; then
+  ok "deploy.sh stops on a missing required Secret, before installing anything"
+else ko "deploy.sh stops on a missing required Secret, before installing anything"; tail -3 "$OUT/stub3.log.out" | sed 's/^/     /'; fi
+
 # ---- values.schema.json rejects typos ----
 printf 'replicsa: 2\n' >"$OUT/typo-top.yaml"
 for dir in deploy/helm/*/; do
