@@ -65,6 +65,10 @@ run "prod_runs_mainnet_nodes" {
     error_message = "prod's public endpoint has a WAF web ACL with a per-IP rate limit."
   }
   assert {
+    condition     = output.helm.waf_acl_arn == aws_wafv2_web_acl.gateway[0].arn && aws_wafv2_web_acl.gateway[0].scope == "REGIONAL"
+    error_message = "The web ACL (regional, for the ALB) reaches the Helm layer, which associates it through the gateway Ingress (alb.ingress.kubernetes.io/wafv2-acl-arn)."
+  }
+  assert {
     condition     = alltrue([for p in values(output.node_pools) : p.chain != "solana" || p.max_size >= 2])
     error_message = "Solana pools can grow to hold blue and green."
   }
