@@ -130,6 +130,13 @@ for env in dev staging prod; do
   if NODEOPS_RENDER_DIR="$OUT/deploy-$env" scripts/deploy.sh "$env" --dry-run >"$OUT/deploy-$env.log" 2>&1; then
     ok "scripts/deploy.sh $env --dry-run"
     cat "$OUT/deploy-$env"/*.yaml >"$OUT/deploy-$env.all.yaml"
+    # Every pod of the environment (blue and green, HPAs at max, the upstream charts' pods from
+    # their values) must fit the node groups Terraform declares, at their max size.
+    run "scheduling: $env fits its node groups" python3 tests/deploy/deploy_checks.py scheduling "$env" "$OUT/deploy-$env"
+    # Every StorageClass, Secret, ConfigMap, ServiceAccount, PriorityClass and IAM role a release
+    # (or an upstream chart's values) names exists: rendered, from Terraform, or made by hand and
+    # listed in deploy/required-secrets.txt (which deploy.sh checks on the cluster first).
+    run "references: $env resolve" python3 tests/deploy/deploy_checks.py refs "$env" "$OUT/deploy-$env"
     cases+=",{\"name\":\"deploy.sh $env --dry-run (all releases)\",\"files\":[\"$OUT/deploy-$env.all.yaml\"],\"secretCheck\":false}"
   else
     ko "scripts/deploy.sh $env --dry-run"; sed 's/^/     /' "$OUT/deploy-$env.log" | tail -10
@@ -151,8 +158,50 @@ fi
 [[ $vrc -eq 0 || -n $summary ]] || ko "validate_manifests.mjs crashed (rc=$vrc)"
 [[ $vrc -eq 0 ]] || [[ ${vf:-1} -gt 0 ]] || ko "validate_manifests.mjs exited $vrc"
 
-# ---- values.schema.json rejects typos ----
 BN=deploy/helm/blockchain-node GW=deploy/helm/nodeops-gateway CL=deploy/helm/cluster
+
+# ---- client flags: every arg the charts pass exists in the pinned client's flag list ----
+render_files=$(ls "$OUT"/render-*-a.yaml "$OUT"/deploy-*.all.yaml 2>/dev/null)
+# shellcheck disable=SC2086
+run "client args exist in the pinned clients' flag fixtures (tests/deploy/fixtures/client-flags)" \
+  python3 tests/deploy/deploy_checks.py flags $render_files
+"$HELM" template x "$BN" --set 'presets.ethereum.clients.geth.extraArgs={--http.vhost=*}' >"$OUT/badflag.yaml" 2>&1
+must_fail "the flag check catches a misspelled client flag" "http.vhost is not a flag of geth" \
+  python3 tests/deploy/deploy_checks.py flags "$OUT/badflag.yaml"
+
+# ---- scripts/deploy.sh for real, against stub tools (tests/deploy/fixtures/stub-tools) ----
+# What it must do whatever the charts say: apply exactly the saved plan, touch one node pool per
+# run, never auto-roll back a node release, and stop before installing anything when a required
+# Secret is missing.
+stub_run() { # LOG ARGS...: deploy.sh dev with the stubs; output in LOG.out, calls in LOG
+  local log=$1; shift
+  : >"$log"
+  STUB_LOG=$log PATH="$PWD/tests/deploy/fixtures/stub-tools:$PATH" HELM=helm KUBECTL=kubectl TERRAFORM=terraform \
+    scripts/deploy.sh dev "$@" >"$log.out" 2>&1
+}
+if stub_run "$OUT/stub.log" --auto-approve --pool blue; then
+  plan=$(sed -n 's/.* plan .*-out=\([^ ]*\).*/\1/p' "$OUT/stub.log")
+  if [[ -n $plan ]] && grep -q "apply -input=false $plan\$" "$OUT/stub.log"; then ok "deploy.sh applies the plan file it saved"
+  else ko "deploy.sh applies the plan file it saved"; sed 's/^/     /' "$OUT/stub.log" | grep terraform; fi
+  if grep -q 'upgrade --install ethereum-blue' "$OUT/stub.log" && ! grep -q 'upgrade --install [a-z]*-green' "$OUT/stub.log"; then
+    ok "deploy.sh --pool blue upgrades the blue node releases only"
+  else ko "deploy.sh --pool blue upgrades the blue node releases only"; fi
+  if grep 'upgrade --install [a-z]*-blue ' "$OUT/stub.log" | grep -q -e '--rollback-on-failure' -e '--atomic'; then
+    ko "node releases are never rolled back automatically"
+  else ok "node releases are never rolled back automatically"; fi
+else
+  ko "deploy.sh dev against stub tools"; tail -5 "$OUT/stub.log.out" | sed 's/^/     /'
+fi
+stub_run "$OUT/stub2.log" --auto-approve
+if ! grep -q 'upgrade --install [a-z]*-\(blue\|green\) ' "$OUT/stub2.log"; then ok "deploy.sh without --pool touches no node release"
+else ko "deploy.sh without --pool touches no node release"; fi
+if STUB_MISSING=heimdall-l1-rpc stub_run "$OUT/stub3.log" --auto-approve --skip-terraform --pool blue; then
+  ko "deploy.sh stops on a missing required Secret (it succeeded)"
+elif grep -q 'missing Secrets: nodes-polygon/heimdall-l1-rpc' "$OUT/stub3.log.out" && ! grep -q 'helm upgrade' "$OUT/stub3.log"; then
+  ok "deploy.sh stops on a missing required Secret, before installing anything"
+else ko "deploy.sh stops on a missing required Secret, before installing anything"; tail -3 "$OUT/stub3.log.out" | sed 's/^/     /'; fi
+
+# ---- values.schema.json rejects typos ----
 printf 'replicsa: 2\n' >"$OUT/typo-top.yaml"
 for dir in deploy/helm/*/; do
   dir=${dir%/}
@@ -200,6 +249,26 @@ if [[ -n $j1 && $j1 != "$j2" ]]; then ok "JWT secret is generated, never a defau
 if "$HELM" template x "$BN" --set presets.ethereum.jwt.existingSecret=my-jwt 2>/dev/null | grep -q 'kind: Secret'; then
   ko "existing JWT Secret: the chart renders no Secret"
 else ok "existing JWT Secret: the chart renders no Secret"; fi
+
+# ---- the snapshot-restore image carries every tool restore.sh runs (zstd, lz4, ...) ----
+run "snapshot-restore image has every tool restore.sh runs" env HELM="$HELM" \
+  python3 tests/deploy/deploy_checks.py images "$BN" deploy/images/snapshot-restore/Dockerfile
+sed 's/ zstd lz4 / /' deploy/images/snapshot-restore/Dockerfile >"$OUT/Dockerfile.bad"
+mkdir -p "$OUT/snapshot-restore" && mv "$OUT/Dockerfile.bad" "$OUT/snapshot-restore/Dockerfile"
+must_fail "the image check catches a missing decompressor" "does not install zstd" \
+  env HELM="$HELM" python3 tests/deploy/deploy_checks.py images "$BN" "$OUT/snapshot-restore/Dockerfile"
+
+# ---- the P2P address wrapper: @P2P_IP@ replaced in every argument, nothing else touched ----
+"$HELM" template x "$BN" --set p2p.mode=hostNetwork --show-only templates/configmap.yaml 2>/dev/null |
+  python3 -c 'import sys, yaml; open(sys.argv[1], "w").write(yaml.safe_load(sys.stdin)["data"]["with-p2p-address.sh"])' "$OUT/wrap.sh"
+printf '203.0.113.7' >"$OUT/p2p-ip"
+got=$(P2P_IP_FILE="$OUT/p2p-ip" sh "$OUT/wrap.sh" printf '%s|' --nat=extip:@P2P_IP@ '--p2p.external-address=@P2P_IP@:26656' 'a b' --port=30303 2>&1)
+if [[ $got == "--nat=extip:203.0.113.7|--p2p.external-address=203.0.113.7:26656|a b|--port=30303|" ]]; then
+  ok "with-p2p-address.sh substitutes the advertised address"
+else ko "with-p2p-address.sh substitutes the advertised address (got: $got)"; fi
+printf 'not-an-ip' >"$OUT/p2p-ip"
+must_fail "with-p2p-address.sh refuses a malformed address" "bad address" \
+  env P2P_IP_FILE="$OUT/p2p-ip" sh "$OUT/wrap.sh" true
 
 # ---- the validator catches what it claims (bad manifests must fail) ----
 cat >"$OUT/bad.yaml" <<'EOF'

@@ -88,5 +88,7 @@ module "workload_iam" {
     enabled    = var.load_balancer_controller_policy_arn != null
     policy_arn = var.load_balancer_controller_policy_arn
   }
-  tags = local.tags
+  cluster_autoscaler = { enabled = true }
+  loki               = { enabled = true, bucket_prefix = "${var.cluster_name}-${var.account_id}-loki", retention_days = var.loki_retention_days }
+  tags               = local.tags
 }

@@ -123,6 +123,12 @@ output "helm" {
     snapshot_restore_role_arn = module.workload_iam.snapshot_restore_role_arn
     snapshot_service_accounts = module.workload_iam.snapshot_restore_service_accounts
     lb_controller_role_arn    = module.workload_iam.load_balancer_controller_role_arn
+    autoscaler_role_arn       = module.workload_iam.cluster_autoscaler_role_arn
+    loki_role_arn             = module.workload_iam.loki.role_arn
+    loki_chunks_bucket        = module.workload_iam.loki.chunks_bucket
+    loki_ruler_bucket         = module.workload_iam.loki.ruler_bucket
+    waf_acl_arn               = one(aws_wafv2_web_acl.gateway[*].arn)
+    gateway_inbound_cidrs     = var.gateway_edge.inbound_cidrs
     acm_certificate_arn       = var.gateway_certificate_arn
     vpc_id                    = module.network.vpc_id
     snapshot_bucket           = var.snapshot_restore.bucket_name
@@ -139,4 +145,29 @@ output "helm" {
 output "kubeconfig_command" {
   description = "Command that writes a kubeconfig entry for this cluster."
   value       = "aws eks update-kubeconfig --region ${var.region} --name ${module.eks.cluster_name}"
+}
+
+output "edge" {
+  description = "The gateway's public edge: WAF web ACL (null when off) and its rules."
+  value = {
+    waf_enabled   = var.gateway_edge.waf_enabled
+    waf_rules     = [for r in flatten(aws_wafv2_web_acl.gateway[*].rule) : r.name]
+    rate_limit    = var.gateway_edge.rate_limit_per_5m
+    inbound_cidrs = var.gateway_edge.inbound_cidrs
+  }
+}
+
+output "vpc_cni_configuration" {
+  description = "configuration_values of the vpc-cni add-on, decoded (enableNetworkPolicy must be \"true\")."
+  value       = module.eks.vpc_cni_configuration
+}
+
+output "bootstrap_scripts" {
+  description = "Per pool with host settings: the script its launch template runs before the node joins."
+  value       = module.node_groups.bootstrap_scripts
+}
+
+output "workload_identities" {
+  description = "Workload IAM roles Terraform creates, by role, with the one service account each trusts."
+  value       = module.workload_iam.irsa_service_accounts
 }

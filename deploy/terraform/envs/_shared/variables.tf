@@ -107,6 +107,13 @@ variable "access_entries" {
     })))
   }))
   default = {}
+
+  validation {
+    condition = alltrue(flatten([for e in values(var.access_entries) : [for p in values(coalesce(e.policy_associations, {})) :
+      try(p.access_scope.type, "cluster") != "namespace" ? true :
+    alltrue([for n in coalesce(p.access_scope.namespaces, []) : contains(["nodeops-system", "monitoring", "nodes-ethereum", "nodes-polygon", "nodes-solana"], n)])]]))
+    error_message = "A namespace-scoped access policy may name only the namespaces the cluster chart creates: nodeops-system, monitoring, nodes-ethereum, nodes-polygon, nodes-solana."
+  }
 }
 
 variable "node_groups" {
@@ -133,6 +140,11 @@ variable "node_groups" {
     imds_hop_limit      = optional(number)
     detailed_monitoring = optional(bool)
     auto_repair         = optional(bool)
+    bootstrap = optional(object({
+      sysctls              = optional(map(string))
+      nofile               = optional(number)
+      instance_store_mount = optional(string)
+    }))
   }))
 }
 
@@ -212,4 +224,33 @@ variable "tags" {
   description = "Extra tags on every resource (Project, Environment and ManagedBy are always set)."
   type        = map(string)
   default     = {}
+}
+
+variable "gateway_edge" {
+  description = "The gateway's public edge: WAF web ACL with a per-IP rate limit (requests per 5 minutes), and the client CIDRs the ALB admits (empty: anyone)."
+  type = object({
+    waf_enabled       = optional(bool, true)
+    rate_limit_per_5m = optional(number, 6000)
+    inbound_cidrs     = optional(list(string), [])
+  })
+  default = {}
+
+  validation {
+    condition     = var.gateway_edge.waf_enabled || var.environment != "prod"
+    error_message = "prod's public endpoint keeps its WAF web ACL (gateway_edge.waf_enabled)."
+  }
+  validation {
+    condition     = var.gateway_edge.rate_limit_per_5m >= 10 && var.gateway_edge.rate_limit_per_5m <= 2000000000
+    error_message = "gateway_edge.rate_limit_per_5m must be between 10 and 2e9 (the WAF bounds)."
+  }
+  validation {
+    condition     = alltrue([for c in var.gateway_edge.inbound_cidrs : can(cidrhost(c, 0))])
+    error_message = "gateway_edge.inbound_cidrs must be CIDRs."
+  }
+}
+
+variable "loki_retention_days" {
+  description = "Days Loki's chunks are kept in S3 (the bucket lifecycle)."
+  type        = number
+  default     = 30
 }

@@ -34,50 +34,8 @@ log_retention_in_days       = 14
 
 # Chain pools pinned to the first AZ (subnet_indexes = [0]) so their volumes and nodes meet;
 # outbound-only P2P through the NAT is enough for testnets.
-node_groups = {
-  system = {
-    kind           = "system"
-    instance_types = ["t3.medium", "t3a.medium"]
-    capacity_type  = "SPOT"
-    min_size       = 1
-    max_size       = 3
-  }
-  gateway = {
-    kind           = "gateway"
-    instance_types = ["c7i.large", "c6i.large"]
-    capacity_type  = "SPOT"
-    min_size       = 1
-    max_size       = 2
-  }
-  ethereum = {
-    kind           = "chain"
-    chain          = "ethereum"
-    instance_types = ["m7i.xlarge", "m6i.xlarge"]
-    capacity_type  = "SPOT"
-    min_size       = 0
-    max_size       = 1
-    desired_size   = 1
-    subnet_indexes = [0]
-  }
-  polygon = {
-    kind           = "chain"
-    chain          = "polygon"
-    instance_types = ["m7i.2xlarge", "m6i.2xlarge"]
-    capacity_type  = "SPOT"
-    min_size       = 0
-    max_size       = 1
-    subnet_indexes = [0]
-  }
-  solana = {
-    kind           = "chain"
-    chain          = "solana"
-    instance_types = ["r7a.4xlarge", "r6a.4xlarge"]
-    capacity_type  = "SPOT"
-    min_size       = 0
-    max_size       = 1
-    subnet_indexes = [0]
-  }
-}
+# node_groups: node_groups.auto.tfvars.json (JSON, so tests/deploy/deploy_checks.py scheduling
+# can read the pools it fits every rendered pod onto).
 
 snapshot_restore = {
   bucket_name = "nodeops-dev-snapshots" # replace: the bucket holding chain snapshots

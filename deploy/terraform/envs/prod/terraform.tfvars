@@ -24,15 +24,18 @@ access_entries = {
   }
   ci = {
     principal_arn = "arn:aws:iam::333333333333:role/nodeops-deployer"
+    # The cluster chart binds nodeops:deployers in every NodeOps namespace (deploy/helm/cluster).
+    kubernetes_groups = ["nodeops:deployers"]
     policy_associations = {
       edit = {
         policy_arn   = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
-        access_scope = { type = "namespace", namespaces = ["nodeops", "monitoring"] }
+        access_scope = { type = "namespace", namespaces = ["nodeops-system", "monitoring", "nodes-ethereum", "nodes-polygon", "nodes-solana"] }
       }
     }
   }
   oncall = {
-    principal_arn = "arn:aws:iam::333333333333:role/nodeops-oncall"
+    principal_arn     = "arn:aws:iam::333333333333:role/nodeops-oncall"
+    kubernetes_groups = ["nodeops:operators"]
     policy_associations = {
       view = { policy_arn = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy" }
     }
@@ -47,80 +50,8 @@ deletion_protection   = true
 zonal_shift           = true
 log_retention_in_days = 365
 
-node_groups = {
-  system = {
-    kind           = "system"
-    instance_types = ["m7i.large"]
-    min_size       = 3
-    max_size       = 6
-  }
-  gateway = {
-    kind           = "gateway"
-    instance_types = ["c7i.xlarge"]
-    min_size       = 3
-    max_size       = 9
-  }
-  ethereum-a = {
-    kind           = "chain"
-    chain          = "ethereum"
-    instance_types = ["r7i.2xlarge"]
-    min_size       = 1
-    max_size       = 2
-    subnet_tier    = "public"
-    subnet_indexes = [0]
-    root_volume    = { size_gib = 100 }
-  }
-  ethereum-b = {
-    kind           = "chain"
-    chain          = "ethereum"
-    instance_types = ["r7i.2xlarge"]
-    min_size       = 1
-    max_size       = 2
-    subnet_tier    = "public"
-    subnet_indexes = [1]
-    root_volume    = { size_gib = 100 }
-  }
-  polygon-a = {
-    kind           = "chain"
-    chain          = "polygon"
-    instance_types = ["m7i.4xlarge"]
-    min_size       = 1
-    max_size       = 2
-    subnet_tier    = "public"
-    subnet_indexes = [1]
-    root_volume    = { size_gib = 100 }
-  }
-  polygon-b = {
-    kind           = "chain"
-    chain          = "polygon"
-    instance_types = ["m7i.4xlarge"]
-    min_size       = 1
-    max_size       = 2
-    subnet_tier    = "public"
-    subnet_indexes = [2]
-    root_volume    = { size_gib = 100 }
-  }
-  solana-a = {
-    kind           = "chain"
-    chain          = "solana"
-    instance_types = ["r7a.16xlarge"]
-    min_size       = 1
-    max_size       = 1
-    subnet_tier    = "public"
-    subnet_indexes = [2]
-    root_volume    = { size_gib = 200, iops = 6000, throughput = 500 }
-  }
-  solana-b = {
-    kind           = "chain"
-    chain          = "solana"
-    instance_types = ["r7a.16xlarge"]
-    min_size       = 1
-    max_size       = 1
-    subnet_tier    = "public"
-    subnet_indexes = [0]
-    root_volume    = { size_gib = 200, iops = 6000, throughput = 500 }
-  }
-}
+# node_groups: node_groups.auto.tfvars.json (JSON, so tests/deploy/deploy_checks.py scheduling
+# can read the pools it fits every rendered pod onto).
 
 snapshot_restore = {
   bucket_name = "nodeops-prod-snapshots" # replace

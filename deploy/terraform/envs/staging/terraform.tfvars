@@ -24,10 +24,12 @@ access_entries = {
   }
   ci = {
     principal_arn = "arn:aws:iam::222222222222:role/nodeops-deployer"
+    # The cluster chart binds nodeops:deployers in every NodeOps namespace (deploy/helm/cluster).
+    kubernetes_groups = ["nodeops:deployers"]
     policy_associations = {
       edit = {
         policy_arn   = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
-        access_scope = { type = "namespace", namespaces = ["nodeops", "monitoring"] }
+        access_scope = { type = "namespace", namespaces = ["nodeops-system", "monitoring", "nodes-ethereum", "nodes-polygon", "nodes-solana"] }
       }
     }
   }
@@ -40,48 +42,8 @@ extra_p2p_ports = [
 deletion_protection   = false
 log_retention_in_days = 30
 
-node_groups = {
-  system = {
-    kind           = "system"
-    instance_types = ["m7i.large"]
-    min_size       = 2
-    max_size       = 4
-  }
-  gateway = {
-    kind           = "gateway"
-    instance_types = ["c7i.large"]
-    min_size       = 2
-    max_size       = 4
-  }
-  ethereum = {
-    kind           = "chain"
-    chain          = "ethereum"
-    instance_types = ["m7i.2xlarge"]
-    min_size       = 1
-    max_size       = 2
-    subnet_tier    = "public"
-    subnet_indexes = [0]
-  }
-  polygon = {
-    kind           = "chain"
-    chain          = "polygon"
-    instance_types = ["m7i.4xlarge"]
-    min_size       = 1
-    max_size       = 2
-    subnet_tier    = "public"
-    subnet_indexes = [1]
-  }
-  solana = {
-    kind           = "chain"
-    chain          = "solana"
-    instance_types = ["r7a.8xlarge"]
-    min_size       = 0
-    max_size       = 1
-    subnet_tier    = "public"
-    subnet_indexes = [2]
-    root_volume    = { size_gib = 100 }
-  }
-}
+# node_groups: node_groups.auto.tfvars.json (JSON, so tests/deploy/deploy_checks.py scheduling
+# can read the pools it fits every rendered pod onto).
 
 snapshot_restore = {
   bucket_name = "nodeops-staging-snapshots" # replace

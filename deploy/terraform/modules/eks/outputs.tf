@@ -74,3 +74,8 @@ output "log_group_name" {
   description = "CloudWatch log group of the control-plane logs."
   value       = aws_cloudwatch_log_group.cluster.name
 }
+
+output "vpc_cni_configuration" {
+  description = "configuration_values of the vpc-cni add-on, decoded."
+  value       = try(jsondecode(local.addons["vpc-cni"].configuration_values), {})
+}

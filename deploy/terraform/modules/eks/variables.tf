@@ -177,7 +177,9 @@ variable "addons" {
     before_compute       = optional(bool, false)
   }))
   default = {
-    vpc-cni            = { before_compute = true }
+    # enableNetworkPolicy: the VPC CNI enforces NetworkPolicy only with it; without it every
+    # NetworkPolicy the charts create is accepted and ignored.
+    vpc-cni            = { before_compute = true, configuration_values = "{\"enableNetworkPolicy\":\"true\"}" }
     kube-proxy         = { before_compute = true }
     coredns            = {}
     aws-ebs-csi-driver = {}
@@ -186,6 +188,11 @@ variable "addons" {
   validation {
     condition     = alltrue([for a in ["vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"] : contains(keys(var.addons), a)])
     error_message = "addons must include vpc-cni, kube-proxy, coredns and aws-ebs-csi-driver (self-managed add-ons are not bootstrapped)."
+  }
+
+  validation {
+    condition     = try(jsondecode(var.addons["vpc-cni"].configuration_values).enableNetworkPolicy == "true", false)
+    error_message = "vpc-cni needs configuration_values with enableNetworkPolicy = \"true\": NetworkPolicies are not enforced without it."
   }
 }
 

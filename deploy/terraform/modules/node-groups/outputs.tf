@@ -27,3 +27,8 @@ output "launch_template_ids" {
   description = "Launch template ID per pool."
   value       = { for name, lt in aws_launch_template.this : name => lt.id }
 }
+
+output "bootstrap_scripts" {
+  description = "Per pool with a bootstrap: the shell script its launch template runs before the node joins (sysctls, nofile, instance-store mount)."
+  value       = { for name, script in local.bootstrap_scripts : name => script if local.has_bootstrap[name] }
+}

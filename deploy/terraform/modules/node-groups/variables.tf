@@ -51,6 +51,9 @@ variable "node_groups" {
     nodeops.io/chain=<chain>, plus that chain's P2P security group). Labels nodeops.io/pool,
     nodeops.io/kind and nodeops.io/chain are added. subnet_indexes pins a pool to some AZs (a chain's
     EBS volumes live in one AZ). desired_size is only the initial size; the autoscaler owns it later.
+    bootstrap sets host settings in the launch template's user data, before the node joins: kernel
+    sysctls, the open-file limit containers inherit (containerd's LimitNOFILE), and a RAID0 of the
+    instance-store NVMe disks mounted at instance_store_mount (Solana's ledger and accounts).
   EOT
   type = map(object({
     kind           = string
@@ -74,6 +77,11 @@ variable "node_groups" {
     imds_hop_limit      = optional(number, 1)
     detailed_monitoring = optional(bool, true)
     auto_repair         = optional(bool, true)
+    bootstrap = optional(object({
+      sysctls              = optional(map(string), {})
+      nofile               = optional(number)
+      instance_store_mount = optional(string)
+    }), {})
   }))
 
   validation {
@@ -138,6 +146,14 @@ variable "node_groups" {
   validation {
     condition     = alltrue([for g in values(var.node_groups) : startswith(g.ami_type, "AL2023_")])
     error_message = "ami_type must be an Amazon Linux 2023 type (AL2023_x86_64_STANDARD, AL2023_ARM_64_STANDARD, ...): the root device and bootstrap are built for it."
+  }
+
+  validation {
+    condition = alltrue([for g in values(var.node_groups) :
+      alltrue([for k, v in g.bootstrap.sysctls : can(regex("^[a-z0-9_.]+$", k)) && can(regex("^[0-9 ]+$", v))]) &&
+      (g.bootstrap.instance_store_mount == null || can(regex("^/mnt/[a-z0-9-]+$", coalesce(g.bootstrap.instance_store_mount, "-"))))
+    ])
+    error_message = "bootstrap.sysctls must be dotted kernel keys with numeric values; bootstrap.instance_store_mount a /mnt/<name> path."
   }
 
   validation {

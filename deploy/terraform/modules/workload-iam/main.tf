@@ -1,5 +1,6 @@
-# IAM for NodeOps workloads. Least privilege by construction: only the snapshot-restore job touches
-# AWS (read one bucket); the gateway and the exporter run without any AWS identity.
+# IAM for NodeOps workloads. Least privilege by construction: the snapshot-restore job reads one
+# bucket, Loki uses its own two buckets, the Cluster Autoscaler resizes only this cluster's node
+# groups; the gateway and the exporter run without any AWS identity.
 data "aws_partition" "current" {}
 data "aws_caller_identity" "current" {}
 

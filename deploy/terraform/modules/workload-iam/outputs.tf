@@ -17,3 +17,22 @@ output "load_balancer_controller_role_arn" {
   description = "IRSA role for the AWS Load Balancer Controller (serviceAccount.annotations.eks.amazonaws.com/role-arn). Null when disabled."
   value       = one(aws_iam_role.load_balancer_controller[*].arn)
 }
+
+output "cluster_autoscaler_role_arn" {
+  description = "IRSA role for the Cluster Autoscaler (rbac.serviceAccount.annotations.eks.amazonaws.com/role-arn). Null when disabled."
+  value       = one(aws_iam_role.cluster_autoscaler[*].arn)
+}
+
+output "loki" {
+  description = "Loki storage: bucket names (loki.storage.bucketNames) and the IRSA role of its service account. Null when disabled."
+  value = var.loki.enabled ? {
+    chunks_bucket = aws_s3_bucket.loki["chunks"].bucket
+    ruler_bucket  = aws_s3_bucket.loki["ruler"].bucket
+    role_arn      = aws_iam_role.loki[0].arn
+  } : null
+}
+
+output "irsa_service_accounts" {
+  description = "Role (cluster-autoscaler, loki) -> the only service account (namespace/name) its trust policy admits."
+  value       = { for k, v in local.irsa_roles : k => "${v.namespace}/${v.service_account}" }
+}

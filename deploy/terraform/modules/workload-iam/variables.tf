@@ -99,3 +99,31 @@ variable "load_balancer_controller" {
     error_message = "load_balancer_controller.policy_arn must be the ARN of the customer-managed controller policy (not an AWS-managed admin policy)."
   }
 }
+
+variable "cluster_autoscaler" {
+  description = "IRSA role of the Cluster Autoscaler: may resize only the Auto Scaling groups tagged k8s.io/cluster-autoscaler/<cluster_name>=owned."
+  type = object({
+    enabled         = optional(bool, false)
+    namespace       = optional(string, "kube-system")
+    service_account = optional(string, "cluster-autoscaler")
+  })
+  default = {}
+}
+
+variable "loki" {
+  description = "Loki's S3 buckets (<bucket_prefix>-chunks and -ruler, private, encrypted, chunks expiring after retention_days) and the IRSA role of its service account."
+  type = object({
+    enabled         = optional(bool, false)
+    bucket_prefix   = optional(string)
+    retention_days  = optional(number, 30)
+    kms_key_arn     = optional(string)
+    namespace       = optional(string, "monitoring")
+    service_account = optional(string, "loki")
+  })
+  default = {}
+
+  validation {
+    condition     = !var.loki.enabled || can(regex("^[a-z0-9][a-z0-9-]{2,48}$", coalesce(var.loki.bucket_prefix, "-")))
+    error_message = "loki.bucket_prefix must be a valid S3 bucket name prefix (lowercase, digits, hyphens)."
+  }
+}

@@ -98,6 +98,10 @@ run "addons_and_ebs_csi_iam" {
     error_message = "coredns and the EBS CSI driver must wait for nodes."
   }
   assert {
+    condition     = jsondecode(aws_eks_addon.before_compute["vpc-cni"].configuration_values).enableNetworkPolicy == "true"
+    error_message = "The VPC CNI must enforce NetworkPolicies (enableNetworkPolicy), or every policy the charts create is ignored."
+  }
+  assert {
     condition     = one(aws_eks_addon.this["aws-ebs-csi-driver"].pod_identity_association) == { service_account = "ebs-csi-controller-sa", role_arn = "arn:aws:iam::123456789012:role/ebs-csi" }
     error_message = "The EBS CSI driver must get its role through Pod Identity."
   }
@@ -239,4 +243,20 @@ run "rejects_no_workload_identity" {
   }
 
   expect_failures = [aws_iam_role.ebs_csi]
+}
+
+# Replacing the add-on map without the NetworkPolicy switch must be refused, not silently planned.
+run "rejects_vpc_cni_without_network_policy" {
+  command = plan
+
+  variables {
+    addons = {
+      vpc-cni            = { before_compute = true }
+      kube-proxy         = { before_compute = true }
+      coredns            = {}
+      aws-ebs-csi-driver = {}
+    }
+  }
+
+  expect_failures = [var.addons]
 }

@@ -223,3 +223,49 @@ run "rejects_subnet_index_out_of_range" {
 
   expect_failures = [aws_eks_node_group.this["system"]]
 }
+
+# Solana: the kernel settings agave needs are set on the host before the node joins, and the
+# ledger/accounts NVMe is assembled and mounted; pools without a bootstrap get no user data.
+run "solana_bootstrap_user_data" {
+  command = plan
+
+  variables {
+    node_groups = {
+      system = { kind = "system", instance_types = ["m7i.large"], min_size = 2, max_size = 4 }
+      solana = {
+        kind = "chain", chain = "solana", instance_types = ["r6id.16xlarge"], min_size = 0, max_size = 2
+        bootstrap = {
+          sysctls              = { "vm.max_map_count" = "1000000", "net.core.rmem_max" = "134217728", "fs.nr_open" = "1000000" }
+          nofile               = 1000000
+          instance_store_mount = "/mnt/solana"
+        }
+      }
+    }
+  }
+
+  assert {
+    condition     = aws_launch_template.this["system"].user_data == null
+    error_message = "A pool without bootstrap settings gets no user data."
+  }
+  assert {
+    condition = alltrue([for want in ["vm.max_map_count = 1000000", "net.core.rmem_max = 134217728", "fs.nr_open = 1000000", "sysctl --system", "LimitNOFILE=%d", "1000000", "mdadm --create", "mount -o noatime", "mnt=/mnt/solana"] :
+    strcontains(base64decode(aws_launch_template.this["solana"].user_data), want)])
+    error_message = "The Solana launch template must set the sysctls, containerd's nofile and mount the NVMe array."
+  }
+  assert {
+    condition     = startswith(base64decode(aws_launch_template.this["solana"].user_data), "MIME-Version: 1.0")
+    error_message = "AL2023 managed nodes need MIME multipart user data (EKS appends its nodeadm part)."
+  }
+}
+
+run "rejects_bad_sysctl_value" {
+  command = plan
+
+  variables {
+    node_groups = {
+      system = { kind = "system", instance_types = ["m7i.large"], min_size = 2, max_size = 4, bootstrap = { sysctls = { "vm.max_map_count" = "1000000; rm -rf /" } } }
+    }
+  }
+
+  expect_failures = [var.node_groups]
+}

@@ -159,3 +159,65 @@ run "rejects_admin_policy_for_load_balancer_controller" {
 
   expect_failures = [var.load_balancer_controller]
 }
+
+# The autoscaler may describe everything but resize only this cluster's tagged groups; only its
+# own service account can assume the role.
+run "cluster_autoscaler_scoped_to_own_groups" {
+  command = plan
+
+  variables {
+    cluster_autoscaler = { enabled = true }
+  }
+
+  assert {
+    condition = anytrue([for st in data.aws_iam_policy_document.cluster_autoscaler[0].statement :
+      toset(st.actions) == toset(["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]) &&
+    anytrue([for c in st.condition : c.variable == "aws:ResourceTag/k8s.io/cluster-autoscaler/nodeops-test" && c.values == tolist(["owned"])])])
+    error_message = "Scaling actions must be conditioned on the cluster's autoscaler tag."
+  }
+  assert {
+    condition = alltrue([for st in data.aws_iam_policy_document.cluster_autoscaler[0].statement :
+    !contains(st.actions, "autoscaling:SetDesiredCapacity") || length(st.condition) > 0])
+    error_message = "No unconditioned scaling permission."
+  }
+  assert {
+    condition = anytrue([for c in one(data.aws_iam_policy_document.irsa_assume["cluster-autoscaler"].statement).condition :
+    c.variable == "oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub" && c.values == tolist(["system:serviceaccount:kube-system:cluster-autoscaler"])])
+    error_message = "Only kube-system/cluster-autoscaler may assume the autoscaler role."
+  }
+}
+
+# Loki: its two buckets exist, are private and encrypted, chunks expire; its role reaches only them.
+run "loki_buckets_and_workload_identity" {
+  command = plan
+
+  variables {
+    loki = { enabled = true, bucket_prefix = "nodeops-test-loki" }
+  }
+
+  assert {
+    condition     = toset([for b in aws_s3_bucket.loki : b.bucket]) == toset(["nodeops-test-loki-chunks", "nodeops-test-loki-ruler"])
+    error_message = "Terraform creates Loki's chunks and ruler buckets."
+  }
+  assert {
+    condition     = alltrue([for b in aws_s3_bucket_public_access_block.loki : b.block_public_acls && b.block_public_policy && b.restrict_public_buckets && b.ignore_public_acls])
+    error_message = "Loki's buckets are private."
+  }
+  assert {
+    condition     = alltrue([for e in aws_s3_bucket_server_side_encryption_configuration.loki : one(e.rule).apply_server_side_encryption_by_default[0].sse_algorithm != ""])
+    error_message = "Loki's buckets are encrypted."
+  }
+  assert {
+    condition     = one(aws_s3_bucket_lifecycle_configuration.loki["chunks"].rule).expiration[0].days == 30
+    error_message = "Chunks expire after the retention."
+  }
+  assert {
+    condition = anytrue([for c in one(data.aws_iam_policy_document.irsa_assume["loki"].statement).condition :
+    c.values == tolist(["system:serviceaccount:monitoring:loki"])])
+    error_message = "Only monitoring/loki may assume the Loki role."
+  }
+  assert {
+    condition     = alltrue([for st in data.aws_iam_policy_document.loki[0].statement : !contains(st.resources, "*")])
+    error_message = "The Loki role reaches its buckets only."
+  }
+}
