@@ -144,7 +144,9 @@ class EvmAdapter final : public Adapter {
         case 2: {
           std::string err;
           st.sync = parse_eth_syncing(value, &err);
-          st.syncing = st.sync.syncing;
+          // Only a real answer (false, or an object) says anything about sync; garbage leaves it
+          // unknown, and a node whose sync state is unknown does not serve.
+          if (value.is_bool() || value.is_object()) st.syncing = st.sync.syncing;
           if (!err.empty() && st.error.empty()) st.error = err;  // says "eth_syncing: ..." itself
           break;
         }

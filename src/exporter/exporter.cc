@@ -1,7 +1,6 @@
 #include "exporter/exporter.h"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -9,7 +8,10 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdlib>
 
+#include "chains/health_rules.h"
+#include "core/concurrent.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "nodeops/version.h"
@@ -86,8 +88,13 @@ void Exporter::start() {
                                              co_return handle(req);
                                            });
   server_->start();
-  for (auto& t : targets_) asio::co_spawn(loop_, probe_loop(*t), asio::detached);
-  if (reference_) asio::co_spawn(loop_, reference_loop(), asio::detached);
+  // A probe loop that died would leave its target's verdict frozen while /ready kept answering
+  // it: better to exit and let the supervisor (Kubernetes, nodeops up) restart the exporter.
+  auto fatal = [] { std::exit(70); };
+  for (auto& t : targets_) {
+    asio::co_spawn(loop_, probe_loop(*t), log_failure("probe loop of target " + t->options.name, fatal));
+  }
+  if (reference_) asio::co_spawn(loop_, reference_loop(), log_failure("reference probe loop", fatal));
   // A full walk of a chain database is heavy: every 10 intervals, at least every minute.
   const Duration period = std::max(Duration(60000), options_.interval * 10);
   for (const auto& dir : options_.data_dirs) {
@@ -156,11 +163,12 @@ asio::awaitable<void> Exporter::reference_loop() {
 std::optional<uint64_t> Exporter::lag_of(const Target& t) const {
   const auto& st = t.health.last();
   if (!st.reachable || !st.head) return std::nullopt;
-  // The best head known for this chain and type: the reference's and every target's. Heads of
-  // different types (blocks vs slots) are never compared.
-  std::optional<uint64_t> best;
-  auto consider = [&best](const chains::NodeStatus& s) {
-    if (s.reachable && s.head && (!best || *s.head > *best)) best = s.head;
+  // The best head of this chain and type, decided as the gateway decides it (chains/health_rules):
+  // from the reference and every target that can serve, the highest head another one corroborates.
+  // Heads of different types (blocks vs slots) are never compared.
+  std::vector<uint64_t> heads;
+  auto consider = [&](const chains::NodeStatus& s) {
+    if (chains::probe_verdict(t.options.type, s).first == chains::ProbeVerdict::serving) heads.push_back(*s.head);
   };
   if (reference_ && reference_->type == t.options.type) consider(reference_->last);
   for (const auto& other : targets_) {
@@ -168,7 +176,7 @@ std::optional<uint64_t> Exporter::lag_of(const Target& t) const {
       consider(other->health.last());
     }
   }
-  return lag_behind(st.head, best);
+  return lag_behind(st.head, chains::best_head(heads, t.limits.max_lag));
 }
 
 void Exporter::refresh_health() {

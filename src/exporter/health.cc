@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "chains/health_rules.h"
+
 namespace nodeops::exporter {
 
 TargetHealth::TargetHealth(std::string type, SteadyTime start) : type_(std::move(type)), last_progress_(start) {}
@@ -50,21 +52,9 @@ std::optional<double> TargetHealth::head_age_seconds(SteadyTime now, int64_t uni
 }
 
 std::string TargetHealth::syncing_reason() const {
-  const auto& s = last_;
-  if (type_ == "solana" && s.solana && s.solana->healthy == false) {
-    return s.solana->num_slots_behind ? fmt::format("unhealthy: {} slots behind", *s.solana->num_slots_behind)
-                                      : std::string("unhealthy");
-  }
-  if (!s.syncing) return "sync state unknown";
-  if (!*s.syncing) return {};
-  if (type_ == "heimdall") return "catching_up";
-  if (type_ == "beacon" && s.beacon && s.beacon->sync_distance) {
-    return fmt::format("syncing: sync_distance {}", *s.beacon->sync_distance);
-  }
-  if (type_ == "evm" && s.sync.current_block && s.sync.highest_block) {
-    return fmt::format("syncing: block {} of {}", *s.sync.current_block, *s.sync.highest_block);
-  }
-  return "syncing";
+  // The gateway decides with the same rule (chains/health_rules.h), so both agree about a node.
+  auto [verdict, why] = chains::probe_verdict(type_, last_);
+  return verdict == chains::ProbeVerdict::syncing || verdict == chains::ProbeVerdict::sync_unknown ? why : "";
 }
 
 std::string TargetHealth::not_ready_reason(std::optional<uint64_t> lag, const HealthLimits& limits, SteadyTime now,

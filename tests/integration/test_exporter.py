@@ -344,7 +344,7 @@ def test_beacon_heimdall_solana_from_recorded_responses(fixture_servers, exporte
     s["solana"].set_scenario(os.path.join(FIXTURES, "solana", "behind"))
     r = wait_for(lambda: (lambda r: r if r.status_code == 503 else None)(exp.get("/ready?target=agave")),
                  what="solana behind")
-    assert r.json()["reason"] == "agave: unhealthy: 42 slots behind"
+    assert r.json()["reason"] == "agave: unhealthy (getHealth): 42 slots behind"
     wait_for(lambda: exp.value("solana_node_num_slots_behind", target="agave") == 42, what="numSlotsBehind")
     assert exp.value("solana_node_is_healthy", target="agave") == 0
 

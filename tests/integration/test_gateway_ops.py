@@ -92,7 +92,7 @@ def test_metrics_pass_promtool_and_have_the_documented_families(node):
             assert v("nodeops_gateway_build_info") == 1
 
 
-def test_readyz_follows_the_health_of_every_chain(node):
+def test_readyz_is_the_process_and_readyz_chain_is_the_chain(node):
     with Anvil(chain_id=137) as pol:
         cfg = gateway_config({"ethereum": (1, [("a", node.url)]), "polygon": (137, [("p", pol.url)])},
                              chain={"health_interval": "200ms"})
@@ -100,13 +100,19 @@ def test_readyz_follows_the_health_of_every_chain(node):
             for url in (g.url("/readyz"), g.admin_url("/readyz")):
                 r = requests.get(url, timeout=5)
                 assert r.status_code == 200 and r.json()["ready"] is True
+            for chain in ("ethereum", "polygon"):
+                assert requests.get(g.url(f"/readyz/{chain}"), timeout=5).status_code == 200
+            assert requests.get(g.url("/readyz/nosuch"), timeout=5).status_code == 404
             assert requests.get(g.url("/healthz"), timeout=5).status_code == 200
             pol.stop()  # polygon loses its only upstream
-            wait_until("readyz 503", lambda: requests.get(g.url("/readyz"), timeout=5).status_code == 503, procs=[g])
-            r = requests.get(g.admin_url("/readyz"), timeout=5)
-            assert r.status_code == 503 and r.json()["healthy_upstreams"] == {"ethereum": 1, "polygon": 0}
-            # The process is alive and the healthy chain is still served.
-            assert requests.get(g.url("/healthz"), timeout=5).status_code == 200
+            wait_until("polygon unavailable",
+                       lambda: requests.get(g.url("/readyz/polygon"), timeout=5).status_code == 503, procs=[g])
+            # One chain down must not take the pod (and every other chain) out of the load balancer.
+            r = requests.get(g.url("/readyz"), timeout=5)
+            assert r.status_code == 200 and r.json()["healthy_upstreams"] == {"ethereum": 1, "polygon": 0}
+            assert requests.get(g.url("/readyz/ethereum"), timeout=5).status_code == 200
+            assert requests.head(g.url("/readyz/polygon"), timeout=5).status_code == 503
+            # The healthy chain is still served; the other answers at once with a clear error.
             assert post(g.url("/ethereum"), body("eth_chainId")).json()["result"] == "0x1"
             assert post(g.url("/polygon"), body("eth_chainId")).json()["error"]["code"] == -32010
 

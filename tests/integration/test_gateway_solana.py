@@ -38,7 +38,8 @@ def test_solana_pool_routes_and_drops_a_node_that_falls_behind():
             b.set_scenario(FIXTURES / "behind")
             state = wait_until("b out of rotation", lambda: (u := upstreams(gw))["b"]["healthy"] is False and u,
                                procs=[gw])
-            assert state["b"]["reason"] == "unhealthy (getHealth)"
+            assert state["b"]["reason"] == "unhealthy (getHealth): 42 slots behind"
+            assert state["b"]["state"] == "syncing"
             assert state["a"]["healthy"]
             hits_before = b.hits.get("rpc getSlot", 0)
             for i in range(20):

@@ -157,6 +157,10 @@ class Nodeops(Process):
         g.admin = _find(config, "admin_listen")
         if wait_ready:
             wait_until("gateway /healthz", lambda: requests.get(g.admin_url("/healthz"), timeout=1).ok, procs=[g])
+            # The gateway serves after its first probe round or 3 s, whichever comes first; on a
+            # loaded machine that round can take longer, so wait for it to be tested on verdicts.
+            wait_until("first probe round", lambda: all(u.get("state") != "not_probed" for c in g.status()["chains"]
+                                                        for u in c["upstreams"]), procs=[g])
         return g
 
     def url(self, path: str = "/") -> str:

@@ -67,7 +67,7 @@ TEST(Health, SyncingReasonsAreChainAware) {
   sol.solana->num_slots_behind = 42;
   TargetHealth s("solana", t0);
   s.observe(sol, t0);
-  EXPECT_EQ(s.not_ready_reason(0, kLimits, t0, kWall), "unhealthy: 42 slots behind");
+  EXPECT_EQ(s.not_ready_reason(0, kLimits, t0, kWall), "unhealthy (getHealth): 42 slots behind");
 
   NodeStatus bc = synced_evm(5);
   bc.syncing = true;
