@@ -44,6 +44,14 @@ std::optional<ConfigMap> ConfigReader::load() {
 }
 
 std::optional<ConfigMap> ConfigReader::load_text(const std::string& text) {
+  // A YAML DOM costs tens of times its text; no real config comes near this, a mistaken file
+  // (a ledger, a dump) would cost gigabytes before the first error.
+  constexpr size_t kMaxConfigBytes = 4 << 20;
+  if (text.size() > kMaxConfigBytes) {
+    add_error(0, "", "the file is " + std::to_string(text.size()) + " bytes; a config may have at most " +
+                         std::to_string(kMaxConfigBytes) + " (is this the right file?)");
+    return std::nullopt;
+  }
   YAML::Node root;
   try {
     root = YAML::Load(text);

@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,6 +45,9 @@ struct Response {
   std::string_view content_type = "application/json";  // always a literal: no allocation per answer
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Released once the response has been written (or the connection dropped): lets a handler
+  /// account for bytes that live until then.
+  std::shared_ptr<void> on_sent;
 };
 
 /// Splits "/path?query" into its path and the value of one query parameter (empty when absent).
@@ -93,14 +97,24 @@ class Server {
 };
 
 struct ClientResponse {
-  enum class Error { none, connect, timeout, io, too_large, protocol };
+  enum class Error { none, connect, timeout, io, too_large, protocol, over_budget };
   Error error = Error::none;
   std::string message;  // transport error detail
   int status = 0;
   std::string body;
+  /// Bytes of `body` charged to ReplyLimits::buffered: the caller gives them back when it frees them.
+  uint64_t charged = 0;
   bool ok() const { return error == Error::none; }
 };
 std::string_view to_string(ClientResponse::Error e);
+
+/// @brief Bounds for one answer's body: its own size, and a byte budget it shares with every other
+/// answer charged to the same counter (all the replies a process holds at once).
+struct ReplyLimits {
+  uint64_t max_body = 0;                      // 0: the pool's own limit
+  std::atomic<uint64_t>* buffered = nullptr;  // nullptr: no shared budget
+  uint64_t max_buffered = 0;
+};
 
 /// @brief Keep-alive connections to one origin (host:port), for use on one event loop only.
 /// A request on a reused connection that the peer had already closed is retried once on a fresh
@@ -114,11 +128,11 @@ class ClientPool {
   ClientPool& operator=(const ClientPool&) = delete;
 
   using Headers = std::vector<std::pair<std::string, std::string>>;
-  /// `max_response` (0: the pool's own limit) bounds this answer's body; larger ones fail with
-  /// Error::too_large as soon as their size is known, before the body is buffered.
+  /// `limits` bound this answer's body: larger than max_body fails with Error::too_large as soon
+  /// as its size is known, before it is buffered; past the shared budget, with Error::over_budget.
   asio::awaitable<ClientResponse> request(std::string_view method, std::string_view target, std::string body,
                                           Duration timeout, std::string_view content_type = "application/json",
-                                          const Headers& headers = {}, uint64_t max_response = 0);
+                                          const Headers& headers = {}, ReplyLimits limits = {});
   void set_connections_gauge(metrics::Gauge* gauge);
 
  private:

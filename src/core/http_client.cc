@@ -20,6 +20,7 @@ std::string_view to_string(ClientResponse::Error e) {
     case ClientResponse::Error::io: return "io";
     case ClientResponse::Error::too_large: return "too_large";
     case ClientResponse::Error::protocol: return "protocol";
+    case ClientResponse::Error::over_budget: return "over_budget";
   }
   return "io";
 }
@@ -213,6 +214,7 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
     if (res == MessageReader::Result::error) {
       switch (reader.error()) {
         case MessageReader::Error::body_too_large: out.error = ClientResponse::Error::too_large; break;
+        case MessageReader::Error::over_budget: out.error = ClientResponse::Error::over_budget; break;
         case MessageReader::Error::truncated:
           stale = !got_some;
           out.error = ClientResponse::Error::io;
@@ -224,6 +226,7 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
     }
     out.status = reader.head().status;
     out.body = std::move(reader.body());
+    out.charged = reader.take_charge();
     keep = reader.head().keep_alive && !reader.buffered();
     reader.next();
     co_return out;
@@ -247,7 +250,7 @@ void ClientPool::set_connections_gauge(metrics::Gauge* gauge) { impl_->gauge = g
 
 asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std::string_view target, std::string body,
                                                     Duration timeout, std::string_view content_type,
-                                                    const Headers& headers, uint64_t max_response) {
+                                                    const Headers& headers, ReplyLimits limits) {
   auto impl = impl_;  // keeps the pool's state alive across suspension
   // The request head is formatted by hand (see http_server.cc's write() for why).
   std::string head;
@@ -287,7 +290,8 @@ asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std
     }
     bool stale = false;
     bool keep = false;
-    c->reader.set_max_body(max_response ? std::min(max_response, impl->max_response) : impl->max_response);
+    c->reader.set_max_body(limits.max_body ? std::min(limits.max_body, impl->max_response) : impl->max_response);
+    c->reader.charge_to(limits.buffered, limits.max_buffered);
     out = co_await impl->exchange(c.get(), head, body, deadline, stale, keep);
     if (out.ok() && keep && impl->idle.size() < impl->max_idle) {
       impl->idle.push_back(std::move(c));

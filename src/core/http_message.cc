@@ -95,6 +95,19 @@ constexpr size_t kMaxChunkLine = 4096;
 MessageReader::MessageReader(Kind kind, uint64_t max_body, size_t max_head)
     : kind_(kind), max_body_(max_body), max_head_(max_head) {}
 
+MessageReader::~MessageReader() { uncharge(); }
+
+bool MessageReader::charge(size_t n) {
+  if (!counter_ || n == 0) return true;
+  charged_ += n;
+  return counter_->fetch_add(n, std::memory_order_relaxed) + n <= cap_;
+}
+
+void MessageReader::uncharge() {
+  if (counter_ && charged_) counter_->fetch_sub(charged_, std::memory_order_relaxed);
+  charged_ = 0;
+}
+
 std::pair<char*, size_t> MessageReader::space(size_t min) {
   // A large body is read in large pieces (up to 1 MiB) rather than `min` bytes per read, but the
   // piece grows with what has arrived, never with what Content-Length announces: a peer that
@@ -120,6 +133,7 @@ std::pair<char*, size_t> MessageReader::space(size_t min) {
 }
 
 MessageReader::Result MessageReader::fail(Error e, std::string message) {
+  uncharge();  // the body is dropped with the message
   phase_ = Phase::failed;
   error_ = e;
   message_ = std::move(message);
@@ -137,6 +151,7 @@ void MessageReader::next() {
   head_.forwarded_for.clear();
   head_.keep_alive = true;
   head_.expect_continue = false;
+  uncharge();  // not taken by the caller: dropped here
   body_.clear();
   if (buf_.size() > 64 * 1024 && begin_ == size_) {  // a large body grew it: do not keep that per idle connection
     std::string().swap(buf_);
@@ -329,6 +344,7 @@ MessageReader::Result MessageReader::parse_body() {
   switch (phase_) {
     case Phase::length: {
       size_t n = std::min<uint64_t>(size_ - begin_, content_length_ - body_.size());
+      if (!charge(n)) return fail(Error::over_budget, "the replies held by this process are over their budget");
       body_.append(buf_.data() + begin_, n);
       begin_ += n;
       if (body_.size() < content_length_) return Result::incomplete;
@@ -339,6 +355,7 @@ MessageReader::Result MessageReader::parse_body() {
       if (size_ - begin_ > max_body_ - body_.size()) {
         return fail(Error::body_too_large, "body larger than " + std::to_string(max_body_) + " bytes");
       }
+      if (!charge(size_ - begin_)) return fail(Error::over_budget, "the replies held by this process are over their budget");
       body_.append(buf_.data() + begin_, size_ - begin_);
       begin_ = size_;
       return Result::incomplete;
@@ -386,6 +403,7 @@ MessageReader::Result MessageReader::parse_chunked() {
       }
       case Phase::chunk_data: {
         size_t n = std::min<uint64_t>(avail.size(), chunk_left_);
+        if (!charge(n)) return fail(Error::over_budget, "the replies held by this process are over their budget");
         body_.append(avail.data(), n);
         begin_ += n;
         chunk_left_ -= n;

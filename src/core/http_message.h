@@ -12,6 +12,7 @@
 // exactly "chunked" and never together with Content-Length.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -43,9 +44,13 @@ class MessageReader {
     body_too_large,   // announced or decoded body above max_body
     unsupported,      // a transfer coding other than chunked
     truncated,        // the peer closed in the middle of a message
+    over_budget,      // the body would take the shared byte budget (charge_to) over its cap
   };
 
   MessageReader(Kind kind, uint64_t max_body, size_t max_head = 16 * 1024);
+  ~MessageReader();
+  MessageReader(const MessageReader&) = delete;
+  MessageReader& operator=(const MessageReader&) = delete;
 
   /// Space to read into (at least `min` bytes); then commit() what was read.
   std::pair<char*, size_t> space(size_t min = 4096);
@@ -59,6 +64,16 @@ class MessageReader {
   void next();
   /// The body limit for the next message (a client sets it per exchange).
   void set_max_body(uint64_t max_body) { max_body_ = max_body; }
+  /// Charges every body byte of the next messages to `counter`, which many readers share (all the
+  /// replies a process holds); a body that would take it past `cap` fails with over_budget, its
+  /// bytes given back. A finished body stays charged: whoever takes body() takes the charge with
+  /// take_charge() and gives it back when it frees the bytes. nullptr: no accounting.
+  void charge_to(std::atomic<uint64_t>* counter, uint64_t cap) {
+    counter_ = counter;
+    cap_ = cap;
+  }
+  /// The bytes of body() charged to the counter, now the caller's to give back.
+  uint64_t take_charge() { return std::exchange(charged_, 0); }
 
   const MessageHead& head() const { return head_; }
   std::string& body() { return body_; }
@@ -76,6 +91,8 @@ class MessageReader {
   Result parse_field(std::string_view name, std::string_view value);
   Result parse_body();
   Result parse_chunked();
+  bool charge(size_t n);
+  void uncharge();
 
   Kind kind_;
   uint64_t max_body_;
@@ -96,6 +113,9 @@ class MessageReader {
   size_t trailer_bytes_ = 0;
   Error error_ = Error::none;
   std::string message_;
+  std::atomic<uint64_t>* counter_ = nullptr;
+  uint64_t cap_ = 0;
+  uint64_t charged_ = 0;
 };
 
 }  // namespace nodeops::http

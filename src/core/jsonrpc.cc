@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 #include "core/json.h"
 
@@ -14,16 +15,23 @@ namespace nodeops::jsonrpc {
 using namespace std::string_view_literals;
 namespace {
 
+// Per-thread buffers grow to the largest document seen; past this size they are given back as
+// soon as a small document comes, so one 60 MB reply does not pin 60 MB (times the parser's
+// own factor) per thread for the life of the process.
+constexpr size_t kKeepBytes = 1 << 20;
+
 // Parsers are reused per thread: allocation is what costs, not parsing.
-simdjson::dom::parser& dom_parser() {
+simdjson::dom::parser& dom_parser(size_t size) {
   thread_local simdjson::dom::parser p;
+  if (p.capacity() > kKeepBytes && size <= kKeepBytes) p = simdjson::dom::parser();
   return p;
 }
 
 // `body` copied into a per-thread buffer with simdjson's padding after it, valid until the next
 // call on this thread: a padded_string per parse was an aligned allocation per request.
 simdjson::padded_string_view padded_copy(std::string_view body) {
-  thread_local std::string scratch;
+  thread_local std::vector<char> scratch;
+  if (scratch.size() > kKeepBytes && body.size() <= kKeepBytes) std::vector<char>().swap(scratch);
   if (scratch.size() < body.size() + simdjson::SIMDJSON_PADDING) scratch.resize(body.size() + simdjson::SIMDJSON_PADDING);
   std::memcpy(scratch.data(), body.data(), body.size());
   std::memset(scratch.data() + body.size(), 0, simdjson::SIMDJSON_PADDING);
@@ -63,7 +71,7 @@ bool is_json_number(std::string_view s) {
 // forwarded are still read from the original.
 simdjson::error_code dom_parse(const simdjson::padded_string_view& padded, simdjson::padded_string& copy,
                                simdjson::dom::element& root) {
-  auto err = dom_parser().parse(padded).get(root);
+  auto err = dom_parser(padded.size()).parse(padded).get(root);
   if (err != simdjson::NUMBER_ERROR) return err;
   std::string text(padded.data(), padded.size());
   bool in_string = false;
@@ -95,7 +103,7 @@ simdjson::error_code dom_parse(const simdjson::padded_string_view& padded, simdj
     i = end - 1;
   }
   copy = simdjson::padded_string(text);
-  return dom_parser().parse(copy).get(root);
+  return dom_parser(copy.size()).parse(copy).get(root);
 }
 
 // Where values begin and end in JSON text the DOM parser has already validated: the DOM says what
@@ -285,6 +293,19 @@ std::string error_object_reply(std::string_view id, std::string_view error_raw) 
   out += ",\"error\":"sv;
   out += error_raw;
   out += "}"sv;
+  return out;
+}
+
+std::string reply_in_place(std::string&& body, std::string_view payload, std::string_view id, bool error) {
+  std::string prefix = "{\"jsonrpc\":\"2.0\",\"id\":";
+  prefix += id.empty() ? "null" : id;
+  prefix += error ? ",\"error\":" : ",\"result\":";
+  std::string out = std::move(body);
+  size_t at = static_cast<size_t>(payload.data() - out.data());
+  size_t n = payload.size();
+  out.resize(at + n);       // drop what follows the payload
+  out.replace(0, at, prefix);  // and put our head before it, in place
+  out += '}';
   return out;
 }
 

@@ -54,6 +54,9 @@ std::string error_reply(std::string_view id, int code, std::string_view message)
 std::string result_reply(std::string_view id, std::string_view result_raw);
 /// `{"jsonrpc":"2.0","id":<id>,"error":<error>}` with `error` copied as is.
 std::string error_object_reply(std::string_view id, std::string_view error_raw);
+/// Same as result_reply (or error_object_reply when `error`), built in the buffer of `body`, which
+/// `payload` points into: a large reply is moved within its own buffer instead of copied.
+std::string reply_in_place(std::string&& body, std::string_view payload, std::string_view id, bool error);
 
 /// The request sent upstream for one call: our own numeric id, the client's method and params bytes.
 std::string upstream_request(uint64_t id, std::string_view method, std::string_view params);

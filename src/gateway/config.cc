@@ -120,6 +120,7 @@ GatewayConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
     lim.max_connections = static_cast<uint32_t>(l->integer("max_connections", lim.max_connections, 1, 1000000));
     lim.max_reply_bytes = l->size("max_reply_bytes", lim.max_reply_bytes);
     lim.batch_concurrency = static_cast<uint32_t>(l->integer("batch_concurrency", lim.batch_concurrency, 1, 10000));
+    lim.max_buffered_bytes = l->size("max_buffered_bytes", lim.max_buffered_bytes);
     l->finish();
   }
   std::set<std::string> names;

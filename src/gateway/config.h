@@ -66,6 +66,7 @@ struct Limits {
   uint32_t max_connections = 10000;    // client connections; more are closed at accept
   uint64_t max_reply_bytes = 64 << 20; // sum of the upstream replies of one client request
   uint32_t batch_concurrency = 16;     // calls of one batch sent at once
+  uint64_t max_buffered_bytes = 256 << 20;  // upstream reply bytes held by all requests in progress
 };
 
 struct GatewayConfig {

@@ -3,6 +3,8 @@
 #include <boost/asio.hpp>
 #include <fmt/format.h>
 
+#include <malloc.h>
+
 #include <thread>
 
 #include "core/concurrent.h"
@@ -18,6 +20,10 @@ namespace nodeops::gateway {
 namespace asio = boost::asio;
 
 int run_gateway(const GatewayConfig& config) {
+  // Large replies (megabytes) come and go; glibc's growing mmap threshold would serve them from
+  // the heap after the first one is freed and keep that memory: a fixed threshold gives every
+  // buffer above 1 MiB back to the system as soon as it is freed.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   log::Level level;
   if (log::parse_level(config.log_level, level)) log::set_level(level);
   unsigned threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());

@@ -117,7 +117,9 @@ struct HealthTracker::Impl {
                   {{"chain", config.name}, {"upstream", up->name()}, {"failed", failed}, {"calls", calls},
                    {"window_s", std::chrono::duration<double>(ph.window).count()}});
       }
-      if (up->breaker.phase(now) == CircuitBreaker::Phase::open && u.healthy) {
+      // Never the last one: with no healthy upstream left the chain would refuse every call,
+      // and a chain that is merely overloaded must keep serving what it can.
+      if (up->breaker.phase(now) == CircuitBreaker::Phase::open && u.healthy && health.healthy > 1) {
         u.healthy = false;
         --health.healthy;
         u.state = up->breaker.reason();

@@ -17,10 +17,10 @@ PooledUpstreamClient::PooledUpstreamClient(boost::asio::io_context& io,
 }
 
 boost::asio::awaitable<http::ClientResponse> PooledUpstreamClient::post(const Upstream& upstream, std::string body,
-                                                                        Duration timeout, uint64_t max_reply) {
+                                                                        Duration timeout, http::ReplyLimits limits) {
   auto& pool = *pools_[upstream.chain_index()][upstream.index()];
   co_return co_await pool.request("POST", upstream.config().url.target, std::move(body), timeout, "application/json",
-                                  {}, max_reply);
+                                  {}, limits);
 }
 
 LoopContext::LoopContext(boost::asio::io_context& i, std::unique_ptr<UpstreamClient> c,

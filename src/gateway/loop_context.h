@@ -22,10 +22,9 @@ namespace nodeops::gateway {
 class UpstreamClient {
  public:
   virtual ~UpstreamClient() = default;
-  /// POSTs `body` to the upstream's URL within `timeout`; an answer body over `max_reply` bytes
-  /// fails with Error::too_large before it is buffered.
+  /// POSTs `body` to the upstream's URL within `timeout`, its answer bounded by `limits`.
   virtual boost::asio::awaitable<http::ClientResponse> post(const Upstream& upstream, std::string body,
-                                                            Duration timeout, uint64_t max_reply) = 0;
+                                                            Duration timeout, http::ReplyLimits limits) = 0;
 };
 
 /// @brief One http::ClientPool per upstream of every chain, on one event loop.
@@ -34,7 +33,7 @@ class PooledUpstreamClient final : public UpstreamClient {
   PooledUpstreamClient(boost::asio::io_context& io, const std::vector<std::unique_ptr<ChainRuntime>>& chains,
                        uint64_t max_reply);
   boost::asio::awaitable<http::ClientResponse> post(const Upstream& upstream, std::string body, Duration timeout,
-                                                    uint64_t max_reply) override;
+                                                    http::ReplyLimits limits) override;
 
  private:
   std::vector<std::vector<std::unique_ptr<http::ClientPool>>> pools_;  // [chain][upstream]

@@ -72,6 +72,9 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
   connections_refused_ = &r.counter("nodeops_gateway_client_connections_refused_total",
                                     "Client connections closed at accept because limits.max_connections were open.")
                               .labels({});
+  buffered_bytes_ = &r.gauge("nodeops_gateway_buffered_reply_bytes",
+                             "Upstream reply bytes held by requests in progress (limits.max_buffered_bytes).")
+                         .labels({});
   active_clients_ = &r.gauge("nodeops_gateway_active_clients",
                              "Distinct client addresses seen in the last 5 minutes.").labels({});
   active_pool_ = &r.gauge("nodeops_gateway_active_pool", "1 for the pool that takes the chain's traffic.", {"chain", "pool"});

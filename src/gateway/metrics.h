@@ -41,6 +41,7 @@ class GatewayMetrics {
   metrics::Gauge& client_connections() { return *client_connections_; }
   metrics::Counter& connections_refused() { return *connections_refused_; }
   metrics::Gauge& active_clients() { return *active_clients_; }
+  metrics::Gauge& buffered_bytes() { return *buffered_bytes_; }
 
  private:
   struct ChainSeries {
@@ -69,6 +70,7 @@ class GatewayMetrics {
   metrics::Gauge* client_connections_;
   metrics::Counter* connections_refused_;
   metrics::Gauge* active_clients_;
+  metrics::Gauge* buffered_bytes_;
   std::vector<ChainSeries> chains_;
 };
 

@@ -145,11 +145,28 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
     metrics_.record_request(chain->index, "other", Outcome::rejected, 0);
     co_return json_response(200, jsonrpc::error_reply("", parsed.fatal->first, parsed.fatal->second));
   }
-  ReplyBudget budget{config_.limits.max_reply_bytes};
+  // The request's reply bytes count in the buffered total until its response has been written:
+  // a slow client reading a large answer holds those bytes as surely as an upstream still sending.
+  struct Held {
+    std::atomic<uint64_t>& total;
+    metrics::Gauge& gauge;
+    ReplyBudget budget;
+    ~Held() {
+      total.fetch_sub(budget.held, std::memory_order_relaxed);
+      gauge.dec(static_cast<double>(budget.held));
+    }
+  };
+  auto held = std::make_shared<Held>(Held{buffered_, metrics_.buffered_bytes(), {config_.limits.max_reply_bytes}});
+  auto& budget = held->budget;
+  auto respond = [&held](int status, std::string body) {
+    auto r = json_response(status, std::move(body));
+    r.on_sent = held;
+    return r;
+  };
   if (!parsed.batch) {
     auto result = co_await route_call(loop, *chain, parsed.calls.front(), deadline, budget);
     if (parsed.calls.front().notification()) co_return json_response(204, "");
-    auto r = json_response(result.shed ? 503 : 200, std::move(result.reply));
+    auto r = respond(result.shed ? 503 : 200, std::move(result.reply));
     if (result.shed) r.headers.emplace_back("Retry-After", "1");
     co_return r;
   }
@@ -177,7 +194,7 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
   }
   if (first) co_return json_response(204, "");
   body += "]";
-  co_return json_response(200, std::move(body));
+  co_return respond(200, std::move(body));
 }
 
 asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
@@ -218,6 +235,8 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       // A pick may be refused on the spot: its breaker is open (or its one trial call is taken),
       // or it is at max_inflight. Then pick again among the others.
       size_t saturated = 0;
+      Small<size_t> broken;  // refused by their breaker alone
+      bool panic = false;
       std::optional<size_t> pick;
       for (;;) {
         pick = select_upstream(cfg, *health, *traffic, load, criteria, loop.rng);
@@ -225,14 +244,33 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
           criteria.pool.clear();
           continue;
         }
+        if (!pick && !broken.empty() && !panic) {
+          // Every upstream the probes call healthy has its breaker open: rather than refuse the
+          // whole chain (a client-made overload would then take it down), route as if no
+          // breaker were open (Envoy's panic routing). Their failures still count.
+          panic = true;
+          for (size_t b : broken) criteria.tried[b] = false;
+          continue;
+        }
         if (!pick) break;
         auto& candidate = *chain.upstreams[*pick];
         if (candidate.in_flight.load(std::memory_order_relaxed) >= candidate.config().max_inflight) {
           ++saturated;
-        } else if (candidate.breaker.try_acquire(now)) {
+        } else if (panic || candidate.breaker.try_acquire(now)) {
           break;
+        } else {
+          broken.push_back(*pick);
         }
         criteria.tried[*pick] = true;
+      }
+      if (pick && buffered_.load(std::memory_order_relaxed) >= config_.limits.max_buffered_bytes) {
+        chain.upstreams[*pick]->breaker.on_neutral();
+        metrics_.count_shed(chain.index);
+        auto r = finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded,
+                                                              "the gateway holds too many reply bytes for other "
+                                                              "requests (limits.max_buffered_bytes); retry shortly"));
+        r.shed = true;
+        co_return r;
       }
       if (!pick) {
         if (attempt > 0) break;
@@ -278,13 +316,17 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       };
       http::ClientResponse res;
       try {
-        res = co_await loop.client->post(up, std::move(body), timeout, budget.left);
+        res = co_await loop.client->post(up, std::move(body), timeout,
+                                         {budget.left, &buffered_, config_.limits.max_buffered_bytes});
       } catch (...) {
         release();
         up.breaker.on_neutral();
         throw;
       }
       release();
+      // The reply's bytes count in the gateway's buffered total until this request ends.
+      budget.held += res.charged;
+      metrics_.buffered_bytes().inc(static_cast<double>(res.charged));
       double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       load[u].ewma_ms = load[u].ewma_ms == 0 ? ms : 0.8 * load[u].ewma_ms + 0.2 * ms;
       series.duration().observe(ms / 1000);
@@ -299,6 +341,16 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
         }
         if (attempt + 1 < config_.limits.max_attempts) metrics_.record_retry(chain.index, kUpstreamErrorNames[static_cast<size_t>(kind)]);
       };
+      if (!res.ok() && res.error == http::ClientResponse::Error::over_budget) {
+        // Other requests hold as many reply bytes as the gateway may: shed, as for max_inflight.
+        up.breaker.on_neutral();
+        metrics_.count_shed(chain.index);
+        auto r = finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded,
+                                                              "the gateway holds too many reply bytes for other "
+                                                              "requests (limits.max_buffered_bytes); retry shortly"));
+        r.shed = true;
+        co_return r;
+      }
       if (!res.ok() && res.error == http::ClientResponse::Error::too_large) {
         // Too large says nothing certain about the node (the client may have asked for a huge
         // range), so it never counts against the breaker: one client must not be able to eject
@@ -363,10 +415,10 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
           continue;
         }
         series.rpc_error().inc();
-        co_return finish(Outcome::rpc_error, jsonrpc::error_object_reply(call.id, reply.payload));
+        co_return finish(Outcome::rpc_error, jsonrpc::reply_in_place(std::move(res.body), reply.payload, call.id, true));
       }
       series.ok().inc();
-      co_return finish(Outcome::ok, jsonrpc::result_reply(call.id, reply.payload));
+      co_return finish(Outcome::ok, jsonrpc::reply_in_place(std::move(res.body), reply.payload, call.id, false));
     }
     if (!state_error.empty()) co_return finish(Outcome::rpc_error, std::move(state_error));
     if (too_large) {

@@ -27,6 +27,7 @@ namespace nodeops::gateway {
 /// @brief What the replies of one client request may still add up to (limits.max_reply_bytes).
 struct ReplyBudget {
   uint64_t left;
+  uint64_t held = 0;  // bytes of its replies counted in the gateway's buffered total
 };
 
 /// @brief The answer to one call: its JSON-RPC reply, and whether it was shed under overload
@@ -73,6 +74,9 @@ class Router {
   std::vector<std::unique_ptr<ChainRuntime>>& chains_;
   GatewayMetrics& metrics_;
   std::vector<std::unique_ptr<LoopContext>> loops_;
+  /// Upstream reply bytes held by every request in progress; calls are shed while it is over
+  /// limits.max_buffered_bytes, so many clients asking for large replies at once are bounded.
+  std::atomic<uint64_t> buffered_{0};
   ActiveClients active_clients_;
   std::atomic<bool> draining_{false};
 };

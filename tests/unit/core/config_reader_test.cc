@@ -52,3 +52,12 @@ TEST(ConfigReader, RangeAndRequiredChecks) {
   EXPECT_NE(r.errors()[0].find("out of range"), std::string::npos);
   EXPECT_NE(r.errors()[1].find("name: is required"), std::string::npos);
 }
+
+TEST(ConfigReader, RefusesAFileFarLargerThanAnyConfig) {
+  ConfigReader r("huge.yaml");
+  std::string text = "chains:\n";
+  while (text.size() < (5 << 20)) text += "  - {name: a, url: \"http://127.0.0.1:1\"}\n";
+  EXPECT_FALSE(r.load_text(text));
+  ASSERT_EQ(r.errors().size(), 1u);
+  EXPECT_NE(r.errors()[0].find("at most 4194304"), std::string::npos) << r.errors()[0];
+}

@@ -773,3 +773,29 @@ TEST(HttpMessage, ErrorsAreStickyAndNamed) {
   EXPECT_EQ(r.error(), Error::none);
   EXPECT_TRUE(r.error_message().empty());
 }
+
+TEST(HttpMessage, BodiesAreChargedToASharedBudgetAndGiveItBack) {
+  std::atomic<uint64_t> held{0};
+  std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 600\r\n\r\n" + std::string(600, 'a');
+  Reader a(Kind::response, kMaxBody), b(Kind::response, kMaxBody);
+  a.charge_to(&held, 1000);
+  b.charge_to(&held, 1000);
+  feed(a, ok);
+  ASSERT_EQ(a.parse(), Result::done);
+  EXPECT_EQ(held.load(), 600u);
+  // A second body would take the shared total over 1000: refused, and its bytes given back.
+  feed(b, ok);
+  EXPECT_EQ(b.parse(), Result::error);
+  EXPECT_EQ(b.error(), MessageReader::Error::over_budget);
+  EXPECT_EQ(held.load(), 600u);
+  // The taker of a body takes its charge; a body dropped by next() gives it back.
+  EXPECT_EQ(a.take_charge(), 600u);
+  held -= 600;
+  Reader c(Kind::response, kMaxBody);
+  c.charge_to(&held, 1000);
+  feed(c, ok);
+  ASSERT_EQ(c.parse(), Result::done);
+  EXPECT_EQ(held.load(), 600u);
+  c.next();
+  EXPECT_EQ(held.load(), 0u);
+}

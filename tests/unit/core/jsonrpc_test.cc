@@ -122,3 +122,17 @@ TEST(JsonRpc, RawReplySpanIsTheFirstMemberOfItsName) {
   ASSERT_EQ(r.kind, UpstreamReply::Kind::result) << r.problem;
   EXPECT_EQ(r.payload, result);
 }
+
+TEST(JsonRpc, ReplyInPlaceEqualsTheCopyingReply) {
+  using namespace nodeops::jsonrpc;
+  for (std::string body : {std::string(R"({"jsonrpc":"2.0","id":123456789,"result":{"a":[1,2,3]}})"),
+                           std::string(R"( {"id":1,"jsonrpc":"2.0","result":"0x1"}  )"),
+                           std::string(R"({"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"x"}})")}) {
+    auto reply = parse_upstream_reply(body, body.find("123456789") != std::string::npos ? 123456789 : 1);
+    ASSERT_NE(reply.kind, UpstreamReply::Kind::invalid) << body;
+    bool error = reply.kind == UpstreamReply::Kind::error;
+    auto expected = error ? error_object_reply("\"client-id-that-is-long\"", reply.payload)
+                          : result_reply("\"client-id-that-is-long\"", reply.payload);
+    EXPECT_EQ(reply_in_place(std::move(body), reply.payload, "\"client-id-that-is-long\"", error), expected);
+  }
+}

@@ -46,7 +46,8 @@ class FakeClient final : public UpstreamClient {
   std::vector<std::string> calls;  // upstream names, in order
 
   asio::awaitable<http::ClientResponse> post(const Upstream& up, std::string body, Duration timeout,
-                                             uint64_t max_reply) override {
+                                             http::ReplyLimits limits) override {
+    uint64_t max_reply = limits.max_body;
     calls.push_back(up.name());
     auto b = behaviour[up.name()];
     http::ClientResponse r;
@@ -211,15 +212,30 @@ TEST_F(RouterTest, NoHealthyUpstreamIsAFastClearError) {
 }
 
 TEST_F(RouterTest, ConsecutiveFailuresOpenTheBreakerAndTheUpstreamIsSkipped) {
+  set_heads({1000, 1000, 1000}, {true, true, false});
+  fake->behaviour["a"].error = http::ClientResponse::Error::connect;
+  // Three calls that try "a" fail over to "b"; "a" fails three times in a row and opens.
+  while (chains[0]->upstreams[0]->breaker.phase(Clock::now()) != CircuitBreaker::Phase::open) {
+    EXPECT_NE(single("eth_blockNumber").find("\"result\""), std::string::npos);
+  }
+  auto tried_a = std::count(fake->calls.begin(), fake->calls.end(), "a");
+  EXPECT_EQ(tried_a, 3);
+  // Open: not even tried.
+  for (int i = 0; i < 20; ++i) single("eth_blockNumber");
+  EXPECT_EQ(std::count(fake->calls.begin(), fake->calls.end(), "a"), tried_a);
+}
+
+TEST_F(RouterTest, WhenEveryBreakerIsOpenTheChainStillRoutesInPanicMode) {
   set_heads({1000, 1000, 1000}, {true, false, false});
   fake->behaviour["a"].error = http::ClientResponse::Error::connect;
   for (int i = 0; i < 3; ++i) single("eth_blockNumber");
-  EXPECT_EQ(fake->calls.size(), 3u);
-  EXPECT_EQ(chains[0]->upstreams[0]->breaker.phase(Clock::now()), CircuitBreaker::Phase::open);
-  // Open: not even tried; the client hears there is nobody to serve it.
+  ASSERT_EQ(chains[0]->upstreams[0]->breaker.phase(Clock::now()), CircuitBreaker::Phase::open);
+  // The only upstream the probes call healthy: it is still asked (a client-made overload must
+  // not take the chain down), and the client gets its real failure, not "no healthy upstream".
+  fake->behaviour["a"] = Behaviour{};
   auto reply = single("eth_blockNumber");
-  EXPECT_EQ(fake->calls.size(), 3u);
-  EXPECT_NE(reply.find("-32010"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("\"result\":\"0x1\""), std::string::npos) << reply;
+  EXPECT_EQ(fake->calls.size(), 4u);
 }
 
 TEST_F(RouterTest, AJsonRpcErrorAnswerIsNotAFailureOfTheUpstream) {
