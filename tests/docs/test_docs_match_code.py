@@ -217,7 +217,7 @@ def test_gateway_md_reasons_and_states_are_the_exported_ones(binaries):
     assert retry_reasons <= errors, f"retry table reasons that upstream_errors_total lacks: {retry_reasons - errors}"
     assert retry_reasons == errors, f"upstream_errors_total reasons missing from the retry table: {errors - retry_reasons}"
     # The reasons only retries_total has are named in the prose right below the table, and only they.
-    only_retries = set(re.findall(r"only\s+in\s+`retries_total`: `(\w+)`", text))
+    only_retries = set(re.findall(r"only\s+in\s+`retries_total`:\s+`(\w+)`", text))
     assert only_retries == retries - errors, (f"gateway.md names {sorted(only_retries)} as reasons of retries_total "
                                               f"only; the binary has {sorted(retries - errors)}")
     assert retry_reasons | (retries - errors) == retries, "retries_total reasons not in gateway.md"
