@@ -111,7 +111,6 @@ def binaries():
         cfg = gateway_config({"eth": (1, [("up", node.url), ("down", f"http://127.0.0.1:{closed_port()}")])})
         with Nodeops.gateway(cfg) as g:
             wait_until("the down upstream judged", lambda: g.upstream("eth", "down")["state"] == "down", procs=[g])
-            gateway = g.metrics()
             # A call, so the histograms and per-method series have samples too.
             requests.post(g.url("/eth"), json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"}, timeout=5)
             gateway_after = g.metrics()
@@ -121,8 +120,7 @@ def binaries():
                 url = f"http://127.0.0.1:{port}/metrics"
                 exporter = wait_until("exporter metrics", lambda: "nodeops_node_up{" in (t := requests.get(url, timeout=2).text) and t,
                                       procs=[exp])
-            yield {"gateway": gateway_after, "gateway_start": gateway, "exporter": exporter, "gw": g,
-                   "chain": "eth"}
+            yield {"gateway": gateway_after, "exporter": exporter, "gw": g, "chain": "eth"}
 
 
 def exposed(binaries) -> dict[str, str]:
