@@ -9,7 +9,8 @@ Starts anvil, `nodeops gateway` with one upstream up (anvil) and one down (a clo
 - label values: the values interfaces.md lists for the gateway's bounded labels (`outcome`,
   `reason`, `state`, `phase`, `result`) are exactly those the binary exports (every value exists
   at 0 from the start); the `reason` column of gateway.md's retry table and the `state` column of
-  its status-page table are values the binary exports, and every `state` is explained there;
+  its status-page table are values the binary exports, every `state` is explained there, and the
+  words that table says the page shows are the page's (src/gateway/status_page.cc);
 - config: the complete example at the top of docs/gateway.md passes `nodeops check-config`; its keys
   are exactly the keys src/gateway/config.cc reads (found by following the ConfigMap getters from
   `root`); every value is the code's default unless its comment says `required` or `default:`;
@@ -223,6 +224,20 @@ def test_gateway_md_reasons_and_states_are_the_exported_ones(binaries):
     states_table = {ticked(row[0])[0] for row in table_rows(section(text, "Read the status page")) if ticked(row[0])}
     states = exported[("nodeops_gateway_upstream_state", "state")]
     assert states_table == states, (f"status page table states {sorted(states_table)} vs exported {sorted(states)}")
+
+
+def test_the_status_page_words_are_the_ones_gateway_md_shows():
+    """The "page shows" column of gateway.md's state table is what status_page.cc's stateOf() says."""
+    js = (SRC / "gateway" / "status_page.cc").read_text()
+    words = dict(re.findall(r"case '(\w+)': return \['([^']+)'", js))
+    words["healthy"] = re.search(r"if \(u\.healthy\) return \['([^']+)'", js).group(1)
+    default = re.search(r"default: return \['([^']+)'", js).group(1)
+    wrong = []
+    for row in table_rows(section(read("gateway.md"), "Read the status page")):
+        state = ticked(row[0])[0]
+        if row[1] != words.get(state, default):
+            wrong.append(f"{state}: gateway.md says '{row[1]}', the page shows '{words.get(state, default)}'")
+    assert not wrong, "\n".join(wrong)
 
 
 def test_a_down_upstream_has_no_head_series(binaries):
