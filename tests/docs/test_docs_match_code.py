@@ -17,6 +17,7 @@ Starts anvil, `nodeops gateway` with one upstream up (anvil) and one down (a clo
   the limits table lists every `limits` key; the exporter example of interfaces.md passes too;
 - JSON-RPC codes: every code the docs name is in src/core/jsonrpc.h, and gateway.md's error table
   lists every code there;
+- faults: gateway.md's failure tables name every fault tests/support/fault_upstream.py injects;
 - endpoints: every `GET` path of the gateway in interfaces.md answers (not 404) on its port;
 - exit codes: what docs/interfaces.md says about 0, 1 and 2 is what the binary does for a valid
   and a broken config and an unbindable port, and every literal exit code in src/ is documented.
@@ -238,6 +239,17 @@ def test_the_status_page_words_are_the_ones_gateway_md_shows():
         if row[1] != words.get(state, default):
             wrong.append(f"{state}: gateway.md says '{row[1]}', the page shows '{words.get(state, default)}'")
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_failure_tables_cover_every_injected_fault():
+    """gateway.md's probe and call fault tables name every fault of tests/support/fault_upstream.py."""
+    from fault_upstream import FAULTS
+    text = section(read("gateway.md"), "What happens when an upstream misbehaves")
+    probe = text.split("**Faults on the health probe**", 1)[1].split("**Faults on real calls**", 1)[0]
+    calls = text.split("**Faults on real calls**", 1)[1].split("**What clients do**", 1)[0]
+    for name, table in (("probe", probe), ("calls", calls)):
+        named = {t for row in table_rows(table) for t in ticked(row[0])}
+        assert set(FAULTS) <= named, f"{name} table of gateway.md lacks {sorted(set(FAULTS) - named)}"
 
 
 def test_a_down_upstream_has_no_head_series(binaries):
