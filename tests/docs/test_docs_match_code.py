@@ -252,6 +252,21 @@ def test_the_failure_tables_cover_every_injected_fault():
         assert set(FAULTS) <= named, f"{name} table of gateway.md lacks {sorted(set(FAULTS) - named)}"
 
 
+def test_the_status_fields_gateway_md_names_are_in_status(binaries):
+    status = binaries["gw"].status()
+    chain = status["chains"][0]
+    text = " ".join(section(read("gateway.md"), "Read the status page").split())
+    m = re.search(r"per chain (.*?); per upstream (.*?)\. ", text)
+    assert m, "gateway.md: no 'per chain ...; per upstream ...' list of /status fields"
+    chain_fields = {w for w in ticked(m.group(1)) if re.fullmatch(r"[a-z_]+", w)}
+    upstream_fields = {w for w in ticked(m.group(2)) if re.fullmatch(r"[a-z_]+", w)}
+    assert chain_fields <= set(chain), f"/status chain fields gateway.md names that are not there: {chain_fields - set(chain)}"
+    for u in chain["upstreams"]:
+        assert upstream_fields <= set(u), f"/status upstream fields not there: {upstream_fields - set(u)}"
+    down = next(u for u in chain["upstreams"] if u["name"] == "down")
+    assert down["head"] is None and down["lag"] is None, down
+
+
 def test_a_down_upstream_has_no_head_series(binaries):
     """gateway.md: head and lag series exist only while an upstream has a fresh head."""
     text = binaries["gateway"]
