@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -25,7 +27,51 @@ const char* type_name(const YAML::Node& n) {
   }
 }
 
+// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+// neighbours each cost 1 (a swap is the commonest typo: `max_bacth`).
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// A key without case, '_' or '-': `maxBatch`, `Max-Batch` and `max_batch` are the same key.
+std::string folded(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c != '_' && c != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
 }  // namespace
+
+std::optional<std::string> closest_key(std::string_view unknown, const std::set<std::string>& known) {
+  // Longer keys may be further off; a 2-letter key two edits away from anything means nothing.
+  const size_t limit = std::min<size_t>(2, unknown.size() / 2);
+  std::optional<std::string> best;
+  size_t best_distance = limit + 1;
+  auto want = folded(unknown);
+  for (const auto& k : known) {
+    if (k == unknown) continue;
+    size_t d = folded(k) == want ? 0 : edit_distance(unknown, k);
+    if (d < best_distance) {
+      best = k;
+      best_distance = d;
+    }
+  }
+  return best;
+}
 
 ConfigError::ConfigError(const std::vector<std::string>& errs)
     : std::runtime_error(join_lines(errs)), errors(errs) {}
@@ -256,9 +302,11 @@ void ConfigMap::finish() {
   if (!node_.IsMap()) return;
   for (const auto& kv : node_) {
     auto key = kv.first.as<std::string>("");
-    if (!read_.count(key)) {
-      reader_->add_error(kv.first.Mark().line + 1, key_path(key), "unknown key");
-    }
+    if (read_.count(key)) continue;
+    // The keys this map was asked for are the ones it accepts: suggest the nearest.
+    auto near = closest_key(key, read_);
+    reader_->add_error(kv.first.Mark().line + 1, key_path(key),
+                       near ? fmt::format("unknown key (did you mean {}?)", *near) : std::string("unknown key"));
   }
 }
 

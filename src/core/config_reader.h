@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/units.h"
@@ -47,7 +48,8 @@ class ConfigMap {
 
   /// Records an error about `key` (or the map itself when key is empty) at its line.
   void error(const std::string& key, const std::string& message);
-  /// Reports every key of this map that was never read.
+  /// Reports every key of this map that was never read, with the nearest key that was (the
+  /// keys read are the keys the map accepts): "limits.max_batc: unknown key (did you mean max_batch?)".
   void finish();
 
   const std::string& path() const { return path_; }
@@ -79,6 +81,10 @@ class ConfigReader {
   std::string file_;
   std::vector<std::string> errors_;
 };
+
+/// The key of `known` that `unknown` most likely misspells: the same key but for case, '_' and
+/// '-', else the nearest within 2 edits (1 for keys of 2-3 characters); nullopt when none is.
+std::optional<std::string> closest_key(std::string_view unknown, const std::set<std::string>& known);
 
 /// Thrown by component loaders once all errors are collected; what() holds them, one per line.
 struct ConfigError : std::runtime_error {

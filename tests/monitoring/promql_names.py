@@ -45,14 +45,11 @@ ALLOWED_EXTERNAL = {
 # the local stack, so not Kubernetes-only).
 ALLOWED_EXTERNAL_PREFIXES = {"node_": "node-exporter", "probe_": "blackbox-exporter"}
 
-# Series the gateway rewrite on main guarantees but today's binary does not export yet, with their
-# exact label names (the rule tests use these label sets). test_metrics_exist.py tolerates their
-# absence from a scrape and checks their labels once they appear; remove an entry when
-# docs/interfaces.md lists it.
-PROMISED_GATEWAY = {
-    "nodeops_gateway_upstream_state": {"chain", "upstream", "state"},
-    "nodeops_gateway_head_regressions_total": {"chain"},
-}
+# Series a future binary guarantees but today's does not export yet, with their exact label names
+# (the rule tests use these label sets). test_metrics_exist.py tolerates their absence from a scrape
+# and checks their labels once they appear; remove an entry when docs/interfaces.md lists it.
+# Empty: nodeops_gateway_upstream_state and nodeops_gateway_head_regressions_total are exported now.
+PROMISED_GATEWAY: dict[str, set[str]] = {}
 
 # Metrics whose alerts kube-prometheus-stack already has (CPUThrottlingHigh, NodeCPUHighUsage): an
 # alert of ours on them is a duplicate that fires next to theirs.

@@ -60,4 +60,44 @@ TEST(ConfigReader, RefusesAFileFarLargerThanAnyConfig) {
   EXPECT_FALSE(r.load_text(text));
   ASSERT_EQ(r.errors().size(), 1u);
   EXPECT_NE(r.errors()[0].find("at most 4194304"), std::string::npos) << r.errors()[0];
+
+TEST(ConfigReader, AnUnknownKeySuggestsTheNearestKeyOfItsMap) {
+  ConfigReader r("examples.yaml");
+  auto root = r.load_text(
+      "listen: 1.2.3.4:80\n"
+      "limits:\n"
+      "  max_body: 1MiB\n"
+      "  max_batc: 5\n"          // one letter short
+      "  request_timeuot: 2s\n"  // two letters swapped
+      "  MaxAttempts: 2\n"       // another spelling of the same key
+      "  colour: red\n"          // nothing like any key
+      "lisen: 1.2.3.4:81\n");
+  ASSERT_TRUE(root);
+  root->string("listen", "");
+  if (auto l = root->map("limits")) {
+    l->size("max_body", 1);
+    l->integer("max_batch", 100, 1, 1000);
+    l->duration("request_timeout", Duration(1));
+    l->integer("max_attempts", 3, 1, 10);
+    l->finish();
+  }
+  root->finish();
+  ASSERT_EQ(r.errors().size(), 5u);
+  EXPECT_EQ(r.errors()[0], "examples.yaml:4: limits.max_batc: unknown key (did you mean max_batch?)");
+  EXPECT_EQ(r.errors()[1], "examples.yaml:5: limits.request_timeuot: unknown key (did you mean request_timeout?)");
+  EXPECT_EQ(r.errors()[2], "examples.yaml:6: limits.MaxAttempts: unknown key (did you mean max_attempts?)");
+  EXPECT_EQ(r.errors()[3], "examples.yaml:7: limits.colour: unknown key");
+  // Only keys of the same map are suggested: `lisen` is near `listen`, not any key of limits.
+  EXPECT_EQ(r.errors()[4], "examples.yaml:8: lisen: unknown key (did you mean listen?)");
+}
+
+TEST(ConfigReader, ClosestKeyNeedsToBeClose) {
+  std::set<std::string> keys = {"name", "url", "role", "weight", "pool", "max_inflight"};
+  EXPECT_EQ(closest_key("urls", keys), "url");
+  EXPECT_EQ(closest_key("wieght", keys), "weight");
+  EXPECT_EQ(closest_key("max-inflight", keys), "max_inflight");
+  EXPECT_EQ(closest_key("maxInFlight", keys), "max_inflight");
+  EXPECT_EQ(closest_key("colour", keys), std::nullopt);
+  EXPECT_EQ(closest_key("ab", keys), std::nullopt);  // 2 letters: one edit at most
+  EXPECT_EQ(closest_key("max_inflights_per_loop", keys), std::nullopt);
 }
