@@ -60,6 +60,7 @@ TEST(ConfigReader, RefusesAFileFarLargerThanAnyConfig) {
   EXPECT_FALSE(r.load_text(text));
   ASSERT_EQ(r.errors().size(), 1u);
   EXPECT_NE(r.errors()[0].find("at most 4194304"), std::string::npos) << r.errors()[0];
+}
 
 TEST(ConfigReader, AnUnknownKeySuggestsTheNearestKeyOfItsMap) {
   ConfigReader r("examples.yaml");
