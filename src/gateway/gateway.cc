@@ -77,10 +77,9 @@ int run_gateway(const GatewayConfig& config) {
     return 1;
   }
 
-  // One probe round before serving traffic, so the first request already has a healthy pool.
-  for (auto& t : trackers) {
-    asio::co_spawn(admin_io, t->round(), log_failure("first health round"));
-  }
+  // The trackers start now; their first round runs before traffic is served (up to 3 s), so the
+  // first request already has a healthy pool.
+  for (auto& t : trackers) t->start();
   admin_io.run_for(std::chrono::milliseconds(0));
   {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
@@ -91,8 +90,6 @@ int run_gateway(const GatewayConfig& config) {
       admin_io.run_for(std::chrono::milliseconds(20));
     }
   }
-  for (auto& t : trackers) t->start();
-
   std::vector<std::thread> workers;
   for (auto& loop : loops) {
     workers.emplace_back([io = loop.get()] {

@@ -220,6 +220,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
     // A node's own "state unavailable" answer, kept in case no other node can do better.
     std::string state_error;
     bool too_large = false;
+    std::string_view retry_reason;  // why the previous attempt failed, if it did
     auto traffic = chain.traffic.load(std::memory_order_acquire);
     auto& load = loop.load[chain.index];
     for (uint32_t attempt = 0; attempt < config_.limits.max_attempts; ++attempt) {
@@ -291,6 +292,9 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       }
       size_t u = *pick;
       criteria.tried[u] = true;
+      // A retry is counted when it happens, under the failure that caused it: not when no
+      // upstream was left to retry on.
+      if (!retry_reason.empty()) metrics_.record_retry(chain.index, std::exchange(retry_reason, {}));
       auto& up = *chain.upstreams[u];
       auto& series = up.metrics;
       if (budget.left == 0) {
@@ -339,7 +343,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
           log::warn("upstream call failed", {{"chain", cfg.name}, {"upstream", up.name()}, {"method", call.method},
                                              {"reason", problem}, {"duration_ms", ms}, {"occurrences", n}});
         }
-        if (attempt + 1 < config_.limits.max_attempts) metrics_.record_retry(chain.index, kUpstreamErrorNames[static_cast<size_t>(kind)]);
+        retry_reason = kUpstreamErrorNames[static_cast<size_t>(kind)];
       };
       if (!res.ok() && res.error == http::ClientResponse::Error::over_budget) {
         // Other requests hold as many reply bytes as the gateway may: shed, as for max_inflight.
@@ -411,7 +415,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
           criteria.prefer_archive = true;
           last_problem = fmt::format("{}: {}", up.name(), reply.error_message);
           state_error = jsonrpc::error_object_reply(call.id, reply.payload);
-          metrics_.record_retry(chain.index, "state_unavailable");
+          retry_reason = "state_unavailable";
           continue;
         }
         series.rpc_error().inc();

@@ -323,3 +323,19 @@ TEST(CircuitBreaker, TripFromTheFailureWindowSaysFailingCalls) {
   EXPECT_EQ(b.phase(Clock::now()), CircuitBreaker::Phase::open);
   EXPECT_EQ(b.reason(), UpstreamState::failing_calls);
 }
+
+TEST_F(RouterTest, ARetryIsCountedOnlyWhenItHappens) {
+  set_heads({1000, 1000, 1000}, {true, false, false});
+  fake->behaviour["a"].status = 502;
+  auto text = [&] { return metrics.registry().expose(); };
+  single("eth_blockNumber");  // one upstream: it fails, and there is nobody to retry on
+  EXPECT_NE(text().find("nodeops_gateway_retries_total{chain=\"eth\",reason=\"http_status\"} 0"), std::string::npos);
+  set_heads({1000, 1000, 1000}, {true, true, false});
+  fake->behaviour["b"] = Behaviour{};
+  while (fake->calls.size() < 3 || fake->calls.back() != "b" || fake->calls[fake->calls.size() - 2] != "a") {
+    single("eth_blockNumber");
+    if (chains[0]->upstreams[0]->breaker.phase(Clock::now()) != CircuitBreaker::Phase::closed) break;
+  }
+  auto retries = text();
+  EXPECT_EQ(retries.find("nodeops_gateway_retries_total{chain=\"eth\",reason=\"http_status\"} 0"), std::string::npos);
+}
