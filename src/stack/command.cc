@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <tuple>
 
 #include "core/config_reader.h"
 #include "stack/stack.h"
@@ -33,6 +34,19 @@ void add_stack_commands(CLI::App& app) {
   auto* status = app.add_subcommand("status", "print the state of a running `nodeops up` stack");
   status->add_option("--state-dir", state_dir, "the stack's state directory");
   status->callback([] { std::exit(print_status(state_dir)); });
+
+  // Demos and tests of a pool with a lagging or forked replica: docs/local-stack.md.
+  static std::string node_name;
+  auto* node = app.add_subcommand("node", "make a node of a running stack lag, fork, or follow its pool again");
+  node->require_subcommand(1);
+  for (auto [action, mode, what] : {std::tuple{"pause", NodeMode::paused, "stop mining it: it lags behind its pool"},
+                                    std::tuple{"fork", NodeMode::forked, "mine it with other timestamps: same height, other hashes"},
+                                    std::tuple{"resume", NodeMode::follow, "mine it with its pool again (caught up by replay)"}}) {
+    auto* sub = node->add_subcommand(action, what);
+    sub->add_option("name", node_name, "the node, as named in the stack file")->required();
+    sub->add_option("--state-dir", state_dir, "the stack's state directory")->capture_default_str();
+    sub->callback([mode = mode] { std::exit(set_node_mode(state_dir, node_name, mode)); });
+  }
 }
 
 }  // namespace nodeops::stack

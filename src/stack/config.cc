@@ -55,6 +55,13 @@ StackConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
         reader.add_error(0, fmt::format("nodes[{}].chain_id", i),
                          fmt::format("chain '{}' already has chain id {}", cfg.nodes[i].chain, cfg.nodes[j].chain_id));
       }
+      // One pool, one schedule: its nodes are mined in lockstep.
+      if (cfg.nodes[i].chain == cfg.nodes[j].chain &&
+          cfg.nodes[i].block_time_seconds != cfg.nodes[j].block_time_seconds) {
+        reader.add_error(0, fmt::format("nodes[{}].block_time_seconds", i),
+                         fmt::format("chain '{}' already has block_time_seconds {} (its nodes are mined in lockstep)",
+                                     cfg.nodes[i].chain, cfg.nodes[j].block_time_seconds));
+      }
     }
   }
   root->finish();

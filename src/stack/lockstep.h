@@ -1,0 +1,138 @@
+// Lockstep mining: the anvil nodes of one chain are replicas of one chain, not independent chains
+// with the same id. They start from one genesis (`--timestamp`, `--no-mining`) and every block is
+// mined on every node with the same timestamp, so they hold identical blocks and hashes as long as
+// they hold the same transactions (the gateway broadcasts raw transactions to every upstream).
+//
+//   BlockSchedule s{.genesis_timestamp = 1700000000, .block_time_seconds = 2};
+//   s.timestamp_of(3);            // 1700000006: block 3 has this timestamp on every node, always
+//   s.height_at(1700000007);      // 3: the height the pool should be at by then
+//
+//   LockstepFollower f("eth-b", s, node, peers, mode_of);
+//   f.sync(s.height_at(now));     // mines, catches up or leaves the node alone, by its NodeMode
+//
+// A block's timestamp is a function of its height only, so a node that fell behind or restarted
+// (anvil keeps its chain in memory: a restarted node is back at genesis) is brought to the pool's
+// height by replaying the pool's blocks — each block's raw transactions sent to it, then evm_mine
+// with that block's timestamp — which rebuilds the same blocks, hashes included. That is what a
+// sync from peers does on a real chain. Everything here talks to nodes through NodeRpc (the seam
+// the unit tests fake); AnvilRpc (anvil_rpc.h) is the real one.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nodeops::stack {
+
+/// @brief When each block of a pool is due and which timestamp it carries.
+struct BlockSchedule {
+  uint64_t genesis_timestamp = 0;  // unix seconds; anvil --timestamp
+  uint32_t block_time_seconds = 1;
+
+  uint64_t timestamp_of(uint64_t height) const { return genesis_timestamp + height * block_time_seconds; }
+  /// The height whose timestamp is the last one not after `unix_seconds` (0 before genesis).
+  uint64_t height_at(uint64_t unix_seconds) const {
+    return unix_seconds <= genesis_timestamp ? 0 : (unix_seconds - genesis_timestamp) / block_time_seconds;
+  }
+};
+
+/// @brief What the stack does with one node, set at run time with `nodeops node pause|fork|resume`.
+enum class NodeMode {
+  /// Mined in lockstep with its pool; caught up by replay when it is behind. The default.
+  follow,
+  /// Not mined: the node keeps answering but its head stops, so it lags (like a node whose sync is
+  /// stuck). Resumed, it is caught up by replay and rejoins the pool.
+  paused,
+  /// Mined at the pool's heights with other timestamps: same height, other block hashes — a node on
+  /// a fork. Resumed, it is restarted (anvil cannot unwind its own blocks faithfully: anvil_rollback
+  /// leaves base fee and state root off) and replayed from genesis.
+  forked,
+};
+const char* to_string(NodeMode m);
+std::optional<NodeMode> parse_node_mode(const std::string& text);
+
+/// The mode files: `<control_dir>/<node>` holds one word (follow, paused, forked). A missing or
+/// unreadable file means follow. Written by `nodeops node`, read by the miner on every tick.
+NodeMode read_node_mode(const std::filesystem::path& control_dir, const std::string& node);
+/// Replaces the file atomically (write, then rename), so a reader never sees half a word.
+void write_node_mode(const std::filesystem::path& control_dir, const std::string& node, NodeMode mode);
+
+/// A block as a replay needs it: its timestamp and its transactions, signed, in block order.
+struct ReplayBlock {
+  std::string hash;
+  uint64_t timestamp = 0;
+  std::vector<std::string> raw_transactions;  // 0x-prefixed RLP, as eth_sendRawTransaction takes them
+};
+
+/// @brief The JSON-RPC calls the miner makes on one node. Each call is blocking with its own
+/// deadline; nullopt / false means the node did not answer or refused. Not thread-safe: one
+/// follower thread owns its instances.
+class NodeRpc {
+ public:
+  virtual ~NodeRpc() = default;
+  virtual std::optional<uint64_t> head() = 0;                             // eth_blockNumber
+  virtual std::optional<std::string> block_hash(uint64_t height) = 0;     // eth_getBlockByNumber
+  virtual std::optional<ReplayBlock> block(uint64_t height) = 0;          // + eth_getRawTransactionByHash
+  virtual std::optional<std::vector<std::string>> pending_transactions() = 0;  // raw, from txpool_content
+  virtual bool send_raw_transaction(const std::string& raw) = 0;          // "already known" counts as sent
+  virtual bool drop_pending_transactions() = 0;                           // anvil_dropAllTransactions
+  virtual bool mine(uint64_t timestamp) = 0;                              // evm_mine [timestamp]
+};
+
+/// What one sync() did, for the logs and the tests.
+struct SyncOutcome {
+  enum class Kind {
+    unreachable,   // the node did not answer (down, frozen, restarting)
+    paused,        // left alone on purpose
+    in_sync,       // already at the target height
+    mined,         // mined the due block(s) itself (from its own mempool)
+    caught_up,     // replayed blocks from a peer, then mined the due ones
+    not_on_chain,  // its blocks differ from the peer's at its head: it is left to mine on its own
+    failed,        // a call failed half-way; the next tick goes on from where it stopped
+  };
+  Kind kind = Kind::in_sync;
+  uint64_t head_before = 0, head_after = 0;
+  uint64_t replayed = 0;  // blocks copied from the peer
+  std::string peer;       // the peer replayed from
+};
+const char* to_string(SyncOutcome::Kind k);
+
+/// @brief Keeps one node of a pool at the pool's height, the way its mode asks.
+/// Lives on one follower thread (LockstepMiner starts one per node); peers are only read.
+class LockstepFollower {
+ public:
+  struct Peer {
+    std::string name;
+    NodeRpc* rpc;
+  };
+  using ModeOf = std::function<NodeMode(const std::string& node)>;
+
+  LockstepFollower(std::string name, BlockSchedule schedule, NodeRpc& node, std::vector<Peer> peers, ModeOf mode_of)
+      : name_(std::move(name)), schedule_(schedule), node_(node), peers_(std::move(peers)), mode_of_(std::move(mode_of)) {}
+
+  /// Brings the node to `target` (the pool's height now: schedule.height_at(now)):
+  /// - follow: blocks a peer already has are replayed from the peer that is furthest ahead (its
+  ///   pending transactions are copied after, so the node goes on mining what the pool mines);
+  ///   the block(s) due now are mined by the node itself with the schedule's timestamp — every node
+  ///   of the pool does the same at the same moment with the same transactions;
+  /// - paused: nothing; forked: mined to `target` at timestamp_of(h) + 1, a chain of its own.
+  /// A node already at or past `target` is left alone.
+  SyncOutcome sync(uint64_t target);
+
+  const std::string& name() const { return name_; }
+
+ private:
+  SyncOutcome follow(uint64_t target, uint64_t head);
+  bool mine_to(uint64_t target, uint64_t& head, uint64_t extra_seconds);
+
+  std::string name_;
+  BlockSchedule schedule_;
+  NodeRpc& node_;
+  std::vector<Peer> peers_;
+  ModeOf mode_of_;
+};
+
+}  // namespace nodeops::stack

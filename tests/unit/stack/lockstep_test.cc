@@ -1,0 +1,260 @@
+#include "stack/lockstep.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+using namespace nodeops::stack;
+using Kind = SyncOutcome::Kind;
+
+namespace {
+
+/// An anvil as far as the miner can tell: a chain of blocks whose hash covers the parent, the
+/// timestamp and the transactions; evm_mine takes the whole mempool; timestamps may not go back.
+class FakeAnvil final : public NodeRpc {
+ public:
+  struct Block {
+    std::string hash;
+    uint64_t timestamp;
+    std::vector<std::string> txs;
+  };
+  explicit FakeAnvil(uint64_t genesis) { chain.push_back({"genesis", genesis, {}}); }
+
+  std::optional<uint64_t> head() override {
+    if (!up) return std::nullopt;
+    return chain.size() - 1;
+  }
+  std::optional<std::string> block_hash(uint64_t h) override {
+    if (!up || h >= chain.size()) return std::nullopt;
+    return chain[h].hash;
+  }
+  std::optional<ReplayBlock> block(uint64_t h) override {
+    if (!up || h >= chain.size()) return std::nullopt;
+    return ReplayBlock{chain[h].hash, chain[h].timestamp, chain[h].txs};
+  }
+  std::optional<std::vector<std::string>> pending_transactions() override {
+    if (!up) return std::nullopt;
+    return std::vector<std::string>(mempool.begin(), mempool.end());
+  }
+  bool send_raw_transaction(const std::string& raw) override {
+    if (!up) return false;
+    mempool.insert(raw);  // already known: still "sent"
+    return true;
+  }
+  bool drop_pending_transactions() override {
+    if (!up) return false;
+    mempool.clear();
+    return true;
+  }
+  bool mine(uint64_t timestamp) override {
+    if (!up || timestamp < chain.back().timestamp) return false;
+    Block b{"", timestamp, std::vector<std::string>(mempool.begin(), mempool.end())};
+    std::string content = chain.back().hash + "|" + std::to_string(timestamp);
+    for (const auto& t : b.txs) {
+      content += "|" + t;
+      mined.insert(t);
+    }
+    b.hash = std::to_string(std::hash<std::string>{}(content));
+    mempool.clear();
+    chain.push_back(std::move(b));
+    ++mines;
+    return true;
+  }
+
+  std::vector<Block> chain;
+  std::set<std::string> mempool, mined;
+  bool up = true;
+  int mines = 0;
+};
+
+constexpr BlockSchedule kSchedule{1700000000, 2};
+
+/// A pool of fake nodes with a follower each and the modes `nodeops node` would set.
+struct Pool {
+  explicit Pool(size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      names.push_back("n" + std::to_string(i));
+      nodes.push_back(std::make_unique<FakeAnvil>(kSchedule.genesis_timestamp));
+    }
+    for (size_t i = 0; i < n; ++i) rebuild(i);
+  }
+  /// A fresh follower for node i (after its node object was replaced: a restart).
+  void rebuild(size_t i) {
+    std::vector<LockstepFollower::Peer> peers;
+    for (size_t j = 0; j < nodes.size(); ++j) {
+      if (j != i) peers.push_back({names[j], nodes[j].get()});
+    }
+    auto f = std::make_unique<LockstepFollower>(names[i], kSchedule, *nodes[i], peers,
+                                                [this](const std::string& n) { return modes.count(n) ? modes[n] : NodeMode::follow; });
+    if (i < followers.size()) followers[i] = std::move(f);
+    else followers.push_back(std::move(f));
+  }
+  void broadcast(const std::string& tx) {
+    for (auto& n : nodes) {
+      if (n->up) n->send_raw_transaction(tx);
+    }
+  }
+  /// Every follower syncs to `target`, in node order (as the threads would, roughly at once).
+  std::vector<SyncOutcome> tick(uint64_t target) {
+    std::vector<SyncOutcome> out;
+    for (auto& f : followers) out.push_back(f->sync(target));
+    return out;
+  }
+  FakeAnvil& operator[](size_t i) { return *nodes[i]; }
+
+  std::vector<std::string> names;
+  std::vector<std::unique_ptr<FakeAnvil>> nodes;
+  std::vector<std::unique_ptr<LockstepFollower>> followers;
+  std::map<std::string, NodeMode> modes;
+};
+
+void expect_same_chain(FakeAnvil& a, FakeAnvil& b) {
+  ASSERT_EQ(a.chain.size(), b.chain.size());
+  for (size_t h = 0; h < a.chain.size(); ++h) {
+    EXPECT_EQ(a.chain[h].hash, b.chain[h].hash) << "at height " << h;
+    EXPECT_EQ(a.chain[h].timestamp, b.chain[h].timestamp) << "at height " << h;
+  }
+}
+
+}  // namespace
+
+TEST(BlockSchedule, TimestampIsAFunctionOfHeight) {
+  EXPECT_EQ(kSchedule.timestamp_of(0), 1700000000u);
+  EXPECT_EQ(kSchedule.timestamp_of(3), 1700000006u);
+  EXPECT_EQ(kSchedule.height_at(1699999000), 0u);  // before genesis
+  EXPECT_EQ(kSchedule.height_at(1700000001), 0u);
+  EXPECT_EQ(kSchedule.height_at(1700000002), 1u);
+  EXPECT_EQ(kSchedule.height_at(1700000007), 3u);
+  for (uint64_t h = 0; h < 100; ++h) EXPECT_EQ(kSchedule.height_at(kSchedule.timestamp_of(h)), h);
+}
+
+TEST(LockstepFollower, NodesMinedInLockstepHoldTheSameBlocks) {
+  Pool pool(3);
+  for (uint64_t t = 1; t <= 5; ++t) {
+    if (t == 3) pool.broadcast("tx-a");
+    for (const auto& o : pool.tick(t)) EXPECT_EQ(o.kind, Kind::mined);
+  }
+  expect_same_chain(pool[0], pool[1]);
+  expect_same_chain(pool[0], pool[2]);
+  EXPECT_EQ(pool[0].chain[5].timestamp, kSchedule.timestamp_of(5));
+  EXPECT_EQ(pool[2].chain[3].txs, std::vector<std::string>{"tx-a"});
+  // Already at the height: nothing is mined twice.
+  for (const auto& o : pool.tick(5)) EXPECT_EQ(o.kind, Kind::in_sync);
+  EXPECT_EQ(pool[0].mines, 5);
+}
+
+TEST(LockstepFollower, APausedNodeLagsAndIsCaughtUpByReplayWhenResumed) {
+  Pool pool(3);
+  pool.tick(2);
+  pool.modes["n2"] = NodeMode::paused;
+  for (uint64_t t = 3; t <= 8; ++t) {
+    pool.broadcast("tx-" + std::to_string(t));  // the broadcast reaches the paused node too
+    auto out = pool.tick(t);
+    EXPECT_EQ(out[2].kind, Kind::paused);
+  }
+  pool.broadcast("tx-pending");  // not mined anywhere yet
+  EXPECT_EQ(*pool[2].head(), 2u);
+  EXPECT_EQ(*pool[0].head(), 8u);
+
+  pool.modes["n2"] = NodeMode::follow;
+  auto out = pool.tick(9)[2];
+  // n0 and n1 mined block 9 in this same tick (they sync first): n2 replays 3..9, block 9 with
+  // the transaction that was pending when it was paused.
+  EXPECT_EQ(out.kind, Kind::caught_up);
+  EXPECT_EQ(out.replayed, 7u);
+  EXPECT_EQ(out.head_after, 9u);
+  expect_same_chain(pool[0], pool[2]);
+  EXPECT_EQ(pool[2].chain[5].txs, std::vector<std::string>{"tx-5"});  // not all its mempool in one block
+  EXPECT_EQ(pool[2].chain[9].txs, std::vector<std::string>{"tx-pending"});
+}
+
+TEST(LockstepFollower, ARestartedNodeIsReplayedFromGenesisOntoThePoolsChain) {
+  Pool pool(2);
+  for (uint64_t t = 1; t <= 6; ++t) {
+    if (t % 2 == 0) pool.broadcast("tx-" + std::to_string(t));
+    pool.tick(t);
+  }
+  pool.broadcast("tx-pending");
+  // anvil keeps its chain in memory: the restarted process is back at genesis with an empty pool.
+  pool.nodes[1] = std::make_unique<FakeAnvil>(kSchedule.genesis_timestamp);
+  pool.rebuild(1);
+  pool.rebuild(0);
+  auto out = pool.tick(7);
+  EXPECT_EQ(out[0].kind, Kind::mined);
+  EXPECT_EQ(out[1].kind, Kind::caught_up);
+  EXPECT_EQ(out[1].peer, "n0");
+  expect_same_chain(pool[0], pool[1]);
+  EXPECT_EQ(pool[1].chain[7].txs, std::vector<std::string>{"tx-pending"});
+}
+
+TEST(LockstepFollower, AForkedNodeKeepsTheHeightWithOtherHashesAndIsNoReplaySource) {
+  Pool pool(3);
+  pool.tick(2);
+  pool.modes["n0"] = NodeMode::forked;
+  pool.tick(4);
+  EXPECT_EQ(*pool[0].head(), 4u);
+  EXPECT_EQ(pool[0].chain[2].hash, pool[1].chain[2].hash);
+  EXPECT_NE(pool[0].chain[3].hash, pool[1].chain[3].hash);
+  EXPECT_NE(pool[0].chain[4].hash, pool[1].chain[4].hash);
+  EXPECT_EQ(pool[0].chain[3].timestamp, kSchedule.timestamp_of(3) + 1);
+  expect_same_chain(pool[1], pool[2]);
+
+  // A restarted n2 must be replayed from n1 (following), not from the forked n0 listed first.
+  pool.nodes[2] = std::make_unique<FakeAnvil>(kSchedule.genesis_timestamp);
+  pool.rebuild(2);
+  pool.rebuild(0);
+  pool.rebuild(1);
+  auto out = pool.tick(5);
+  EXPECT_EQ(out[2].kind, Kind::caught_up);
+  EXPECT_EQ(out[2].peer, "n1");
+  expect_same_chain(pool[1], pool[2]);
+}
+
+TEST(LockstepFollower, ANodeOnAnotherChainIsNotReplayedOnto) {
+  Pool pool(2);
+  pool.tick(2);
+  pool.modes["n1"] = NodeMode::paused;
+  pool[1].mine(kSchedule.timestamp_of(3) + 1);  // mined by hand, off schedule
+  pool.tick(8);
+  pool.modes["n1"] = NodeMode::follow;
+  auto out = pool.followers[1]->sync(9);
+  // Replaying n0's blocks 4..8 on top of its own block 3 would build a third chain.
+  EXPECT_EQ(out.kind, Kind::not_on_chain);
+  EXPECT_EQ(out.replayed, 0u);
+  EXPECT_EQ(out.head_after, 9u);
+  EXPECT_NE(pool[1].chain[3].hash, pool[0].chain[3].hash);
+  EXPECT_EQ(pool[1].chain[9].timestamp, kSchedule.timestamp_of(9));
+}
+
+TEST(LockstepFollower, AnUnreachableNodeOrPeerStopsNoOne) {
+  Pool pool(3);
+  pool.tick(1);
+  pool[1].up = false;  // frozen or restarting
+  auto out = pool.tick(2);
+  EXPECT_EQ(out[0].kind, Kind::mined);
+  EXPECT_EQ(out[1].kind, Kind::unreachable);
+  EXPECT_EQ(out[2].kind, Kind::mined);
+  // It answers again: three blocks behind, it replays from the others.
+  pool.tick(3);
+  pool.tick(4);
+  pool[1].up = true;
+  out = pool.tick(5);
+  EXPECT_EQ(out[1].kind, Kind::caught_up);
+  expect_same_chain(pool[0], pool[1]);
+}
+
+TEST(NodeMode, FilesRoundTripAndDefaultToFollow) {
+  auto dir = std::filesystem::temp_directory_path() / ("nodeops-mode-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(read_node_mode(dir, "eth-a"), NodeMode::follow);
+  write_node_mode(dir, "eth-a", NodeMode::paused);
+  EXPECT_EQ(read_node_mode(dir, "eth-a"), NodeMode::paused);
+  write_node_mode(dir, "eth-a", NodeMode::forked);
+  EXPECT_EQ(read_node_mode(dir, "eth-a"), NodeMode::forked);
+  EXPECT_FALSE(parse_node_mode("sleeping"));
+  EXPECT_EQ(*parse_node_mode("follow"), NodeMode::follow);
+  std::filesystem::remove_all(dir);
+}
