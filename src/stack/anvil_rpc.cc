@@ -90,6 +90,14 @@ class AnvilRpc final : public NodeRpc {
 
   bool drop_pending_transactions() override { return call("anvil_dropAllTransactions", "[]").has_value(); }
 
+  bool rollback(uint64_t depth) override {
+    return call("anvil_rollback", fmt::format("[{}]", depth)).has_value();
+  }
+
+  bool set_next_base_fee(const std::string& base_fee) override {
+    return call("anvil_setNextBlockBaseFeePerGas", "[" + json::quote(base_fee) + "]").has_value();
+  }
+
   bool mine(uint64_t timestamp) override { return call("evm_mine", fmt::format("[{}]", timestamp)).has_value(); }
 
  private:
@@ -113,6 +121,8 @@ class AnvilRpc final : public NodeRpc {
     auto t = parse_quantity(ts);
     if (!t) return std::nullopt;
     out.block.timestamp = *t;
+    std::string_view base_fee;
+    if (!b["baseFeePerGas"].get_string().get(base_fee)) out.block.base_fee = std::string(base_fee);
     simdjson::dom::array txs;
     if (!b["transactions"].get_array().get(txs)) {
       for (auto tx : txs) {

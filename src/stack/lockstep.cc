@@ -46,6 +46,7 @@ const char* to_string(SyncOutcome::Kind k) {
     case SyncOutcome::Kind::in_sync: return "in_sync";
     case SyncOutcome::Kind::mined: return "mined";
     case SyncOutcome::Kind::caught_up: return "caught_up";
+    case SyncOutcome::Kind::reorged: return "reorged";
     case SyncOutcome::Kind::not_on_chain: return "not_on_chain";
     case SyncOutcome::Kind::failed: return "failed";
   }
@@ -65,15 +66,99 @@ SyncOutcome LockstepFollower::sync(uint64_t target) {
     return out;
   }
   out.head_before = out.head_after = *head;
-  if (*head >= target) return out;  // in_sync
   if (mode == NodeMode::forked) {
     uint64_t h = *head;
     // One second later than the pool: same height, other hashes.
-    out.kind = mine_to(target, h, 1) ? SyncOutcome::Kind::mined : SyncOutcome::Kind::failed;
+    if (h < target) out.kind = mine_to(target, h, 1) ? SyncOutcome::Kind::mined : SyncOutcome::Kind::failed;
     out.head_after = h;
     return out;
   }
-  return follow(target, *head);
+
+  uint64_t h = *head;
+  auto finish = [&](SyncOutcome::Kind kind) {
+    out.kind = kind;
+    out.head_after = h;
+    return out;
+  };
+  // The due block first, from the node's own mempool, before any peer is asked: every node of the
+  // pool mines it at the same moment, and a frozen peer delays no one's block.
+  bool mined = false;
+  if (h + 1 == target) {
+    if (!mine_to(target, h, 0)) return finish(SyncOutcome::Kind::failed);
+    mined = true;
+  }
+  auto ref = reference(h);
+  if (!ref.peer) {
+    if (h < target && !mine_to(target, h, 0)) return finish(SyncOutcome::Kind::failed);
+    return finish(mined || h > out.head_before ? SyncOutcome::Kind::mined : SyncOutcome::Kind::in_sync);
+  }
+  out.peer = ref.peer->name;
+  // The common ancestor: the highest block both hold that is the same on both.
+  uint64_t ancestor = std::min(h, ref.head);
+  for (;;) {
+    auto mine = node_.block_hash(ancestor);
+    auto theirs = ref.peer->rpc->block_hash(ancestor);
+    if (!mine || !theirs) return finish(SyncOutcome::Kind::failed);
+    if (*mine == *theirs) break;
+    if (ancestor == 0 || std::min(h, ref.head) - ancestor >= kMaxReorgDepth) {
+      if (h < target && !mine_to(target, h, 0)) return finish(SyncOutcome::Kind::failed);
+      return finish(SyncOutcome::Kind::not_on_chain);
+    }
+    --ancestor;
+  }
+  if (ancestor < h) {
+    if (!node_.rollback(h - ancestor)) return finish(SyncOutcome::Kind::failed);
+    out.rolled_back = h - ancestor;
+    h = ancestor;
+  }
+  if (ref.head > h && !replay(ref, target, h, out)) return finish(SyncOutcome::Kind::failed);
+  if (h < target && !mine_to(target, h, 0)) return finish(SyncOutcome::Kind::failed);
+  if (out.rolled_back) return finish(SyncOutcome::Kind::reorged);
+  if (out.replayed) return finish(SyncOutcome::Kind::caught_up);
+  return finish(mined || h > out.head_before ? SyncOutcome::Kind::mined : SyncOutcome::Kind::in_sync);
+}
+
+LockstepFollower::Reference LockstepFollower::reference(uint64_t head) {
+  Reference best;
+  for (auto& p : peers_) {
+    if (mode_of_(p.name) != NodeMode::follow) continue;  // a paused peer is behind, a forked one elsewhere
+    auto h = p.rpc->head();
+    if (!h) continue;
+    if (!best.peer || *h > best.head || (*h == best.head && p.position < best.peer->position)) best = {&p, *h};
+  }
+  bool outranks = best.peer && (best.head > head || (best.head == head && best.peer->position < position_));
+  return outranks ? best : Reference{};
+}
+
+bool LockstepFollower::replay(Reference& ref, uint64_t target, uint64_t& head, SyncOutcome& out) {
+  // Its mempool may hold transactions of later blocks (the broadcast reached it while it was
+  // paused, or a rollback put its own blocks' back): evm_mine takes the whole pool, so empty it
+  // and send each block's own.
+  if (!node_.drop_pending_transactions()) return false;
+  std::vector<std::string> pending;
+  // The peer may mine while we copy: go on until its head holds still around its mempool read,
+  // so what it has not mined yet is exactly what this node gets into its mempool.
+  for (int round = 0; round < 5; ++round) {
+    while (head < std::min(ref.head, target)) {
+      auto b = ref.peer->rpc->block(head + 1);
+      if (!b) return false;
+      bool sent = true;
+      for (const auto& raw : b->raw_transactions) sent = node_.send_raw_transaction(raw) && sent;
+      if (!sent) return false;
+      if (!b->base_fee.empty() && !node_.set_next_base_fee(b->base_fee)) return false;
+      if (!node_.mine(b->timestamp)) return false;
+      ++head;
+      ++out.replayed;
+    }
+    auto p = ref.peer->rpc->pending_transactions();
+    auto h = ref.peer->rpc->head();
+    if (!p || !h) return false;
+    pending = std::move(*p);
+    if (*h == ref.head) break;
+    ref.head = *h;
+  }
+  for (const auto& raw : pending) node_.send_raw_transaction(raw);
+  return true;
 }
 
 bool LockstepFollower::mine_to(uint64_t target, uint64_t& head, uint64_t extra_seconds) {
@@ -82,69 +167,6 @@ bool LockstepFollower::mine_to(uint64_t target, uint64_t& head, uint64_t extra_s
     ++head;
   }
   return true;
-}
-
-SyncOutcome LockstepFollower::follow(uint64_t target, uint64_t head) {
-  SyncOutcome out;
-  out.head_before = head;
-  auto finish = [&](SyncOutcome::Kind kind) {
-    out.kind = kind;
-    out.head_after = head;
-    return out;
-  };
-  // A node one block behind (every node, each tick) mines the due block itself, from its own
-  // mempool, like every other node of the pool at the same moment. No peer is asked, so a frozen
-  // peer never slows the others down.
-  // A node further behind copies what a following peer already holds, from the one furthest ahead
-  // (a paused peer is behind, a forked one on a chain of its own).
-  Peer* source = nullptr;
-  uint64_t source_head = head;
-  for (auto& p : peers_) {
-    if (head + 1 >= target) break;
-    if (mode_of_(p.name) != NodeMode::follow) continue;
-    auto h = p.rpc->head();
-    if (h && *h > source_head) {
-      source = &p;
-      source_head = *h;
-    }
-  }
-  if (source) {
-    out.peer = source->name;
-    auto mine = node_.block_hash(head);
-    auto theirs = source->rpc->block_hash(head);
-    if (!mine || !theirs) return finish(SyncOutcome::Kind::failed);
-    if (*mine != *theirs) {
-      // Someone mined this node by hand (or it was forked and not restarted): replaying on top of
-      // another chain would only build a third one. It goes on at the pool's timestamps.
-      return finish(mine_to(target, head, 0) ? SyncOutcome::Kind::not_on_chain : SyncOutcome::Kind::failed);
-    }
-    // Its mempool may hold transactions of later blocks (the broadcast reached it while it was
-    // paused): evm_mine takes the whole pool, so empty it and send each block's own.
-    if (!node_.drop_pending_transactions()) return finish(SyncOutcome::Kind::failed);
-    std::vector<std::string> pending;
-    // The peer may mine while we copy: go on until its head holds still around its mempool read,
-    // so what it has not mined yet is exactly what this node gets into its mempool.
-    for (int round = 0; round < 5; ++round) {
-      while (head < std::min(source_head, target)) {
-        auto b = source->rpc->block(head + 1);
-        if (!b) return finish(SyncOutcome::Kind::failed);
-        bool sent = true;
-        for (const auto& raw : b->raw_transactions) sent = node_.send_raw_transaction(raw) && sent;
-        if (!sent || !node_.mine(b->timestamp)) return finish(SyncOutcome::Kind::failed);
-        ++head;
-        ++out.replayed;
-      }
-      auto p = source->rpc->pending_transactions();
-      auto h = source->rpc->head();
-      if (!p || !h) return finish(SyncOutcome::Kind::failed);
-      pending = std::move(*p);
-      if (*h == source_head) break;
-      source_head = *h;
-    }
-    for (const auto& raw : pending) node_.send_raw_transaction(raw);
-  }
-  bool ok = mine_to(target, head, 0);
-  return finish(!ok ? SyncOutcome::Kind::failed : out.replayed ? SyncOutcome::Kind::caught_up : SyncOutcome::Kind::mined);
 }
 
 }  // namespace nodeops::stack

@@ -60,10 +60,11 @@ NodeMode read_node_mode(const std::filesystem::path& control_dir, const std::str
 /// Replaces the file atomically (write, then rename), so a reader never sees half a word.
 void write_node_mode(const std::filesystem::path& control_dir, const std::string& node, NodeMode mode);
 
-/// A block as a replay needs it: its timestamp and its transactions, signed, in block order.
+/// A block as a replay needs it: its timestamp, base fee and transactions, signed, in block order.
 struct ReplayBlock {
   std::string hash;
   uint64_t timestamp = 0;
+  std::string base_fee;                       // hex quantity; empty before London
   std::vector<std::string> raw_transactions;  // 0x-prefixed RLP, as eth_sendRawTransaction takes them
 };
 
@@ -79,6 +80,10 @@ class NodeRpc {
   virtual std::optional<std::vector<std::string>> pending_transactions() = 0;  // raw, from txpool_content
   virtual bool send_raw_transaction(const std::string& raw) = 0;          // "already known" counts as sent
   virtual bool drop_pending_transactions() = 0;                           // anvil_dropAllTransactions
+  /// anvil_rollback: removes the last `depth` blocks. anvil does not roll its base fee back, so a
+  /// replay after it sets each block's base fee (set_next_base_fee) to rebuild the same blocks.
+  virtual bool rollback(uint64_t depth) = 0;
+  virtual bool set_next_base_fee(const std::string& base_fee) = 0;        // anvil_setNextBlockBaseFeePerGas
   virtual bool mine(uint64_t timestamp) = 0;                              // evm_mine [timestamp]
 };
 
@@ -87,48 +92,70 @@ struct SyncOutcome {
   enum class Kind {
     unreachable,   // the node did not answer (down, frozen, restarting)
     paused,        // left alone on purpose
-    in_sync,       // already at the target height
+    in_sync,       // already at the target height, on the pool's chain
     mined,         // mined the due block(s) itself (from its own mempool)
     caught_up,     // replayed blocks from a peer, then mined the due ones
-    not_on_chain,  // its blocks differ from the peer's at its head: it is left to mine on its own
+    reorged,       // its last blocks differed from the pool's: rolled back and replayed
+    not_on_chain,  // it differs from the pool deeper than kMaxReorgDepth: left on its own chain
     failed,        // a call failed half-way; the next tick goes on from where it stopped
   };
   Kind kind = Kind::in_sync;
   uint64_t head_before = 0, head_after = 0;
-  uint64_t replayed = 0;  // blocks copied from the peer
-  std::string peer;       // the peer replayed from
+  uint64_t replayed = 0;       // blocks copied from the peer
+  uint64_t rolled_back = 0;    // blocks of its own it dropped
+  std::string peer;            // the peer replayed from
 };
 const char* to_string(SyncOutcome::Kind k);
 
-/// @brief Keeps one node of a pool at the pool's height, the way its mode asks.
-/// Lives on one follower thread (LockstepMiner starts one per node); peers are only read.
+/// @brief Keeps one node of a pool at the pool's height and on the pool's chain, the way its mode
+/// asks. Lives on one follower thread (LockstepMiner starts one per node); peers are only read.
+///
+/// Which chain is the pool's: every node ranks the following peers by (head, then position in the
+/// stack file) and converges to the best-ranked one when it differs from it. The node that ranks
+/// first never moves, so the pool agrees after one tick. Divergence has two causes: a transaction
+/// whose broadcast reached the nodes on both sides of a block's mining (one node has it in block k,
+/// another in k+1), and a node mined by hand. Both are repaired the way a real node handles a
+/// reorg: back to the common ancestor, then the canonical blocks.
 class LockstepFollower {
  public:
   struct Peer {
     std::string name;
     NodeRpc* rpc;
+    size_t position;  // in the stack file: ties between equal heads go to the first
   };
   using ModeOf = std::function<NodeMode(const std::string& node)>;
+  /// Deeper divergence than this is not repaired (the node is left alone and reported).
+  static constexpr uint64_t kMaxReorgDepth = 64;
 
-  LockstepFollower(std::string name, BlockSchedule schedule, NodeRpc& node, std::vector<Peer> peers, ModeOf mode_of)
-      : name_(std::move(name)), schedule_(schedule), node_(node), peers_(std::move(peers)), mode_of_(std::move(mode_of)) {}
+  LockstepFollower(std::string name, size_t position, BlockSchedule schedule, NodeRpc& node, std::vector<Peer> peers,
+                   ModeOf mode_of)
+      : name_(std::move(name)), position_(position), schedule_(schedule), node_(node), peers_(std::move(peers)),
+        mode_of_(std::move(mode_of)) {}
 
   /// Brings the node to `target` (the pool's height now: schedule.height_at(now)):
-  /// - follow: blocks a peer already has are replayed from the peer that is furthest ahead (its
-  ///   pending transactions are copied after, so the node goes on mining what the pool mines);
-  ///   the block(s) due now are mined by the node itself with the schedule's timestamp — every node
-  ///   of the pool does the same at the same moment with the same transactions;
+  /// - follow: a node one block behind mines the due block itself with the schedule's timestamp —
+  ///   every node of the pool does the same at the same moment with the same transactions; a node
+  ///   further behind replays what the best-ranked peer already holds (its pending transactions are
+  ///   copied after, so it goes on mining what the pool mines). Then, at its head, it checks its
+  ///   block against the best-ranked peer's and reorgs onto it when they differ.
   /// - paused: nothing; forked: mined to `target` at timestamp_of(h) + 1, a chain of its own.
-  /// A node already at or past `target` is left alone.
   SyncOutcome sync(uint64_t target);
 
   const std::string& name() const { return name_; }
 
  private:
-  SyncOutcome follow(uint64_t target, uint64_t head);
+  struct Reference {
+    Peer* peer = nullptr;
+    uint64_t head = 0;
+  };
+  /// The best-ranked following peer that outranks this node at `head`; none when this node ranks first.
+  Reference reference(uint64_t head);
+  /// Copies blocks head+1 .. min(ref head, target) from the reference, then its pending transactions.
+  bool replay(Reference& ref, uint64_t target, uint64_t& head, SyncOutcome& out);
   bool mine_to(uint64_t target, uint64_t& head, uint64_t extra_seconds);
 
   std::string name_;
+  size_t position_;
   BlockSchedule schedule_;
   NodeRpc& node_;
   std::vector<Peer> peers_;

@@ -36,29 +36,37 @@ void LockstepMiner::follow(const MinedPool& pool, size_t index) {
   std::vector<LockstepFollower::Peer> peers;
   for (size_t j = 0; j < pool.nodes.size(); ++j) {
     if (j == index) continue;
-    peer_clients.push_back(make_anvil_rpc(pool.nodes[j].second, call_timeout_));
-    peers.push_back({pool.nodes[j].first, peer_clients.back().get()});
+    // Peers get half the deadline: a frozen peer costs the others less of their tick.
+    peer_clients.push_back(make_anvil_rpc(pool.nodes[j].second, call_timeout_ / 2));
+    peers.push_back({pool.nodes[j].first, peer_clients.back().get(), j});
   }
-  LockstepFollower follower(name, pool.schedule, *node, std::move(peers),
+  LockstepFollower follower(name, index, pool.schedule, *node, std::move(peers),
                             [this](const std::string& n) { return read_node_mode(control_dir_, n); });
-  auto last = SyncOutcome::Kind::in_sync;
+  auto last = SyncOutcome::Kind::mined;
+  bool answered = false;
   for (;;) {
     auto now = static_cast<uint64_t>(Clock::to_time_t(Clock::now()));
     uint64_t target = pool.schedule.height_at(now);
     auto out = follower.sync(target);
     // Log what changes, not every tick: a frozen node is reported once, not once a second.
-    bool steady = out.kind == SyncOutcome::Kind::mined || out.kind == SyncOutcome::Kind::in_sync;
-    if (out.kind == SyncOutcome::Kind::caught_up) {
-      log::info("node caught up with its pool by replaying blocks",
+    using Kind = SyncOutcome::Kind;
+    bool steady = out.kind == Kind::mined || out.kind == Kind::in_sync;
+    if (!answered && out.kind != Kind::unreachable) {  // before that it is still starting
+      answered = true;
+      log::info("node mined in lockstep", {{"node", name}, {"chain", pool.chain}, {"head", out.head_after},
+                                          {"block_time_seconds", pool.schedule.block_time_seconds}});
+    } else if (out.kind == Kind::caught_up || out.kind == Kind::reorged) {
+      log::info(out.kind == Kind::reorged ? "node reorged onto its pool's chain"
+                                          : "node caught up with its pool by replaying blocks",
                 {{"node", name}, {"chain", pool.chain}, {"from", out.head_before}, {"to", out.head_after},
-                 {"replayed", out.replayed}, {"peer", out.peer}});
-    } else if (!steady && out.kind != last) {
+                 {"rolled_back", out.rolled_back}, {"replayed", out.replayed}, {"peer", out.peer}});
+    } else if (answered && !steady && out.kind != last) {
       log::warn("node not mined in lockstep", {{"node", name}, {"chain", pool.chain}, {"reason", to_string(out.kind)},
                                                {"head", out.head_after}, {"pool_height", target}});
-    } else if (steady && last != SyncOutcome::Kind::mined && last != SyncOutcome::Kind::in_sync) {
+    } else if (answered && steady && last != Kind::mined) {
       log::info("node mined in lockstep again", {{"node", name}, {"chain", pool.chain}, {"head", out.head_after}});
     }
-    last = out.kind == SyncOutcome::Kind::caught_up ? SyncOutcome::Kind::mined : out.kind;
+    last = steady || out.kind == Kind::caught_up || out.kind == Kind::reorged ? Kind::mined : out.kind;
     // Wake just after the next block is due (all followers of a pool wake together), or within a
     // second to notice a restarted or resumed node sooner on slow chains.
     auto due = Clock::from_time_t(static_cast<time_t>(pool.schedule.timestamp_of(target + 1))) +

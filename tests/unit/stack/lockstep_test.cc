@@ -13,15 +13,17 @@ using Kind = SyncOutcome::Kind;
 namespace {
 
 /// An anvil as far as the miner can tell: a chain of blocks whose hash covers the parent, the
-/// timestamp and the transactions; evm_mine takes the whole mempool; timestamps may not go back.
+/// timestamp, the base fee and the transactions; evm_mine takes the whole mempool; timestamps may
+/// not go back; and, like anvil, a rollback leaves the next base fee where the dropped blocks put it.
 class FakeAnvil final : public NodeRpc {
  public:
   struct Block {
     std::string hash;
     uint64_t timestamp;
+    std::string base_fee;
     std::vector<std::string> txs;
   };
-  explicit FakeAnvil(uint64_t genesis) { chain.push_back({"genesis", genesis, {}}); }
+  explicit FakeAnvil(uint64_t genesis) { chain.push_back({"genesis", genesis, "0x64", {}}); }
 
   std::optional<uint64_t> head() override {
     if (!up) return std::nullopt;
@@ -33,7 +35,7 @@ class FakeAnvil final : public NodeRpc {
   }
   std::optional<ReplayBlock> block(uint64_t h) override {
     if (!up || h >= chain.size()) return std::nullopt;
-    return ReplayBlock{chain[h].hash, chain[h].timestamp, chain[h].txs};
+    return ReplayBlock{chain[h].hash, chain[h].timestamp, chain[h].base_fee, chain[h].txs};
   }
   std::optional<std::vector<std::string>> pending_transactions() override {
     if (!up) return std::nullopt;
@@ -41,6 +43,9 @@ class FakeAnvil final : public NodeRpc {
   }
   bool send_raw_transaction(const std::string& raw) override {
     if (!up) return false;
+    for (const auto& b : chain) {
+      if (std::find(b.txs.begin(), b.txs.end(), raw) != b.txs.end()) return true;  // nonce too low: "sent"
+    }
     mempool.insert(raw);  // already known: still "sent"
     return true;
   }
@@ -49,15 +54,27 @@ class FakeAnvil final : public NodeRpc {
     mempool.clear();
     return true;
   }
+  bool rollback(uint64_t depth) override {
+    if (!up || depth >= chain.size()) return false;
+    for (uint64_t i = 0; i < depth; ++i) {
+      for (const auto& t : chain.back().txs) mempool.insert(t);  // anvil puts them back in its pool
+      chain.pop_back();
+    }
+    return true;
+  }
+  bool set_next_base_fee(const std::string& fee) override {
+    if (!up) return false;
+    next_base_fee = fee;
+    return true;
+  }
   bool mine(uint64_t timestamp) override {
     if (!up || timestamp < chain.back().timestamp) return false;
-    Block b{"", timestamp, std::vector<std::string>(mempool.begin(), mempool.end())};
-    std::string content = chain.back().hash + "|" + std::to_string(timestamp);
-    for (const auto& t : b.txs) {
-      content += "|" + t;
-      mined.insert(t);
-    }
+    Block b{"", timestamp, next_base_fee, std::vector<std::string>(mempool.begin(), mempool.end())};
+    std::string content = chain.back().hash + "|" + std::to_string(timestamp) + "|" + b.base_fee;
+    for (const auto& t : b.txs) content += "|" + t;
     b.hash = std::to_string(std::hash<std::string>{}(content));
+    // The next base fee follows from this block (gas used): here, from its transaction count.
+    next_base_fee = "0x" + std::to_string(100 + b.txs.size() * 7 + chain.size() % 3);
     mempool.clear();
     chain.push_back(std::move(b));
     ++mines;
@@ -65,7 +82,8 @@ class FakeAnvil final : public NodeRpc {
   }
 
   std::vector<Block> chain;
-  std::set<std::string> mempool, mined;
+  std::set<std::string> mempool;
+  std::string next_base_fee = "0x64";
   bool up = true;
   int mines = 0;
 };
@@ -85,9 +103,9 @@ struct Pool {
   void rebuild(size_t i) {
     std::vector<LockstepFollower::Peer> peers;
     for (size_t j = 0; j < nodes.size(); ++j) {
-      if (j != i) peers.push_back({names[j], nodes[j].get()});
+      if (j != i) peers.push_back({names[j], nodes[j].get(), j});
     }
-    auto f = std::make_unique<LockstepFollower>(names[i], kSchedule, *nodes[i], peers,
+    auto f = std::make_unique<LockstepFollower>(names[i], i, kSchedule, *nodes[i], peers,
                                                 [this](const std::string& n) { return modes.count(n) ? modes[n] : NodeMode::follow; });
     if (i < followers.size()) followers[i] = std::move(f);
     else followers.push_back(std::move(f));
@@ -116,6 +134,7 @@ void expect_same_chain(FakeAnvil& a, FakeAnvil& b) {
   for (size_t h = 0; h < a.chain.size(); ++h) {
     EXPECT_EQ(a.chain[h].hash, b.chain[h].hash) << "at height " << h;
     EXPECT_EQ(a.chain[h].timestamp, b.chain[h].timestamp) << "at height " << h;
+    EXPECT_EQ(a.chain[h].txs, b.chain[h].txs) << "at height " << h;
   }
 }
 
@@ -213,7 +232,43 @@ TEST(LockstepFollower, AForkedNodeKeepsTheHeightWithOtherHashesAndIsNoReplaySour
   expect_same_chain(pool[1], pool[2]);
 }
 
-TEST(LockstepFollower, ANodeOnAnotherChainIsNotReplayedOnto) {
+TEST(LockstepFollower, ATransactionMinedInDifferentBlocksIsReorgedOntoTheFirstNodesChain) {
+  Pool pool(3);
+  pool.tick(4);
+  // The broadcast reaches n0 and n1 before block 5, n2 only after it: a one-block fork.
+  pool[0].send_raw_transaction("tx-late");
+  pool[1].send_raw_transaction("tx-late");
+  pool.followers[0]->sync(5);
+  pool.followers[1]->sync(5);
+  auto out = pool.followers[2]->sync(5);
+  pool[2].send_raw_transaction("tx-late");
+  // n2 mined its block 5 without the transaction, then found n0's differs: rolled back, replayed.
+  EXPECT_EQ(out.kind, Kind::reorged);
+  EXPECT_EQ(out.rolled_back, 1u);
+  EXPECT_EQ(out.peer, "n0");
+  expect_same_chain(pool[0], pool[2]);
+  expect_same_chain(pool[0], pool[1]);
+  EXPECT_EQ(pool[2].chain[5].txs, std::vector<std::string>{"tx-late"});
+  // The next block is the same everywhere: the replay set the base fee anvil's rollback left off.
+  for (const auto& o : pool.tick(6)) EXPECT_EQ(o.kind, Kind::mined);
+  expect_same_chain(pool[0], pool[2]);
+}
+
+TEST(LockstepFollower, TheFirstNodeNeverMovesTheOthersFollowIt) {
+  Pool pool(2);
+  pool.tick(3);
+  pool[1].send_raw_transaction("tx-only-on-n1");
+  auto out = pool.tick(4);
+  EXPECT_EQ(out[0].kind, Kind::mined);    // n0 ranks first at equal heights
+  EXPECT_EQ(out[1].kind, Kind::reorged);  // n1 takes n0's block 4, without its transaction
+  expect_same_chain(pool[0], pool[1]);
+  EXPECT_TRUE(pool[1].chain[4].txs.empty());
+  // n0's pending transactions were copied; n1's own was dropped (the gateway's broadcast is what
+  // gets a transaction to every node).
+  EXPECT_TRUE(pool[1].mempool.empty());
+}
+
+TEST(LockstepFollower, ANodeMinedByHandIsReorgedBackWithinTheDepthLimit) {
   Pool pool(2);
   pool.tick(2);
   pool.modes["n1"] = NodeMode::paused;
@@ -221,12 +276,22 @@ TEST(LockstepFollower, ANodeOnAnotherChainIsNotReplayedOnto) {
   pool.tick(8);
   pool.modes["n1"] = NodeMode::follow;
   auto out = pool.followers[1]->sync(9);
-  // Replaying n0's blocks 4..8 on top of its own block 3 would build a third chain.
-  EXPECT_EQ(out.kind, Kind::not_on_chain);
-  EXPECT_EQ(out.replayed, 0u);
+  EXPECT_EQ(out.kind, Kind::reorged);
+  EXPECT_EQ(out.rolled_back, 1u);
   EXPECT_EQ(out.head_after, 9u);
-  EXPECT_NE(pool[1].chain[3].hash, pool[0].chain[3].hash);
-  EXPECT_EQ(pool[1].chain[9].timestamp, kSchedule.timestamp_of(9));
+  pool.followers[0]->sync(9);
+  expect_same_chain(pool[0], pool[1]);
+}
+
+TEST(LockstepFollower, ADivergenceDeeperThanTheLimitIsLeftAlone) {
+  Pool pool(2);
+  pool.modes["n1"] = NodeMode::forked;
+  pool.tick(LockstepFollower::kMaxReorgDepth + 3);
+  pool.modes["n1"] = NodeMode::follow;
+  auto out = pool.tick(LockstepFollower::kMaxReorgDepth + 4)[1];
+  EXPECT_EQ(out.kind, Kind::not_on_chain);
+  EXPECT_EQ(out.rolled_back, 0u);
+  EXPECT_EQ(out.head_after, LockstepFollower::kMaxReorgDepth + 4);
 }
 
 TEST(LockstepFollower, AnUnreachableNodeOrPeerStopsNoOne) {
