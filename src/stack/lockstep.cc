@@ -133,8 +133,11 @@ LockstepFollower::Reference LockstepFollower::reference(uint64_t head) {
 bool LockstepFollower::replay(Reference& ref, uint64_t target, uint64_t& head, SyncOutcome& out) {
   // Its mempool may hold transactions of later blocks (the broadcast reached it while it was
   // paused, or a rollback put its own blocks' back): evm_mine takes the whole pool, so empty it
-  // and send each block's own.
-  if (!node_.drop_pending_transactions()) return false;
+  // and send each block's own. What it held that the pool lacks — a transaction only this node
+  // got, or one of its blocks that lost — goes back to every node after, as a real node puts
+  // reorged-out transactions back into its pool and gossips them.
+  auto own = node_.pending_transactions();
+  if (!own || !node_.drop_pending_transactions()) return false;
   std::vector<std::string> pending;
   // The peer may mine while we copy: go on until its head holds still around its mempool read,
   // so what it has not mined yet is exactly what this node gets into its mempool.
@@ -158,6 +161,13 @@ bool LockstepFollower::replay(Reference& ref, uint64_t target, uint64_t& head, S
     ref.head = *h;
   }
   for (const auto& raw : pending) node_.send_raw_transaction(raw);
+  // Mostly mined by now ("nonce too low") or known ("already known"): both are fine.
+  for (const auto& raw : *own) {
+    node_.send_raw_transaction(raw);
+    for (auto& p : peers_) {
+      if (mode_of_(p.name) == NodeMode::follow) p.rpc->send_raw_transaction(raw);
+    }
+  }
   return true;
 }
 

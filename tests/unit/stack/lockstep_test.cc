@@ -263,9 +263,25 @@ TEST(LockstepFollower, TheFirstNodeNeverMovesTheOthersFollowIt) {
   EXPECT_EQ(out[1].kind, Kind::reorged);  // n1 takes n0's block 4, without its transaction
   expect_same_chain(pool[0], pool[1]);
   EXPECT_TRUE(pool[1].chain[4].txs.empty());
-  // n0's pending transactions were copied; n1's own was dropped (the gateway's broadcast is what
-  // gets a transaction to every node).
-  EXPECT_TRUE(pool[1].mempool.empty());
+  // n1's transaction was not lost with its block: back in its pool and sent to n0, it is in the
+  // next block everywhere.
+  for (const auto& o : pool.tick(5)) EXPECT_EQ(o.kind, Kind::mined);
+  expect_same_chain(pool[0], pool[1]);
+  EXPECT_EQ(pool[0].chain[5].txs, std::vector<std::string>{"tx-only-on-n1"});
+}
+
+TEST(LockstepFollower, ATransactionOnlyALaggingNodeGotReachesThePool) {
+  Pool pool(3);
+  pool.tick(2);
+  pool.modes["n2"] = NodeMode::paused;
+  pool.tick(5);
+  pool[2].send_raw_transaction("tx-to-the-lagging-node");
+  pool.modes["n2"] = NodeMode::follow;
+  pool.tick(6);
+  for (const auto& o : pool.tick(7)) EXPECT_TRUE(o.kind == Kind::mined || o.kind == Kind::in_sync);
+  expect_same_chain(pool[0], pool[1]);
+  expect_same_chain(pool[0], pool[2]);
+  EXPECT_EQ(pool[0].chain[7].txs, std::vector<std::string>{"tx-to-the-lagging-node"});
 }
 
 TEST(LockstepFollower, ANodeMinedByHandIsReorgedBackWithinTheDepthLimit) {
