@@ -106,12 +106,19 @@ SyncOutcome LockstepFollower::sync(uint64_t target) {
     }
     --ancestor;
   }
+  std::vector<std::string> orphaned;  // the transactions of its blocks that lose
   if (ancestor < h) {
+    for (uint64_t k = ancestor + 1; k <= h; ++k) {
+      auto b = node_.block(k);
+      if (!b) return finish(SyncOutcome::Kind::failed);
+      orphaned.insert(orphaned.end(), b->raw_transactions.begin(), b->raw_transactions.end());
+    }
+    // anvil drops the rolled-back blocks' transactions: they are sent again after the replay.
     if (!node_.rollback(h - ancestor)) return finish(SyncOutcome::Kind::failed);
     out.rolled_back = h - ancestor;
     h = ancestor;
   }
-  if (ref.head > h && !replay(ref, target, h, out)) return finish(SyncOutcome::Kind::failed);
+  if (ref.head > h && !replay(ref, target, h, orphaned, out)) return finish(SyncOutcome::Kind::failed);
   if (h < target && !mine_to(target, h, 0)) return finish(SyncOutcome::Kind::failed);
   if (out.rolled_back) return finish(SyncOutcome::Kind::reorged);
   if (out.replayed) return finish(SyncOutcome::Kind::caught_up);
@@ -130,14 +137,16 @@ LockstepFollower::Reference LockstepFollower::reference(uint64_t head) {
   return outranks ? best : Reference{};
 }
 
-bool LockstepFollower::replay(Reference& ref, uint64_t target, uint64_t& head, SyncOutcome& out) {
+bool LockstepFollower::replay(Reference& ref, uint64_t target, uint64_t& head, std::vector<std::string> own,
+                              SyncOutcome& out) {
   // Its mempool may hold transactions of later blocks (the broadcast reached it while it was
-  // paused, or a rollback put its own blocks' back): evm_mine takes the whole pool, so empty it
-  // and send each block's own. What it held that the pool lacks — a transaction only this node
-  // got, or one of its blocks that lost — goes back to every node after, as a real node puts
-  // reorged-out transactions back into its pool and gossips them.
-  auto own = node_.pending_transactions();
-  if (!own || !node_.drop_pending_transactions()) return false;
+  // paused): evm_mine takes the whole pool, so empty it and send each block's own. What it held
+  // that the pool lacks — a transaction only this node got, or one of its blocks that lost — goes
+  // to every node after, as a real node puts reorged-out transactions back into its pool and
+  // gossips them.
+  auto pending_here = node_.pending_transactions();
+  if (!pending_here || !node_.drop_pending_transactions()) return false;
+  own.insert(own.end(), pending_here->begin(), pending_here->end());
   std::vector<std::string> pending;
   // The peer may mine while we copy: go on until its head holds still around its mempool read,
   // so what it has not mined yet is exactly what this node gets into its mempool.
@@ -162,7 +171,7 @@ bool LockstepFollower::replay(Reference& ref, uint64_t target, uint64_t& head, S
   }
   for (const auto& raw : pending) node_.send_raw_transaction(raw);
   // Mostly mined by now ("nonce too low") or known ("already known"): both are fine.
-  for (const auto& raw : *own) {
+  for (const auto& raw : own) {
     node_.send_raw_transaction(raw);
     for (auto& p : peers_) {
       if (mode_of_(p.name) == NodeMode::follow) p.rpc->send_raw_transaction(raw);

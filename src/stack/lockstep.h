@@ -151,9 +151,9 @@ class LockstepFollower {
   /// The best-ranked following peer that outranks this node at `head`; none when this node ranks first.
   Reference reference(uint64_t head);
   /// Copies blocks head+1 .. min(ref head, target) from the reference, then its pending
-  /// transactions; the node's own pending ones (a rollback puts its lost blocks' there) are sent
-  /// again to it and to every following peer.
-  bool replay(Reference& ref, uint64_t target, uint64_t& head, SyncOutcome& out);
+  /// transactions; `own` (the transactions of its blocks that lost) and its own pending ones are
+  /// sent again to it and to every following peer.
+  bool replay(Reference& ref, uint64_t target, uint64_t& head, std::vector<std::string> own, SyncOutcome& out);
   bool mine_to(uint64_t target, uint64_t& head, uint64_t extra_seconds);
 
   std::string name_;

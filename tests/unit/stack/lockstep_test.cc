@@ -56,10 +56,7 @@ class FakeAnvil final : public NodeRpc {
   }
   bool rollback(uint64_t depth) override {
     if (!up || depth >= chain.size()) return false;
-    for (uint64_t i = 0; i < depth; ++i) {
-      for (const auto& t : chain.back().txs) mempool.insert(t);  // anvil puts them back in its pool
-      chain.pop_back();
-    }
+    for (uint64_t i = 0; i < depth; ++i) chain.pop_back();  // with their transactions, as anvil does
     return true;
   }
   bool set_next_base_fee(const std::string& fee) override {
