@@ -14,17 +14,21 @@ namespace nodeops::stack {
 void add_stack_commands(CLI::App& app) {
   static std::string file;
   static bool no_restart = false;
-  static std::string state_dir = ".nodeops";
+  // The embedded default's state dir (in the checkout the binary belongs to), wherever this runs.
+  static std::string state_dir = default_state_dir(std::filesystem::canonical("/proc/self/exe"));
   auto* up = app.add_subcommand("up", "run the whole system on this machine (default: examples/local.yaml)");
-  up->add_option("-f,--file", file, "stack config (default: the embedded examples/local.yaml)");
+  up->add_option("-f,--file", file, "stack config; its relative paths are relative to it "
+                                    "(default: the embedded examples/local.yaml of this binary's checkout)");
   up->add_flag("--no-restart", no_restart, "do not restart children that exit");
   up->callback([] {
     try {
-      auto cfg = file.empty() ? parse_stack_config(embedded_local_yaml(), "examples/local.yaml (embedded)")
-                              : load_stack_config(file);
+      auto self = std::filesystem::canonical("/proc/self/exe");
+      auto cfg = file.empty() ? embedded_stack_config(self) : load_stack_config(file);
+      // Refuse before starting anything: a stack without its nodes would "run" a gateway with no upstreams.
+      if (auto errors = check_stack_environment(cfg); !errors.empty()) throw ConfigError(errors);
       UpOptions opts;
       opts.restart = !no_restart;
-      opts.self = std::filesystem::canonical("/proc/self/exe").string();
+      opts.self = self.string();
       std::exit(run_up(cfg, opts));
     } catch (const ConfigError& e) {
       std::cerr << e.what();
@@ -32,7 +36,7 @@ void add_stack_commands(CLI::App& app) {
     }
   });
   auto* status = app.add_subcommand("status", "print the state of a running `nodeops up` stack");
-  status->add_option("--state-dir", state_dir, "the stack's state directory");
+  status->add_option("--state-dir", state_dir, "the stack's state directory")->capture_default_str();
   status->callback([] { std::exit(print_status(state_dir)); });
 
   // Demos and tests of a pool with a lagging or forked replica: docs/local-stack.md.

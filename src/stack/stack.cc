@@ -35,12 +35,6 @@ void write_file(const fs::path& path, const std::string& text) {
   out << text;
 }
 
-std::string anvil_path(const StackConfig& cfg) {
-  if (!cfg.anvil.empty()) return cfg.anvil;
-  if (access(".tools/bin/anvil", X_OK) == 0) return fs::absolute(".tools/bin/anvil").string();
-  return find_program("anvil");
-}
-
 void write_state(const StackConfig& cfg, const Supervisor& sup) {
   std::string out = fmt::format("{{\"pid\":{},\"children\":[", getpid());
   bool first = true;
@@ -188,7 +182,7 @@ int run_up(const StackConfig& cfg, const UpOptions& opts) {
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
 
-  std::string anvil = anvil_path(cfg);
+  const std::string& anvil = cfg.anvil;  // found by check_stack_environment
   // Every node of every pool starts from one genesis and mines only when the miner says so; a
   // restarted node gets the same argv, so it comes back on the same genesis (and is replayed).
   uint64_t genesis = static_cast<uint64_t>(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
@@ -196,7 +190,7 @@ int run_up(const StackConfig& cfg, const UpOptions& opts) {
   for (const auto& n : cfg.nodes) {
     write_node_mode(state / "control", n.name, NodeMode::follow);
     sup.start({n.name,
-               {anvil.empty() ? "anvil" : anvil, "--host", "127.0.0.1", "--port", std::to_string(n.port), "--chain-id",
+               {anvil, "--host", "127.0.0.1", "--port", std::to_string(n.port), "--chain-id",
                 std::to_string(n.chain_id), "--timestamp", std::to_string(genesis), "--no-mining", "--silent"},
                log_of(n.name),
                fmt::format("http://127.0.0.1:{}", n.port),
