@@ -30,6 +30,12 @@ std::optional<uint64_t> parse_quantity(std::string_view hex) {
 class AnvilRpc final : public NodeRpc {
  public:
   AnvilRpc(uint16_t port, Duration timeout) : pool_(io_, "127.0.0.1", port, 2), timeout_(timeout) {}
+  // The pool's deadline sweep may still wait on its timer (call() returns before it): let it
+  // finish on its loop rather than be torn down with the loop.
+  ~AnvilRpc() override {
+    io_.restart();
+    io_.run();
+  }
 
   std::optional<uint64_t> head() override {
     auto r = call("eth_blockNumber", "[]");
@@ -149,14 +155,18 @@ class AnvilRpc final : public NodeRpc {
   /// The raw `result` of one call, or nullopt (with the error's message in `error`).
   std::optional<std::string> call(std::string_view method, std::string_view params, std::string* error = nullptr) {
     http::ClientResponse response;
-    bool done = false;
+    bool done = false, finished = false;
     asio::co_spawn(io_, pool_.request("POST", "/", jsonrpc::upstream_request(++id_, method, params), timeout_),
                    [&](std::exception_ptr e, http::ClientResponse r) {
+                     finished = true;
                      done = !e;
                      if (done) response = std::move(r);
                    });
+    // Until this call completes, not until the loop is idle: the pool's deadline sweep would hold
+    // run() for another 10 ms tick per call, which a replay of thousands of blocks would feel.
     io_.restart();
-    io_.run();
+    while (!finished && io_.run_one() > 0) {
+    }
     if (!done || !response.ok() || response.status != 200) {
       if (error) *error = done ? response.message : "exception";
       return std::nullopt;

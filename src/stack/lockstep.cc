@@ -152,6 +152,7 @@ bool LockstepFollower::replay(Reference& ref, uint64_t target, uint64_t& head, s
   // so what it has not mined yet is exactly what this node gets into its mempool.
   for (int round = 0; round < 5; ++round) {
     while (head < std::min(ref.head, target)) {
+      if (stopping_()) return false;
       auto b = ref.peer->rpc->block(head + 1);
       if (!b) return false;
       bool sent = true;

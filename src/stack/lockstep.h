@@ -128,9 +128,9 @@ class LockstepFollower {
   static constexpr uint64_t kMaxReorgDepth = 64;
 
   LockstepFollower(std::string name, size_t position, BlockSchedule schedule, NodeRpc& node, std::vector<Peer> peers,
-                   ModeOf mode_of)
+                   ModeOf mode_of, std::function<bool()> stopping = [] { return false; })
       : name_(std::move(name)), position_(position), schedule_(schedule), node_(node), peers_(std::move(peers)),
-        mode_of_(std::move(mode_of)) {}
+        mode_of_(std::move(mode_of)), stopping_(std::move(stopping)) {}
 
   /// Brings the node to `target` (the pool's height now: schedule.height_at(now)):
   /// - follow: a node one block behind mines the due block itself with the schedule's timestamp —
@@ -162,6 +162,7 @@ class LockstepFollower {
   NodeRpc& node_;
   std::vector<Peer> peers_;
   ModeOf mode_of_;
+  std::function<bool()> stopping_;  // checked between replayed blocks: a long replay must not hold up a stop
 };
 
 }  // namespace nodeops::stack

@@ -22,6 +22,7 @@ void LockstepMiner::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    stopping_flag_ = true;
   }
   wake_.notify_all();
   for (auto& t : threads_) t.join();
@@ -41,7 +42,8 @@ void LockstepMiner::follow(const MinedPool& pool, size_t index) {
     peers.push_back({pool.nodes[j].first, peer_clients.back().get(), j});
   }
   LockstepFollower follower(name, index, pool.schedule, *node, std::move(peers),
-                            [this](const std::string& n) { return read_node_mode(control_dir_, n); });
+                            [this](const std::string& n) { return read_node_mode(control_dir_, n); },
+                            [this] { return stopping_flag_.load(); });
   auto last = SyncOutcome::Kind::mined;
   bool answered = false;
   for (;;) {
