@@ -8,8 +8,8 @@
 #include <map>
 
 #include "core/http.h"
-#include "core/jsonrpc.h"
 #include "core/json.h"
+#include "core/jsonrpc.h"
 
 namespace nodeops::stack {
 namespace {
@@ -20,7 +20,10 @@ std::optional<uint64_t> parse_quantity(std::string_view hex) {
   if (hex.size() < 3 || hex.substr(0, 2) != "0x" || hex.size() > 18) return std::nullopt;
   uint64_t v = 0;
   for (char c : hex.substr(2)) {
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
     if (d < 0) return std::nullopt;
     v = v * 16 + static_cast<uint64_t>(d);
   }
@@ -96,9 +99,7 @@ class AnvilRpc final : public NodeRpc {
 
   bool drop_pending_transactions() override { return call("anvil_dropAllTransactions", "[]").has_value(); }
 
-  bool rollback(uint64_t depth) override {
-    return call("anvil_rollback", fmt::format("[{}]", depth)).has_value();
-  }
+  bool rollback(uint64_t depth) override { return call("anvil_rollback", fmt::format("[{}]", depth)).has_value(); }
 
   bool set_next_base_fee(const std::string& base_fee) override {
     return call("anvil_setNextBlockBaseFeePerGas", "[" + json::quote(base_fee) + "]").has_value();

@@ -8,9 +8,12 @@ namespace fs = std::filesystem;
 
 const char* to_string(NodeMode m) {
   switch (m) {
-    case NodeMode::follow: return "follow";
-    case NodeMode::paused: return "paused";
-    case NodeMode::forked: return "forked";
+    case NodeMode::follow:
+      return "follow";
+    case NodeMode::paused:
+      return "paused";
+    case NodeMode::forked:
+      return "forked";
   }
   return "?";
 }
@@ -41,14 +44,22 @@ void write_node_mode(const fs::path& control_dir, const std::string& node, NodeM
 
 const char* to_string(SyncOutcome::Kind k) {
   switch (k) {
-    case SyncOutcome::Kind::unreachable: return "unreachable";
-    case SyncOutcome::Kind::paused: return "paused";
-    case SyncOutcome::Kind::in_sync: return "in_sync";
-    case SyncOutcome::Kind::mined: return "mined";
-    case SyncOutcome::Kind::caught_up: return "caught_up";
-    case SyncOutcome::Kind::reorged: return "reorged";
-    case SyncOutcome::Kind::not_on_chain: return "not_on_chain";
-    case SyncOutcome::Kind::failed: return "failed";
+    case SyncOutcome::Kind::unreachable:
+      return "unreachable";
+    case SyncOutcome::Kind::paused:
+      return "paused";
+    case SyncOutcome::Kind::in_sync:
+      return "in_sync";
+    case SyncOutcome::Kind::mined:
+      return "mined";
+    case SyncOutcome::Kind::caught_up:
+      return "caught_up";
+    case SyncOutcome::Kind::reorged:
+      return "reorged";
+    case SyncOutcome::Kind::not_on_chain:
+      return "not_on_chain";
+    case SyncOutcome::Kind::failed:
+      return "failed";
   }
   return "?";
 }

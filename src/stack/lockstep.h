@@ -74,17 +74,17 @@ struct ReplayBlock {
 class NodeRpc {
  public:
   virtual ~NodeRpc() = default;
-  virtual std::optional<uint64_t> head() = 0;                             // eth_blockNumber
-  virtual std::optional<std::string> block_hash(uint64_t height) = 0;     // eth_getBlockByNumber
-  virtual std::optional<ReplayBlock> block(uint64_t height) = 0;          // + eth_getRawTransactionByHash
+  virtual std::optional<uint64_t> head() = 0;                                  // eth_blockNumber
+  virtual std::optional<std::string> block_hash(uint64_t height) = 0;          // eth_getBlockByNumber
+  virtual std::optional<ReplayBlock> block(uint64_t height) = 0;               // + eth_getRawTransactionByHash
   virtual std::optional<std::vector<std::string>> pending_transactions() = 0;  // raw, from txpool_content
-  virtual bool send_raw_transaction(const std::string& raw) = 0;          // "already known" counts as sent
-  virtual bool drop_pending_transactions() = 0;                           // anvil_dropAllTransactions
+  virtual bool send_raw_transaction(const std::string& raw) = 0;               // "already known" counts as sent
+  virtual bool drop_pending_transactions() = 0;                                // anvil_dropAllTransactions
   /// anvil_rollback: removes the last `depth` blocks. anvil does not roll its base fee back, so a
   /// replay after it sets each block's base fee (set_next_base_fee) to rebuild the same blocks.
   virtual bool rollback(uint64_t depth) = 0;
-  virtual bool set_next_base_fee(const std::string& base_fee) = 0;        // anvil_setNextBlockBaseFeePerGas
-  virtual bool mine(uint64_t timestamp) = 0;                              // evm_mine [timestamp]
+  virtual bool set_next_base_fee(const std::string& base_fee) = 0;  // anvil_setNextBlockBaseFeePerGas
+  virtual bool mine(uint64_t timestamp) = 0;                        // evm_mine [timestamp]
 };
 
 /// What one sync() did, for the logs and the tests.
@@ -101,9 +101,9 @@ struct SyncOutcome {
   };
   Kind kind = Kind::in_sync;
   uint64_t head_before = 0, head_after = 0;
-  uint64_t replayed = 0;       // blocks copied from the peer
-  uint64_t rolled_back = 0;    // blocks of its own it dropped
-  std::string peer;            // the peer replayed from
+  uint64_t replayed = 0;     // blocks copied from the peer
+  uint64_t rolled_back = 0;  // blocks of its own it dropped
+  std::string peer;          // the peer replayed from
 };
 const char* to_string(SyncOutcome::Kind k);
 
@@ -127,10 +127,16 @@ class LockstepFollower {
   /// Deeper divergence than this is not repaired (the node is left alone and reported).
   static constexpr uint64_t kMaxReorgDepth = 64;
 
-  LockstepFollower(std::string name, size_t position, BlockSchedule schedule, NodeRpc& node, std::vector<Peer> peers,
-                   ModeOf mode_of, std::function<bool()> stopping = [] { return false; })
-      : name_(std::move(name)), position_(position), schedule_(schedule), node_(node), peers_(std::move(peers)),
-        mode_of_(std::move(mode_of)), stopping_(std::move(stopping)) {}
+  LockstepFollower(
+      std::string name, size_t position, BlockSchedule schedule, NodeRpc& node, std::vector<Peer> peers, ModeOf mode_of,
+      std::function<bool()> stopping = [] { return false; })
+      : name_(std::move(name)),
+        position_(position),
+        schedule_(schedule),
+        node_(node),
+        peers_(std::move(peers)),
+        mode_of_(std::move(mode_of)),
+        stopping_(std::move(stopping)) {}
 
   /// Brings the node to `target` (the pool's height now: schedule.height_at(now)):
   /// - follow: a node one block behind mines the due block itself with the schedule's timestamp —

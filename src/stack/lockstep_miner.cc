@@ -41,9 +41,10 @@ void LockstepMiner::follow(const MinedPool& pool, size_t index) {
     peer_clients.push_back(make_anvil_rpc(pool.nodes[j].second, call_timeout_ / 2));
     peers.push_back({pool.nodes[j].first, peer_clients.back().get(), j});
   }
-  LockstepFollower follower(name, index, pool.schedule, *node, std::move(peers),
-                            [this](const std::string& n) { return read_node_mode(control_dir_, n); },
-                            [this] { return stopping_flag_.load(); });
+  LockstepFollower follower(
+      name, index, pool.schedule, *node, std::move(peers),
+      [this](const std::string& n) { return read_node_mode(control_dir_, n); },
+      [this] { return stopping_flag_.load(); });
   auto last = SyncOutcome::Kind::mined;
   bool answered = false;
   for (;;) {
@@ -55,24 +56,40 @@ void LockstepMiner::follow(const MinedPool& pool, size_t index) {
     bool steady = out.kind == Kind::mined || out.kind == Kind::in_sync;
     if (!answered && out.kind != Kind::unreachable) {  // before that it is still starting
       answered = true;
-      log::info("node mined in lockstep", {{"node", name}, {"chain", pool.chain}, {"head", out.head_after},
-                                          {"block_time_seconds", pool.schedule.block_time_seconds}});
+      log::info("node mined in lockstep", {{"node", name},
+                                           {"chain", pool.chain},
+                                           {"head", out.head_after},
+                                           {"block_time_seconds", pool.schedule.block_time_seconds}});
     } else if (out.kind == Kind::caught_up || out.kind == Kind::reorged) {
       log::info(out.kind == Kind::reorged ? "node reorged onto its pool's chain"
                                           : "node caught up with its pool by replaying blocks",
-                {{"node", name}, {"chain", pool.chain}, {"from", out.head_before}, {"to", out.head_after},
-                 {"rolled_back", out.rolled_back}, {"replayed", out.replayed}, {"peer", out.peer}});
+                {{"node", name},
+                 {"chain", pool.chain},
+                 {"from", out.head_before},
+                 {"to", out.head_after},
+                 {"rolled_back", out.rolled_back},
+                 {"replayed", out.replayed},
+                 {"peer", out.peer}});
     } else if (answered && !steady && out.kind != last) {
-      log::warn("node not mined in lockstep", {{"node", name}, {"chain", pool.chain}, {"reason", to_string(out.kind)},
-                                               {"head", out.head_after}, {"pool_height", target}});
+      // A paused or unreachable node's head was not read: no number rather than a wrong one.
+      if (out.kind == Kind::paused || out.kind == Kind::unreachable) {
+        log::warn("node not mined in lockstep",
+                  {{"node", name}, {"chain", pool.chain}, {"reason", to_string(out.kind)}, {"pool_height", target}});
+      } else {
+        log::warn("node not mined in lockstep", {{"node", name},
+                                                 {"chain", pool.chain},
+                                                 {"reason", to_string(out.kind)},
+                                                 {"head", out.head_after},
+                                                 {"pool_height", target}});
+      }
     } else if (answered && steady && last != Kind::mined) {
       log::info("node mined in lockstep again", {{"node", name}, {"chain", pool.chain}, {"head", out.head_after}});
     }
     last = steady || out.kind == Kind::caught_up || out.kind == Kind::reorged ? Kind::mined : out.kind;
     // Wake just after the next block is due (all followers of a pool wake together), or within a
     // second to notice a restarted or resumed node sooner on slow chains.
-    auto due = Clock::from_time_t(static_cast<time_t>(pool.schedule.timestamp_of(target + 1))) +
-               std::chrono::milliseconds(20);
+    auto due =
+        Clock::from_time_t(static_cast<time_t>(pool.schedule.timestamp_of(target + 1))) + std::chrono::milliseconds(20);
     auto wake_at = std::min(due, Clock::now() + std::chrono::seconds(1));
     std::unique_lock lock(mutex_);
     if (wake_.wait_until(lock, wake_at, [this] { return stopping_; })) return;

@@ -46,7 +46,7 @@ class LockstepMiner {
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  bool stopping_ = false;                  // under mutex_, for the wait
+  bool stopping_ = false;                   // under mutex_, for the wait
   std::atomic<bool> stopping_flag_{false};  // read by followers mid-replay
 };
 

@@ -102,10 +102,13 @@ struct Pool {
     for (size_t j = 0; j < nodes.size(); ++j) {
       if (j != i) peers.push_back({names[j], nodes[j].get(), j});
     }
-    auto f = std::make_unique<LockstepFollower>(names[i], i, kSchedule, *nodes[i], peers,
-                                                [this](const std::string& n) { return modes.count(n) ? modes[n] : NodeMode::follow; });
-    if (i < followers.size()) followers[i] = std::move(f);
-    else followers.push_back(std::move(f));
+    auto f = std::make_unique<LockstepFollower>(names[i], i, kSchedule, *nodes[i], peers, [this](const std::string& n) {
+      return modes.count(n) ? modes[n] : NodeMode::follow;
+    });
+    if (i < followers.size())
+      followers[i] = std::move(f);
+    else
+      followers.push_back(std::move(f));
   }
   void broadcast(const std::string& tx) {
     for (auto& n : nodes) {
