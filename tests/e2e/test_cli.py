@@ -99,12 +99,19 @@ def test_up_outside_a_checkout_refuses_and_says_where_it_looked(tmp_path):
 
 
 def test_the_embedded_default_is_found_from_any_directory(tmp_path):
-    """The checkout's binary run from elsewhere resolves the embedded file against its checkout;
-    check-config of the same file, given by path, agrees."""
+    """The checkout's binary run from elsewhere resolves the embedded file against its checkout:
+    `status` looks in <checkout>/.nodeops, and check-config of the same file, given by path, finds
+    its monitoring files (../monitoring) and the checkout's anvil."""
+    out = run("status", cwd=tmp_path)
+    state = REPO / ".nodeops"
+    if out.returncode == 1:  # no developer stack running in this checkout
+        assert f"no {state}/state.json" in out.stderr, out.stderr
+    else:
+        assert out.returncode == 0 and "running" in out.stdout, out.stdout + out.stderr
     out = run("check-config", str(REPO / "examples" / "local.yaml"), cwd=tmp_path)
+    assert "monitoring_dir" not in out.stderr, out.stderr
     if (REPO / ".tools" / "bin" / "anvil").exists():
         assert out.returncode == 0, out.stderr
-    assert "monitoring_dir" not in out.stderr, out.stderr
 
 
 def test_missing_files_and_programs_are_refused_with_the_path_and_the_fix(tmp_path):
