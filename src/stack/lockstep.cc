@@ -58,6 +58,8 @@ const char* to_string(SyncOutcome::Kind k) {
       return "reorged";
     case SyncOutcome::Kind::not_on_chain:
       return "not_on_chain";
+    case SyncOutcome::Kind::foreign:
+      return "foreign";
     case SyncOutcome::Kind::failed:
       return "failed";
   }
@@ -77,6 +79,10 @@ SyncOutcome LockstepFollower::sync(uint64_t target) {
     return out;
   }
   out.head_before = out.head_after = *head;
+  if (!ours(node_)) {
+    out.kind = SyncOutcome::Kind::foreign;
+    return out;
+  }
   if (mode == NodeMode::forked) {
     uint64_t h = *head;
     // One second later than the pool: same height, other hashes.
@@ -141,7 +147,7 @@ LockstepFollower::Reference LockstepFollower::reference(uint64_t head) {
   for (auto& p : peers_) {
     if (mode_of_(p.name) != NodeMode::follow) continue;  // a paused peer is behind, a forked one elsewhere
     auto h = p.rpc->head();
-    if (!h) continue;
+    if (!h || !ours(*p.rpc)) continue;
     if (!best.peer || *h > best.head || (*h == best.head && p.position < best.peer->position)) best = {&p, *h};
   }
   bool outranks = best.peer && (best.head > head || (best.head == head && best.peer->position < position_));
@@ -190,6 +196,11 @@ bool LockstepFollower::replay(Reference& ref, uint64_t target, uint64_t& head, s
     }
   }
   return true;
+}
+
+bool LockstepFollower::ours(NodeRpc& rpc) const {
+  auto genesis = rpc.block(0);
+  return genesis && genesis->timestamp == schedule_.genesis_timestamp;
 }
 
 bool LockstepFollower::mine_to(uint64_t target, uint64_t& head, uint64_t extra_seconds) {

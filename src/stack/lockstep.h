@@ -97,6 +97,7 @@ struct SyncOutcome {
     caught_up,     // replayed blocks from a peer, then mined the due ones
     reorged,       // its last blocks differed from the pool's: rolled back and replayed
     not_on_chain,  // it differs from the pool deeper than kMaxReorgDepth: left on its own chain
+    foreign,       // its genesis is not this stack's (another program holds the port): never touched
     failed,        // a call failed half-way; the next tick goes on from where it stopped
   };
   Kind kind = Kind::in_sync;
@@ -161,6 +162,9 @@ class LockstepFollower {
   /// sent again to it and to every following peer.
   bool replay(Reference& ref, uint64_t target, uint64_t& head, std::vector<std::string> own, SyncOutcome& out);
   bool mine_to(uint64_t target, uint64_t& head, uint64_t extra_seconds);
+  /// Whether the node started from this stack's genesis: a port held by another program (another
+  /// stack's anvil) must never be mined, rolled back or copied from.
+  bool ours(NodeRpc& rpc) const;
 
   std::string name_;
   size_t position_;

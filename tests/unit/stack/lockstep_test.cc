@@ -327,6 +327,22 @@ TEST(LockstepFollower, AnUnreachableNodeOrPeerStopsNoOne) {
   expect_same_chain(pool[0], pool[1]);
 }
 
+TEST(LockstepFollower, ANodeOfAnotherGenesisIsNeverTouchedNorCopied) {
+  // Another stack's anvil holds n1's port: it started from another genesis, further ahead.
+  Pool pool(2);
+  pool.nodes[1] = std::make_unique<FakeAnvil>(kSchedule.genesis_timestamp + 100);
+  for (int i = 0; i < 20; ++i) pool[1].mine(kSchedule.genesis_timestamp + 101 + i);
+  pool.rebuild(0);
+  pool.rebuild(1);
+  auto before = pool[1].chain.size();
+  auto out = pool.tick(3);
+  EXPECT_EQ(out[0].kind, Kind::mined);  // mined on its own schedule, nothing copied from n1
+  EXPECT_EQ(out[0].replayed, 0u);
+  EXPECT_EQ(out[1].kind, Kind::foreign);
+  EXPECT_EQ(pool[1].chain.size(), before);
+  EXPECT_EQ(pool[0].chain[3].timestamp, kSchedule.timestamp_of(3));
+}
+
 TEST(NodeMode, FilesRoundTripAndDefaultToFollow) {
   auto dir = std::filesystem::temp_directory_path() / ("nodeops-mode-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
