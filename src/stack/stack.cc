@@ -103,6 +103,14 @@ int child_pid(const std::string& state_json, const std::string& name) {
   return std::atoi(state_json.c_str() + state_json.find("\"pid\":", k) + 6);
 }
 
+/// Exited, whether or not its parent has reaped it yet.
+bool process_gone(int pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto paren = stat.rfind(')');
+  return stat.empty() || paren == std::string::npos || stat.compare(paren, 3, ") Z") == 0;
+}
+
 std::string read_text(const fs::path& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -283,11 +291,14 @@ int set_node_mode(const std::string& state_dir, const std::string& node, NodeMod
     return 1;
   }
   auto control = state / "control";
-  if (!fs::exists(control / node)) {
+  bool plain_name = !node.empty() && node[0] != '.' && node.find('/') == std::string::npos;
+  if (!plain_name || !fs::exists(control / node)) {
     std::string names;
     if (fs::is_directory(control)) {
       std::vector<std::string> found;
-      for (const auto& e : fs::directory_iterator(control)) found.push_back(e.path().filename().string());
+      for (const auto& e : fs::directory_iterator(control)) {
+        if (e.path().extension() != ".tmp") found.push_back(e.path().filename().string());
+      }
       std::sort(found.begin(), found.end());
       for (const auto& f : found) names += (names.empty() ? "" : ", ") + f;
     }
@@ -295,13 +306,21 @@ int set_node_mode(const std::string& state_dir, const std::string& node, NodeMod
     return 2;
   }
   NodeMode before = read_node_mode(control, node);
-  write_node_mode(control, node, mode);
   if (before == NodeMode::forked && mode == NodeMode::follow) {
-    // anvil cannot unwind its own blocks faithfully: start it again from genesis and let the miner
-    // replay the pool's blocks onto it.
-    if (int pid = child_pid(read_text(state / "state.json"), node); pid > 0) kill(pid, SIGTERM);
+    // A fork is dropped by starting the node again from genesis; the miner then replays the pool's
+    // blocks onto it (anvil_rollback would do for a few blocks, but a fork can be long). The node
+    // is back to `follow` only once the forked process is gone: followed while still on its fork,
+    // it could outrank its peers and pull them onto the fork. The supervisor restarts it 1 s later.
+    if (int pid = child_pid(read_text(state / "state.json"), node); pid > 0 && kill(pid, SIGTERM) == 0) {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (!process_gone(pid) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    write_node_mode(control, node, mode);
     std::cout << fmt::format("{}: follow (restarted: it is replayed from genesis to the pool's head)\n", node);
   } else {
+    write_node_mode(control, node, mode);
     std::cout << fmt::format("{}: {}\n", node, to_string(mode));
   }
   return 0;
