@@ -162,8 +162,23 @@ bool LockstepFollower::replay(Reference& ref, uint64_t target, uint64_t& head, s
   // to every node after, as a real node puts reorged-out transactions back into its pool and
   // gossips them.
   auto pending_here = node_.pending_transactions();
-  if (!pending_here || !node_.drop_pending_transactions()) return false;
+  if (!pending_here) return false;
   own.insert(own.end(), pending_here->begin(), pending_here->end());
+  // Mostly mined by now ("nonce too low") or known ("already known"): both are fine. Also when the
+  // replay fails half-way: what this node held must not be lost with it.
+  auto regossip = [&] {
+    for (const auto& raw : own) {
+      node_.send_raw_transaction(raw);
+      for (auto& p : peers_) {
+        if (mode_of_(p.name) == NodeMode::follow) p.rpc->send_raw_transaction(raw);
+      }
+    }
+  };
+  struct OnExit {
+    std::function<void()> f;
+    ~OnExit() { f(); }
+  } on_exit{regossip};
+  if (!node_.drop_pending_transactions()) return false;
   std::vector<std::string> pending;
   // The peer may mine while we copy: go on until its head holds still around its mempool read,
   // so what it has not mined yet is exactly what this node gets into its mempool.
@@ -188,14 +203,7 @@ bool LockstepFollower::replay(Reference& ref, uint64_t target, uint64_t& head, s
     ref.head = *h;
   }
   for (const auto& raw : pending) node_.send_raw_transaction(raw);
-  // Mostly mined by now ("nonce too low") or known ("already known"): both are fine.
-  for (const auto& raw : own) {
-    node_.send_raw_transaction(raw);
-    for (auto& p : peers_) {
-      if (mode_of_(p.name) == NodeMode::follow) p.rpc->send_raw_transaction(raw);
-    }
-  }
-  return true;
+  return true;  // on_exit sends `own` again
 }
 
 bool LockstepFollower::ours(NodeRpc& rpc) const {

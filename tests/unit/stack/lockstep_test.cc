@@ -327,6 +327,37 @@ TEST(LockstepFollower, AnUnreachableNodeOrPeerStopsNoOne) {
   expect_same_chain(pool[0], pool[1]);
 }
 
+TEST(LockstepFollower, AReplayThatFailsHalfWayLosesNoTransactionOfTheNode) {
+  Pool pool(2);
+  pool.tick(2);
+  pool.modes["n1"] = NodeMode::paused;
+  pool.tick(6);
+  pool[1].send_raw_transaction("tx-only-on-n1");
+  pool.modes["n1"] = NodeMode::follow;
+  // n0 answers its head, then is gone before the blocks are copied.
+  struct Flaky final : NodeRpc {
+    explicit Flaky(FakeAnvil& anvil) : a(anvil) {}
+    std::optional<uint64_t> head() override { return a.head(); }
+    std::optional<std::string> block_hash(uint64_t h) override { return a.block_hash(h); }
+    std::optional<ReplayBlock> block(uint64_t h) override {
+      if (h > 0) return std::nullopt;
+      return a.block(h);
+    }
+    std::optional<std::vector<std::string>> pending_transactions() override { return a.pending_transactions(); }
+    bool send_raw_transaction(const std::string& raw) override { return a.send_raw_transaction(raw); }
+    bool drop_pending_transactions() override { return a.drop_pending_transactions(); }
+    bool rollback(uint64_t d) override { return a.rollback(d); }
+    bool set_next_base_fee(const std::string& f) override { return a.set_next_base_fee(f); }
+    bool mine(uint64_t t) override { return a.mine(t); }
+    FakeAnvil& a;
+  } flaky(pool[0]);
+  LockstepFollower f("n1", 1, kSchedule, pool[1], {{"n0", &flaky, 0}}, [](const std::string&) { return NodeMode::follow; });
+  auto out = f.sync(7);
+  EXPECT_EQ(out.kind, Kind::failed);
+  EXPECT_EQ(pool[1].mempool.count("tx-only-on-n1"), 1u);  // back in its pool
+  EXPECT_EQ(pool[0].mempool.count("tx-only-on-n1"), 1u);  // and sent to the peer
+}
+
 TEST(LockstepFollower, ANodeOfAnotherGenesisIsNeverTouchedNorCopied) {
   // Another stack's anvil holds n1's port: it started from another genesis, further ahead.
   Pool pool(2);
