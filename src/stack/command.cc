@@ -10,12 +10,26 @@
 #include "stack/stack.h"
 
 namespace nodeops::stack {
+namespace {
+
+constexpr const char* kStateDirHelp =
+    "the stack's state directory (default: the state_dir of the embedded examples/local.yaml, "
+    "<checkout>/.nodeops)";
+
+/// The embedded default's state dir (in the checkout the binary belongs to), wherever this runs.
+std::string state_dir_or_default(const std::string& given) {
+  if (!given.empty()) return given;
+  std::error_code ec;
+  auto self = std::filesystem::canonical("/proc/self/exe", ec);
+  return ec ? ".nodeops" : default_state_dir(self);
+}
+
+}  // namespace
 
 void add_stack_commands(CLI::App& app) {
   static std::string file;
   static bool no_restart = false;
-  // The embedded default's state dir (in the checkout the binary belongs to), wherever this runs.
-  static std::string state_dir = default_state_dir(std::filesystem::canonical("/proc/self/exe"));
+  static std::string state_dir;  // empty: the embedded default's (resolved only when asked for)
   auto* up = app.add_subcommand("up", "run the whole system on this machine (default: examples/local.yaml)");
   up->add_option("-f,--file", file, "stack config; its relative paths are relative to it "
                                     "(default: the embedded examples/local.yaml of this binary's checkout)");
@@ -36,8 +50,8 @@ void add_stack_commands(CLI::App& app) {
     }
   });
   auto* status = app.add_subcommand("status", "print the state of a running `nodeops up` stack");
-  status->add_option("--state-dir", state_dir, "the stack's state directory")->capture_default_str();
-  status->callback([] { std::exit(print_status(state_dir)); });
+  status->add_option("--state-dir", state_dir, kStateDirHelp);
+  status->callback([] { std::exit(print_status(state_dir_or_default(state_dir))); });
 
   // Demos and tests of a pool with a lagging or forked replica: docs/local-stack.md.
   static std::string node_name;
@@ -48,8 +62,8 @@ void add_stack_commands(CLI::App& app) {
                                     std::tuple{"resume", NodeMode::follow, "mine it with its pool again (caught up by replay)"}}) {
     auto* sub = node->add_subcommand(action, what);
     sub->add_option("name", node_name, "the node, as named in the stack file")->required();
-    sub->add_option("--state-dir", state_dir, "the stack's state directory")->capture_default_str();
-    sub->callback([mode = mode] { std::exit(set_node_mode(state_dir, node_name, mode)); });
+    sub->add_option("--state-dir", state_dir, kStateDirHelp);
+    sub->callback([mode = mode] { std::exit(set_node_mode(state_dir_or_default(state_dir), node_name, mode)); });
   }
 }
 
