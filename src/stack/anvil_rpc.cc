@@ -157,7 +157,11 @@ class AnvilRpc final : public NodeRpc {
   std::optional<std::string> call(std::string_view method, std::string_view params, std::string* error = nullptr) {
     http::ClientResponse response;
     bool done = false, finished = false;
-    asio::co_spawn(io_, pool_.request("POST", "/", jsonrpc::upstream_request(++id_, method, params), timeout_),
+    // request() is a coroutine that runs after this full expression: everything it takes by
+    // reference must outlive it (a defaulted `headers = {}` would be a dead temporary by then).
+    asio::co_spawn(io_,
+                   pool_.request("POST", "/", jsonrpc::upstream_request(++id_, method, params), timeout_,
+                                 "application/json", no_headers_),
                    [&](std::exception_ptr e, http::ClientResponse r) {
                      finished = true;
                      done = !e;
@@ -181,6 +185,7 @@ class AnvilRpc final : public NodeRpc {
   }
 
   asio::io_context io_;
+  const http::ClientPool::Headers no_headers_;
   http::ClientPool pool_;
   Duration timeout_;
   uint64_t id_ = 0;
