@@ -35,6 +35,8 @@ int check(const std::string& path, std::string kind) {
       std::cout << path << ": valid exporter config (" << cfg.targets.size() << " targets)\n";
     } else if (kind == "stack") {
       auto cfg = stack::load_stack_config(path);
+      // What `nodeops up` would refuse to start with: its programs and files.
+      if (auto errors = stack::check_stack_environment(cfg); !errors.empty()) throw ConfigError(errors);
       std::cout << path << ": valid stack config (" << cfg.nodes.size() << " nodes)\n";
     } else {
       std::cerr << "unknown kind '" << kind << "': use gateway, exporter or stack\n";

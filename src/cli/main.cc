@@ -11,6 +11,11 @@
 #include "stack/command.h"
 #include "cli/check_config.h"
 
+namespace {
+/// docs/interfaces.md, "Exit codes": 0 done, 1 a runtime failure, 2 a usage or config error.
+constexpr int kExitUsage = 2;
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"nodeops: run blockchain nodes in production — JSON-RPC gateway, node exporter, local stack"};
   app.require_subcommand(1);
@@ -37,7 +42,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints help, the version or the usage error; its own codes (106, 109 ...) are not ours:
+    // docs/interfaces.md promises 2 for every usage error.
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
   }
   return 0;
 }

@@ -2,11 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <set>
 
 #include "core/config_reader.h"
 
 namespace nodeops::stack {
+namespace fs = std::filesystem;
 namespace {
 
 StackConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
@@ -55,6 +59,13 @@ StackConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
         reader.add_error(0, fmt::format("nodes[{}].chain_id", i),
                          fmt::format("chain '{}' already has chain id {}", cfg.nodes[i].chain, cfg.nodes[j].chain_id));
       }
+      // One pool, one schedule: its nodes are mined in lockstep.
+      if (cfg.nodes[i].chain == cfg.nodes[j].chain &&
+          cfg.nodes[i].block_time_seconds != cfg.nodes[j].block_time_seconds) {
+        reader.add_error(0, fmt::format("nodes[{}].block_time_seconds", i),
+                         fmt::format("chain '{}' already has block_time_seconds {} (its nodes are mined in lockstep)",
+                                     cfg.nodes[i].chain, cfg.nodes[j].block_time_seconds));
+      }
     }
   }
   root->finish();
@@ -75,7 +86,120 @@ std::vector<std::string> StackConfig::chains() const {
 StackConfig load_stack_config(const std::string& path) {
   ConfigReader reader(path);
   auto root = reader.load();
-  return read(reader, std::move(root));
+  auto cfg = read(reader, std::move(root));
+  cfg.source = path;
+  resolve_paths(cfg, fs::absolute(path).parent_path());
+  return cfg;
+}
+
+void resolve_paths(StackConfig& cfg, const fs::path& base) {
+  auto resolve = [&](std::string& p) {
+    if (!p.empty()) p = (base / p).lexically_normal().string();  // an absolute p stays as it is
+  };
+  resolve(cfg.state_dir);
+  resolve(cfg.monitoring_dir);
+  resolve(cfg.anvil);
+  if (cfg.anvil.empty()) {
+    // The repository's .tools/ (make bootstrap) when the file is inside a checkout.
+    for (auto dir = base; !dir.empty(); dir = dir.parent_path()) {
+      auto candidate = dir / ".tools" / "bin" / "anvil";
+      if (access(candidate.c_str(), X_OK) == 0) {
+        cfg.anvil = candidate.string();
+        break;
+      }
+      if (dir == dir.parent_path()) break;
+    }
+  }
+}
+
+std::optional<fs::path> embedded_config_dir(const fs::path& self_exe, std::vector<std::string>* looked_in) {
+  auto is_checkout = [&](const fs::path& dir) {
+    if (looked_in) looked_in->push_back(dir.string());
+    return fs::exists(dir / "examples" / "local.yaml") && fs::is_directory(dir / "monitoring");
+  };
+  // build/<preset>/nodeops: two levels up; a few more for other build layouts.
+  auto dir = self_exe.parent_path();
+  for (int i = 0; i < 4 && !dir.empty(); ++i, dir = dir.parent_path()) {
+    if (is_checkout(dir)) return dir / "examples";
+    if (dir == dir.parent_path()) break;
+  }
+  std::error_code ec;
+  auto cwd = fs::current_path(ec);
+  if (!ec && is_checkout(cwd)) return cwd / "examples";
+  return std::nullopt;
+}
+
+StackConfig embedded_stack_config(const fs::path& self_exe) {
+  std::vector<std::string> looked;
+  auto dir = embedded_config_dir(self_exe, &looked);
+  if (!dir) {
+    std::string where;
+    std::set<std::string> seen;
+    for (const auto& l : looked) {
+      if (seen.insert(l).second) where += (where.empty() ? "" : ", ") + l;
+    }
+    throw ConfigError({fmt::format(
+        "examples/local.yaml (embedded): its paths (state_dir, monitoring_dir, anvil) are relative to a "
+        "NodeOps checkout, and none was found (looked for examples/local.yaml and monitoring/ in {}). "
+        "Run the binary of a checkout (build/release/nodeops up), or copy examples/local.yaml, set its paths "
+        "(relative to the file, or absolute) and run `nodeops up -f FILE`",
+        where)});
+  }
+  auto cfg = parse_stack_config(embedded_local_yaml(), "examples/local.yaml (embedded)");
+  cfg.source = (*dir / "local.yaml").string() + " (embedded)";
+  resolve_paths(cfg, *dir);
+  return cfg;
+}
+
+std::string default_state_dir(const fs::path& self_exe) {
+  if (!embedded_config_dir(self_exe)) return ".nodeops";
+  try {
+    return embedded_stack_config(self_exe).state_dir;
+  } catch (const ConfigError&) {
+    return ".nodeops";
+  }
+}
+
+std::vector<std::string> check_stack_environment(StackConfig& cfg) {
+  std::vector<std::string> errors;
+  auto error = [&](const std::string& key, const std::string& message) {
+    errors.push_back(fmt::format("{}: {}: {}", cfg.source, key, message));
+  };
+  std::string found = cfg.anvil.empty() ? "" : (access(cfg.anvil.c_str(), X_OK) == 0 ? cfg.anvil : "");
+  if (found.empty() && cfg.anvil.empty()) {
+    const char* path = std::getenv("PATH");
+    std::string p = path ? path : "";
+    for (size_t start = 0; start <= p.size();) {
+      auto end = p.find(':', start);
+      if (end == std::string::npos) end = p.size();
+      auto candidate = p.substr(start, end - start) + "/anvil";
+      if (end > start && access(candidate.c_str(), X_OK) == 0) {
+        found = candidate;
+        break;
+      }
+      start = end + 1;
+    }
+  }
+  if (!found.empty()) {
+    cfg.anvil = found;
+  } else if (!cfg.anvil.empty()) {
+    error("anvil", fmt::format("{} is not an executable program", cfg.anvil));
+  } else {
+    error("anvil", "anvil not found: no .tools/bin/anvil in the stack file's directory or its parents, none in PATH. "
+                   "In a checkout, `make bootstrap` installs it into .tools/; elsewhere install npm "
+                   "@foundry-rs/anvil-linux-amd64 and put its bin/anvil in PATH, or set `anvil: /path/to/anvil`");
+  }
+  if (cfg.monitoring) {
+    fs::path mon(cfg.monitoring_dir);
+    auto am = mon / "alertmanager" / "local.yml";
+    if (!fs::is_directory(mon / "rules") || !fs::exists(am)) {
+      error("monitoring_dir", fmt::format("{} has no rules/ or no alertmanager/local.yml (relative paths are resolved "
+                                          "against the stack file's directory); point it at the repository's "
+                                          "monitoring/ or set `monitoring: {{enabled: false}}`",
+                                          cfg.monitoring_dir));
+    }
+  }
+  return errors;
 }
 
 StackConfig parse_stack_config(const std::string& text, const std::string& name) {

@@ -18,6 +18,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "stack/lockstep_miner.h"
 #include "stack/supervisor.h"
 
 namespace nodeops::stack {
@@ -32,12 +33,6 @@ std::string addr(const HostPort& hp) { return fmt::format("{}:{}", hp.host, hp.p
 void write_file(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
-}
-
-std::string anvil_path(const StackConfig& cfg) {
-  if (!cfg.anvil.empty()) return cfg.anvil;
-  if (access(".tools/bin/anvil", X_OK) == 0) return fs::absolute(".tools/bin/anvil").string();
-  return find_program("anvil");
 }
 
 void write_state(const StackConfig& cfg, const Supervisor& sup) {
@@ -85,6 +80,40 @@ int running_supervisor(const fs::path& state) {
   if (k == std::string::npos) return 0;
   int pid = std::atoi(text.c_str() + k + 6);
   return pid > 0 && pid != getpid() && kill(pid, 0) == 0 ? pid : 0;
+}
+
+std::vector<MinedPool> mined_pools(const StackConfig& cfg, uint64_t genesis) {
+  std::vector<MinedPool> pools;
+  for (const auto& chain : cfg.chains()) {
+    MinedPool pool{chain, {genesis, 1}, {}};
+    for (const auto& n : cfg.nodes) {
+      if (n.chain != chain) continue;
+      pool.schedule.block_time_seconds = n.block_time_seconds;  // config.cc: one block time per chain
+      pool.nodes.emplace_back(n.name, n.port);
+    }
+    pools.push_back(std::move(pool));
+  }
+  return pools;
+}
+
+/// The pid of one child in a state.json we wrote ourselves; 0 when absent.
+int child_pid(const std::string& state_json, const std::string& name) {
+  auto k = state_json.find("{\"name\":" + json::quote(name) + ",\"pid\":");
+  if (k == std::string::npos) return 0;
+  return std::atoi(state_json.c_str() + state_json.find("\"pid\":", k) + 6);
+}
+
+/// Exited, whether or not its parent has reaped it yet.
+bool process_gone(int pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto paren = stat.rfind(')');
+  return stat.empty() || paren == std::string::npos || stat.compare(paren, 3, ") Z") == 0;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 }  // namespace
@@ -204,15 +233,22 @@ int run_up(const StackConfig& cfg, const UpOptions& opts) {
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
 
-  std::string anvil = anvil_path(cfg);
+  const std::string& anvil = cfg.anvil;  // found by check_stack_environment
+  // Every node of every pool starts from one genesis and mines only when the miner says so; a
+  // restarted node gets the same argv, so it comes back on the same genesis (and is replayed).
+  uint64_t genesis = static_cast<uint64_t>(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
+  fs::remove_all(state / "control");  // modes of a previous run do not carry over
   for (const auto& n : cfg.nodes) {
+    write_node_mode(state / "control", n.name, NodeMode::follow);
     sup.start({n.name,
-               {anvil.empty() ? "anvil" : anvil, "--host", "127.0.0.1", "--port", std::to_string(n.port), "--chain-id",
-                std::to_string(n.chain_id), "--block-time", std::to_string(n.block_time_seconds), "--silent"},
+               {anvil, "--host", "127.0.0.1", "--port", std::to_string(n.port), "--chain-id",
+                std::to_string(n.chain_id), "--timestamp", std::to_string(genesis), "--no-mining", "--silent"},
                log_of(n.name),
                fmt::format("http://127.0.0.1:{}", n.port),
                "make bootstrap (installs npm @foundry-rs/anvil-linux-amd64 into .tools/)"});
   }
+  LockstepMiner miner(mined_pools(cfg, genesis), state / "control", Duration(1000));
+  miner.start();
 
   write_file(state / "gateway.yaml", render_gateway_config(cfg));
   sup.start({"gateway",
@@ -283,10 +319,54 @@ int run_up(const StackConfig& cfg, const UpOptions& opts) {
 
   sup.run(g_stop, [&] { write_state(cfg, sup); });
   log::info("stopping the stack");
+  miner.stop();
   sup.stop_all(std::chrono::seconds(10));
   write_state(cfg, sup);
   fs::remove(state / "state.json");
   log::info("stack stopped");
+  return 0;
+}
+
+int set_node_mode(const std::string& state_dir, const std::string& node, NodeMode mode) {
+  fs::path state(state_dir);
+  if (!running_supervisor(state)) {
+    std::cerr << fmt::format("no stack is running from {} (no live `nodeops up` in {}/state.json); "
+                             "give its state dir with --state-dir\n", state_dir, state_dir);
+    return 1;
+  }
+  auto control = state / "control";
+  bool plain_name = !node.empty() && node[0] != '.' && node.find('/') == std::string::npos;
+  if (!plain_name || !fs::exists(control / node)) {
+    std::string names;
+    if (fs::is_directory(control)) {
+      std::vector<std::string> found;
+      for (const auto& e : fs::directory_iterator(control)) {
+        if (e.path().extension() != ".tmp") found.push_back(e.path().filename().string());
+      }
+      std::sort(found.begin(), found.end());
+      for (const auto& f : found) names += (names.empty() ? "" : ", ") + f;
+    }
+    std::cerr << fmt::format("no node '{}' in the stack at {}; its nodes: {}\n", node, state_dir, names);
+    return 2;
+  }
+  NodeMode before = read_node_mode(control, node);
+  if (before == NodeMode::forked && mode == NodeMode::follow) {
+    // A fork is dropped by starting the node again from genesis; the miner then replays the pool's
+    // blocks onto it (anvil_rollback would do for a few blocks, but a fork can be long). The node
+    // is back to `follow` only once the forked process is gone: followed while still on its fork,
+    // it could outrank its peers and pull them onto the fork. The supervisor restarts it 1 s later.
+    if (int pid = child_pid(read_text(state / "state.json"), node); pid > 0 && kill(pid, SIGTERM) == 0) {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (!process_gone(pid) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    write_node_mode(control, node, mode);
+    std::cout << fmt::format("{}: follow (restarted: it is replayed from genesis to the pool's head)\n", node);
+  } else {
+    write_node_mode(control, node, mode);
+    std::cout << fmt::format("{}: {}\n", node, to_string(mode));
+  }
   return 0;
 }
 
@@ -318,8 +398,14 @@ int print_status(const std::string& state_dir) {
     int cpid = std::atoi(field(obj, "pid").c_str());
     std::string st = field(obj, "state");
     if (st == "running" && (cpid <= 0 || kill(cpid, 0) != 0)) st = "dead";
-    std::cout << fmt::format("{:<14} {:<11} {:>8} {:>8}  {}\n", field(obj, "name"), st, cpid, field(obj, "restarts"),
-                             field(obj, "url"));
+    auto name = field(obj, "name");
+    std::string mode;
+    if (fs::exists(fs::path(state_dir) / "control" / name)) {
+      auto m = read_node_mode(fs::path(state_dir) / "control", name);
+      if (m != NodeMode::follow) mode = fmt::format("  ({})", to_string(m));
+    }
+    std::cout << fmt::format("{:<14} {:<11} {:>8} {:>8}  {}{}\n", name, st, cpid, field(obj, "restarts"),
+                             field(obj, "url"), mode);
     pos = end;
   }
   return alive ? 0 : 1;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "stack/config.h"
+#include "stack/lockstep.h"
 
 namespace nodeops::stack {
 
@@ -16,6 +17,11 @@ struct UpOptions {
 int run_up(const StackConfig& config, const UpOptions& options);
 /// `nodeops status`: reads <state_dir>/state.json of a running stack and prints it as a table.
 int print_status(const std::string& state_dir);
+
+/// `nodeops node pause|resume|fork NAME`: sets the node's mode (lockstep.h) in a running stack.
+/// Resuming a forked node also restarts it (SIGTERM; the supervisor starts it again on the same
+/// genesis and the miner replays the pool's blocks). Returns the exit code.
+int set_node_mode(const std::string& state_dir, const std::string& node, NodeMode mode);
 
 /// Rendered component configs (exposed for tests).
 std::string render_gateway_config(const StackConfig& config);

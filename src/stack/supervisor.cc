@@ -43,6 +43,11 @@ std::string find_program(const std::string& name) {
 
 bool Supervisor::spawn(Child& c) {
   pid_t parent = getpid();
+  // Built before fork(): the lockstep miner's threads run meanwhile, and the child of a
+  // multi-threaded process should not allocate before execv.
+  std::vector<char*> args;
+  for (auto& a : c.spec.argv) args.push_back(a.data());
+  args.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) return false;
   if (pid == 0) {
@@ -57,9 +62,6 @@ bool Supervisor::spawn(Child& c) {
     }
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    std::vector<char*> args;
-    for (auto& a : c.spec.argv) args.push_back(a.data());
-    args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
   }

@@ -2,8 +2,9 @@
 
     stack = LocalStack.start(tmp_path)               # examples/local.yaml, every port moved
     stack.rpc("ethereum", "eth_chainId")            # through the gateway
-    stack.node_rpc("eth-c", "evm_setIntervalMining", [0])
-    stack.pause_node("eth-b"); stack.resume_node("eth-b")
+    stack.node_rpc("eth-c", "eth_blockNumber")      # one node, directly
+    stack.stop_mining("eth-c"); stack.catch_up("eth-c", "eth-a")   # `nodeops node pause|resume`
+    stack.pause_node("eth-b"); stack.resume_node("eth-b")          # SIGSTOP / SIGCONT
     stack.alerts()                                  # Alertmanager GET /api/v2/alerts
     stack.stop()                                    # SIGTERM, as Ctrl-C would
 
@@ -200,17 +201,31 @@ class LocalStack:
     def resume_node(self, name: str) -> None:
         os.kill(self.child(name)["pid"], signal.SIGCONT)
 
-    def stop_mining(self, name: str) -> None:
-        self.node_rpc(name, "evm_setIntervalMining", [0])
+    def node_command(self, action: str, name: str) -> str:
+        """`nodeops node ACTION NAME` on this stack (pause, fork, resume); returns its output."""
+        out = subprocess.run([str(NODEOPS_BIN), "node", action, name, "--state-dir", str(self.state_dir)],
+                             capture_output=True, text=True, timeout=10)
+        assert out.returncode == 0, f"nodeops node {action} {name}: {out.returncode} {out.stdout}{out.stderr}"
+        return out.stdout
 
-    def catch_up(self, name: str, reference: str) -> int:
-        """Mines the blocks `name` misses against `reference` (anvil nodes have no peers to sync from)
-        and restarts its interval mining. Returns how many blocks it mined."""
-        missing = max(0, self.node_head(reference) - self.node_head(name))
-        if missing:
-            self.node_rpc(name, "anvil_mine", [hex(missing)])
-        self.node_rpc(name, "evm_setIntervalMining", [int(self.nodes[name].get("block_time_seconds", 1))])
-        return missing
+    def stop_mining(self, name: str) -> None:
+        """The stack's miner leaves the node alone: its head stops, it lags behind its pool."""
+        self.node_command("pause", name)
+
+    def block_hash(self, name: str, height: int) -> str | None:
+        block = self.node_rpc(name, "eth_getBlockByNumber", [hex(height), False]).get("result")
+        return block["hash"] if block else None
+
+    def catch_up(self, name: str, reference: str, timeout: float = 30) -> int:
+        """Mines `name` with its pool again (`nodeops node resume`); the miner replays the blocks it
+        missed. Waits until it holds `reference`'s block at `reference`'s height of now, and returns
+        how many blocks it was behind."""
+        behind = max(0, self.node_head(reference) - self.node_head(name))
+        self.node_command("resume", name)
+        height = self.node_head(reference)
+        wait(f"{name} caught up with {reference} at {height}",
+             lambda: self.block_hash(name, height) == self.block_hash(reference, height), timeout, stack=self)
+        return behind
 
     # ---- stopping ------------------------------------------------------------------------------
     def stop(self, timeout: float = 30) -> int:
