@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD := build/$(PRESET)
 CTEST_ARGS ?=
 
-.PHONY: all bootstrap build test run bench fuzz clean format
+.PHONY: all bootstrap build test run bench soak fuzz clean format
 
 all: build
 
@@ -23,6 +23,11 @@ run: build
 
 bench: build
 	@bash bench/run.sh $(BUILD)/nodeops
+	@python3 bench/hostile.py memory $(BUILD)/nodeops
+
+# Ten minutes of load while an upstream cycles through every fault (SOAK_SECONDS to change).
+soak: build
+	@python3 bench/hostile.py soak $(BUILD)/nodeops
 
 clean:
 	rm -rf build .nodeops

@@ -2,11 +2,15 @@
 // JSON-RPC body, build the upstream request, check the upstream's reply and wrap its `result` for the
 // client, and update metrics. Run: build/bench/bench/micro/micro_bench (see bench/README.md).
 #include <benchmark/benchmark.h>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/http_message.h"
 #include "core/jsonrpc.h"
 #include "core/metrics.h"
 
@@ -123,6 +127,37 @@ void BM_CounterLabelsLookup(benchmark::State& state) {
   for (auto _ : state) family.labels({"ethereum", "eth_blockNumber", "ok"}).inc();
 }
 BENCHMARK(BM_CounterLabelsLookup);
+
+// The HTTP/1.1 request a client sends for one call, read by our reader and by Boost.Beast's parser
+// (the one the gateway used before; tests/fuzz/http_differential_fuzz.cc checks they agree).
+const std::string kHttpRequest =
+    "POST /ethereum HTTP/1.1\r\nHost: gateway:8545\r\nUser-Agent: ethers/6.13\r\nAccept: */*\r\n"
+    "Content-Type: application/json\r\nContent-Length: " + std::to_string(kSingle.size()) + "\r\n\r\n" + kSingle;
+
+void BM_HttpReaderOurs(benchmark::State& state) {
+  http::MessageReader reader(http::MessageReader::Kind::request, 1 << 20);
+  for (auto _ : state) {
+    auto [data, size] = reader.space(kHttpRequest.size());
+    std::memcpy(data, kHttpRequest.data(), kHttpRequest.size());
+    reader.commit(kHttpRequest.size());
+    benchmark::DoNotOptimize(reader.parse());
+    benchmark::DoNotOptimize(reader.body().size());
+    reader.next();
+  }
+}
+BENCHMARK(BM_HttpReaderOurs);
+
+void BM_HttpReaderBeast(benchmark::State& state) {
+  namespace bhttp = boost::beast::http;
+  for (auto _ : state) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.eager(true);
+    boost::beast::error_code ec;
+    parser.put(boost::asio::buffer(kHttpRequest), ec);
+    benchmark::DoNotOptimize(parser.get().body().size());
+  }
+}
+BENCHMARK(BM_HttpReaderBeast);
 
 }  // namespace
 

@@ -136,3 +136,28 @@ TEST(JsonRpc, ReplyInPlaceEqualsTheCopyingReply) {
     EXPECT_EQ(reply_in_place(std::move(body), reply.payload, "\"client-id-that-is-long\"", error), expected);
   }
 }
+
+TEST(JsonRpc, AnUpstreamErrorCodeMustBeAnIntegerIn32Bits) {
+  using namespace nodeops::jsonrpc;
+  for (const char* body : {R"({"jsonrpc":"2.0","id":1,"error":{"code":1e400,"message":"x"}})",
+                           R"({"jsonrpc":"2.0","id":1,"error":{"code":1.5,"message":"x"}})",
+                           R"({"jsonrpc":"2.0","id":1,"error":{"code":99999999999,"message":"x"}})",
+                           R"({"jsonrpc":"2.0","id":1,"error":{"code":"-32000","message":"x"}})",
+                           R"({"jsonrpc":"2.0","id":1,"error":{"message":"x"}})"}) {
+    EXPECT_EQ(parse_upstream_reply(body, 1).kind, UpstreamReply::Kind::invalid) << body;
+  }
+  auto ok = parse_upstream_reply(R"({"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"x"}})", 1);
+  EXPECT_EQ(ok.kind, UpstreamReply::Kind::error);
+  EXPECT_EQ(ok.error_code, -32000);
+}
+
+TEST(JsonRpc, ABatchOverTheLimitIsRefusedBeforeItsCallsAreRead) {
+  std::string body = "[";
+  for (int i = 0; i < 1000; ++i) body += std::string(i ? "," : "") + "{}";
+  body += "]";
+  auto parsed = nodeops::jsonrpc::parse_request(body, 100);
+  ASSERT_TRUE(parsed.fatal);
+  EXPECT_EQ(parsed.fatal->first, nodeops::jsonrpc::kBatchTooLarge);
+  EXPECT_TRUE(parsed.calls.empty());
+  EXPECT_EQ(nodeops::jsonrpc::parse_request(body).calls.size(), 1000u);
+}
