@@ -21,7 +21,7 @@
 #
 # Order: required Secrets check -> nodeops-cluster (namespaces, RBAC, default-deny, StorageClasses,
 # PriorityClasses) -> aws-load-balancer-controller, cluster-autoscaler -> kube-prometheus-stack,
-# prometheus-adapter, loki, alloy, nodeops-monitoring -> blockchain-node releases of --pool ->
+# prometheus-adapter, prometheus-blackbox-exporter, loki, alloy, nodeops-monitoring -> blockchain-node releases of --pool ->
 # nodeops-gateway.
 #
 # Rollback: platform releases (controllers, monitoring, gateway) upgrade with
@@ -81,6 +81,7 @@ LOKI_CHART=grafana/loki LOKI_VERSION=6.33.0
 ALLOY_CHART=grafana/alloy ALLOY_VERSION=1.2.0
 CA_CHART=autoscaler/cluster-autoscaler CA_VERSION=9.50.1
 ADAPTER_CHART=prometheus-community/prometheus-adapter ADAPTER_VERSION=5.1.0
+BLACKBOX_CHART=prometheus-community/prometheus-blackbox-exporter BLACKBOX_VERSION=11.3.1
 
 log() { printf '{"ts":"%s","level":"info","msg":"deploy: %s","env":"%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" "$*" "$ENV" >&2; }
 die() { printf '{"ts":"%s","level":"error","msg":"deploy: %s","env":"%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" "$*" "$ENV" >&2; exit 1; }
@@ -222,6 +223,9 @@ release kube-prometheus-stack monitoring "$KPS_CHART" wait --version "$KPS_VERSI
   $(values "$VALUES/kube-prometheus-stack.yaml" "$VALUES/kube-prometheus-stack-$ENV.yaml")
 release prometheus-adapter monitoring "$ADAPTER_CHART" wait --version "$ADAPTER_VERSION" \
   $(values "$VALUES/prometheus-adapter.yaml" "$VALUES/prometheus-adapter-$ENV.yaml")
+# Probes the public endpoint from inside the cluster (nodeops-monitoring's Probe objects use it).
+release prometheus-blackbox-exporter monitoring "$BLACKBOX_CHART" wait --version "$BLACKBOX_VERSION" \
+  $(values "$VALUES/prometheus-blackbox-exporter.yaml")
 release loki monitoring "$LOKI_CHART" wait --version "$LOKI_VERSION" \
   $(values "$VALUES/loki.yaml" "$VALUES/loki-$ENV.yaml") \
   --set-string "loki.storage.bucketNames.chunks=${OUT[loki_chunks_bucket]:-}" \

@@ -175,6 +175,7 @@ asio::awaitable<http::Response> AdminApi::handle(http::Request& req) {
   }
   if (path == "/healthz") co_return reply(200, "{\"status\":\"ok\"}");
   if (path == "/readyz") co_return impl_->router.readiness();
+  if (path.starts_with("/readyz/")) co_return impl_->router.readiness_of(path.substr(8));
   if (path == "/status") co_return reply(200, status_json(impl_->chains, impl_->router.draining()));
   if (path == "/" || path == "/index.html") {
     http::Response r;

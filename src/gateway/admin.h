@@ -1,4 +1,4 @@
-// The admin port (cluster-internal only): /metrics, /status, /healthz, /readyz, the status page at
+// The admin port (cluster-internal only): /metrics, /status, /healthz, /readyz[/<chain>], the status page at
 // /, and the bearer-protected rollout API under /admin/.
 #pragma once
 

@@ -113,8 +113,11 @@ class LocalStack:
         for name in self.nodes:
             wait_until(f"node {name}", lambda name=name: self.node_rpc(name, "eth_chainId").get("result"),
                        timeout=timeout, procs=procs)
-        wait_until("gateway /readyz", lambda: requests.get(self.admin_url("/readyz"), timeout=2).ok,
-                   timeout=timeout, procs=procs)
+        # /readyz says the gateway can serve; /readyz/<chain> that the chain has a healthy upstream.
+        for chain in sorted({n["chain"] for n in self.nodes.values()}):
+            wait_until(f"gateway /readyz/{chain}",
+                       lambda chain=chain: requests.get(self.admin_url(f"/readyz/{chain}"), timeout=2).ok,
+                       timeout=timeout, procs=procs)
         wait_until("exporter /metrics", lambda: "nodeops_node_up" in requests.get(self.exporter_url("/metrics"), timeout=2).text,
                    timeout=timeout, procs=procs)
         if self.monitoring:

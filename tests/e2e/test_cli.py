@@ -151,7 +151,7 @@ def test_up_from_another_directory_resolves_paths_against_the_file(tmp_path):
     proc = subprocess.Popen([str(NODEOPS_BIN), "up", "-f", "../conf/stack.yaml"], cwd=work, stdout=log,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        wait_until("gateway ready", lambda: requests.get(f"http://127.0.0.1:{admin}/readyz", timeout=2).ok, 30)
+        wait_until("gateway ready", lambda: requests.get(f"http://127.0.0.1:{admin}/readyz/ethereum", timeout=2).ok, 30)
         assert (conf / "state" / "state.json").exists()
         assert not (work / "state").exists()
         assert rpc(f"http://127.0.0.1:{gw}/ethereum", "eth_chainId")["result"] == "0x1"
