@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "gateway/config.h"
 #include "gateway/health.h"
+#include "gateway/recent_writes.h"
 #include "gateway/selector.h"
 #include "gateway/upstream.h"
 
@@ -30,6 +31,8 @@ struct ChainRuntime {
   std::atomic<std::shared_ptr<const TrafficSplit>> traffic;
   /// Samples "no healthy upstream" answers; reset when the chain has one again.
   log::Pow2Sampler unavailable_log;
+  /// Which upstream accepted which client's recent transactions (read-your-writes).
+  RecentWrites writes;
 
   // Admin loop only.
   std::string active_pool;

@@ -67,6 +67,10 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
                          "Calls refused at once because every eligible upstream was at max_inflight.", {"chain"});
   retries_ = &r.counter("nodeops_gateway_retries_total", "Calls retried on another upstream, by the failure that caused it.",
                         {"chain", "reason"});
+  broadcasts_ = &r.counter("nodeops_gateway_broadcasts_total",
+                           "Raw transactions sent on to the chain's other upstreams after one accepted them, by "
+                           "outcome (ok, rejected, failed).",
+                           {"chain", "outcome"});
   in_flight_ = &r.gauge("nodeops_gateway_in_flight_requests", "HTTP requests being answered.").labels({});
   client_connections_ = &r.gauge("nodeops_gateway_client_connections", "Open client connections.").labels({});
   connections_refused_ = &r.counter("nodeops_gateway_client_connections_refused_total",
@@ -108,6 +112,7 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
     for (const char* reason : {"connect", "timeout", "http_status", "bad_response", "state_unavailable"}) {
       retries_->labels({c.name, reason});
     }
+    for (const char* outcome : {"ok", "rejected", "failed"}) broadcasts_->labels({c.name, outcome});
   }
 }
 

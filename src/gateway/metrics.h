@@ -32,6 +32,10 @@ class GatewayMetrics {
   void record_health(size_t chain, const ChainHealth& health);
   void count_head_regression(size_t chain) { chains_[chain].head_regressions->inc(); }
   void count_shed(size_t chain) { chains_[chain].shed->inc(); }
+  /// A raw transaction sent on to another upstream: ok (taken or already known), rejected, failed.
+  void count_broadcast(size_t chain, std::string_view outcome) {
+    broadcasts_->labels({chains_[chain].name, std::string(outcome)}).inc();
+  }
   void set_traffic(const ChainConfig& chain, const std::string& pool, double percent);
   void set_active_pool(const ChainConfig& chain, const std::string& pool);
   void set_rollout_phase(const ChainConfig& chain, const std::string& phase);
@@ -62,6 +66,7 @@ class GatewayMetrics {
   metrics::Family<metrics::Counter>* requests_;
   metrics::Family<metrics::Histogram>* request_duration_;
   metrics::Family<metrics::Counter>* retries_;
+  metrics::Family<metrics::Counter>* broadcasts_;
   metrics::Family<metrics::Gauge>* active_pool_;
   metrics::Family<metrics::Gauge>* pool_traffic_;
   metrics::Family<metrics::Gauge>* rollout_phase_;

@@ -50,6 +50,33 @@ std::string raw_transaction_hash(std::string_view params) {
   return "\"" + encode_hex(h) + "\"";
 }
 
+std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out;
+}
+
+// The first string of a params array, as JSON text with its quotes, lower-cased ("" if none).
+std::string first_string(std::string_view params) {
+  auto open = params.find('"');
+  auto close = open == std::string_view::npos ? open : params.find('"', open + 1);
+  if (close == std::string_view::npos) return {};
+  return lower_ascii(params.substr(open, close - open + 1));
+}
+
+// The upstream a read should go to so that its client sees its own transaction: the one that
+// accepted it (receipt, transaction by hash), or that took the client's latest one (pending nonce).
+std::optional<size_t> read_your_writes(const RecentWrites& writes, const jsonrpc::Call& call, std::string_view client,
+                                       Clock::time_point now) {
+  if (call.method == "eth_getTransactionReceipt" || call.method == "eth_getTransactionByHash") {
+    return writes.upstream_of_tx(first_string(call.params), now);
+  }
+  if (call.method == "eth_getTransactionCount" && call.params.find("\"pending\"") != std::string_view::npos) {
+    return writes.upstream_of_client(client, now);
+  }
+  return std::nullopt;
+}
+
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -164,7 +191,7 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
     return r;
   };
   if (!parsed.batch) {
-    auto result = co_await route_call(loop, *chain, parsed.calls.front(), deadline, budget);
+    auto result = co_await route_call(loop, *chain, parsed.calls.front(), deadline, budget, req.remote_address);
     if (parsed.calls.front().notification()) co_return json_response(204, "");
     auto r = respond(result.shed ? 503 : 200, std::move(result.reply));
     if (result.shed) r.headers.emplace_back("Retry-After", "1");
@@ -176,7 +203,7 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
   co_await for_each_concurrently(
       loop.io, n,
       [&](size_t i) -> asio::awaitable<void> {
-        replies[i] = (co_await route_call(loop, *chain, parsed.calls[i], deadline, budget)).reply;
+        replies[i] = (co_await route_call(loop, *chain, parsed.calls[i], deadline, budget, req.remote_address)).reply;
       },
       config_.limits.batch_concurrency, "batch call");
   size_t size = 2;
@@ -198,7 +225,7 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
 }
 
 asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
-                                               Clock::time_point deadline, ReplyBudget& budget) {
+                                               Clock::time_point deadline, ReplyBudget& budget, std::string_view client) {
   const auto& cfg = *chain.config;
   auto started = Clock::now();
   auto finish = [&](Outcome outcome, std::string reply) {
@@ -216,6 +243,16 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
     if (cfg.type == "evm") criteria.range = chains::evm::block_range(call.method, call.params);
     criteria.tried.assign(chain.upstreams.size(), false);
     bool write = cfg.type == "evm" && chains::evm::is_write(call.method);
+    if (cfg.type == "evm") criteria.preferred = read_your_writes(chain.writes, call, client, started);
+    // A transaction accepted by one upstream: remembered for its sender's reads, and sent to the
+    // other upstreams in the background (the client does not wait for them).
+    auto accepted = [&](size_t u, const std::string& tx_hash) {
+      if (call.method != "eth_sendRawTransaction" || tx_hash.empty()) return;
+      chain.writes.record(client, tx_hash, u, Clock::now());
+      if (chain.upstreams.size() > 1) {
+        asio::co_spawn(loop.io, broadcast(loop, chain, std::string(call.params), u), log_failure("transaction broadcast"));
+      }
+    };
     std::string last_problem;
     // A node's own "state unavailable" answer, kept in case no other node can do better.
     std::string state_error;
@@ -406,6 +443,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
           auto hash = raw_transaction_hash(call.params);
           if (!hash.empty()) {
             series.ok().inc();
+            accepted(u, hash);
             co_return finish(Outcome::ok, jsonrpc::result_reply(call.id, hash));
           }
         }
@@ -422,6 +460,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
         co_return finish(Outcome::rpc_error, jsonrpc::reply_in_place(std::move(res.body), reply.payload, call.id, true));
       }
       series.ok().inc();
+      if (write) accepted(u, lower_ascii(reply.payload));
       co_return finish(Outcome::ok, jsonrpc::reply_in_place(std::move(res.body), reply.payload, call.id, false));
     }
     if (!state_error.empty()) co_return finish(Outcome::rpc_error, std::move(state_error));
@@ -443,6 +482,34 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
     log::error("routing failed", {{"chain", cfg.name}, {"method", call.method}, {"error", e.what()}});
     co_return finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kInternalError, "internal error"));
   }
+}
+
+asio::awaitable<void> Router::broadcast(LoopContext& loop, ChainRuntime& chain, std::string params, size_t except) {
+  auto health = chain.health.load();
+  std::vector<Upstream*> targets;
+  for (auto& up : chain.upstreams) {
+    if (up->index() != except && up->index() < health->upstreams.size() && health->upstreams[up->index()].healthy) {
+      targets.push_back(up.get());
+    }
+  }
+  co_await for_each_concurrently(loop.io, targets.size(), [&](size_t i) -> asio::awaitable<void> {
+    uint64_t id = loop.next_id++;
+    auto body = jsonrpc::upstream_request(id, "eth_sendRawTransaction", params);
+    auto res = co_await loop.client->post(*targets[i], std::move(body), config_.limits.upstream_timeout, {64 << 10});
+    const char* outcome = "failed";
+    if (res.ok() && res.status == 200) {
+      auto reply = jsonrpc::parse_upstream_reply(res.body, id);
+      // A node that already has it (from the pool's own gossip or an earlier broadcast) is fine.
+      if (reply.kind == jsonrpc::UpstreamReply::Kind::result ||
+          (reply.kind == jsonrpc::UpstreamReply::Kind::error &&
+           chains::evm::is_already_known(reply.error_code, reply.error_message))) {
+        outcome = "ok";
+      } else if (reply.kind == jsonrpc::UpstreamReply::Kind::error) {
+        outcome = "rejected";
+      }
+    }
+    metrics_.count_broadcast(chain.index, outcome);
+  }, 0, "transaction broadcast");
 }
 
 }  // namespace nodeops::gateway

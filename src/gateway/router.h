@@ -64,11 +64,17 @@ class Router {
 
   /// Routes one call: policy, selection (health, pool, block range, breaker, in-flight cap),
   /// up to max_attempts attempts before `deadline`, replies charged to `budget`.
+  /// `client` (its address) ties its reads to its own recent transactions (read-your-writes).
   boost::asio::awaitable<CallResult> route_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
-                                                std::chrono::steady_clock::time_point deadline, ReplyBudget& budget);
+                                                std::chrono::steady_clock::time_point deadline, ReplyBudget& budget,
+                                                std::string_view client = {});
 
  private:
   ChainRuntime* chain_for(std::string_view path) const;
+  /// Sends a raw transaction one upstream accepted to every other healthy one: anvil and many
+  /// private nodes do not gossip, and a pool whose members disagree about pending transactions
+  /// answers nonces and receipts at random.
+  boost::asio::awaitable<void> broadcast(LoopContext& loop, ChainRuntime& chain, std::string params, size_t except);
 
   const GatewayConfig& config_;
   std::vector<std::unique_ptr<ChainRuntime>>& chains_;

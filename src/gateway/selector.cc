@@ -52,6 +52,10 @@ std::optional<size_t> select_upstream(const ChainConfig& config, const ChainHeal
     narrow([&](size_t i) { return config.upstreams[i].role == Role::archive; });
   }
   if (candidates.size() == 1) return candidates.front();
+  if (criteria.preferred &&
+      std::find(candidates.begin(), candidates.end(), *criteria.preferred) != candidates.end()) {
+    return criteria.preferred;
+  }
 
   // Weighted random choice on an effective weight: the configured weight divided by how busy
   // (outstanding calls) and how slow (EWMA latency relative to the fastest candidate) the upstream

@@ -39,6 +39,7 @@ struct Criteria {
   bool prefer_archive = false;  // a node said the state is gone: ask an archive next
   std::string pool;             // empty = any pool with traffic
   Small<bool> tried;            // upstreams already tried for this call
+  std::optional<size_t> preferred;  // taken when it qualifies (read-your-writes: it has the tx)
 };
 
 using Rng = std::mt19937_64;

@@ -14,6 +14,8 @@ according to `mode`:
     http_429     HTTP 429
     close        closes the connection without answering
     state_error  {"error": {"code": -32000, "message": "missing trie node ..."}} under the right id
+    deaf_to_txs  refuses eth_sendRawTransaction ("txpool is full"), forwards every other call: a
+                 node that has not received a transaction yet
 
 `delay` (seconds) is slept before answering a single call (never a probe). `absurd_head` makes the
 probe report eth_blockNumber 0xffffffffff. Counters: `calls` (single calls received), `probes`.
@@ -98,6 +100,11 @@ class LyingUpstream:
             threading.Event().wait(self.delay)
         rid = request.get("id")
         mode = self.mode
+        if mode == "deaf_to_txs":
+            if request.get("method") == "eth_sendRawTransaction":
+                err = {"code": -32000, "message": "txpool is full"}
+                return 200, "application/json", json.dumps({"jsonrpc": "2.0", "id": rid, "error": err}).encode()
+            mode = "proxy"
         if mode == "proxy":
             r = requests.post(self.backend, data=body, headers={"Content-Type": "application/json"}, timeout=10)
             return r.status_code, "application/json", r.content

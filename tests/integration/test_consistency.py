@@ -1,0 +1,99 @@
+"""Consistency through a pool of real anvil nodes (issue 18): a raw transaction one upstream
+accepts is broadcast to the others, so replicas mined in lockstep stay identical; and a client
+reads its own writes (receipt, transaction, pending nonce) even from a pool where another node
+does not have the transaction."""
+from __future__ import annotations
+
+import subprocess
+import time
+
+from gateway_util import CAST_BIN, DEV_ADDR, DEV_KEY, OTHER_ADDR, body, post, require_binaries
+from harness import ANVIL_BIN, Nodeops, Process, free_port, gateway_config, metric_value, rpc, wait_until
+from lying_upstream import LyingUpstream
+
+pytestmark = require_binaries()
+
+GENESIS = 1_700_000_000
+
+
+class Replica(Process):
+    """An anvil that mines only when told, from a fixed genesis: replicas of one chain."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(f"anvil-{self.port}", [str(ANVIL_BIN), "--port", str(self.port), "--chain-id", "1",
+                                                 "--timestamp", str(GENESIS), "--no-mining", "--silent"])
+        wait_until("replica", lambda: rpc(self.url, "eth_chainId").get("result"), procs=[self])
+
+    def call(self, method, params=None):
+        return rpc(self.url, method, params or [])
+
+
+def mine_all(replicas, height):
+    for r in replicas:
+        r.call("evm_mine", [GENESIS + 12 * height])
+
+
+def signed(nonce: int) -> str:
+    out = subprocess.run([CAST_BIN, "mktx", "--private-key", DEV_KEY, "--chain", "1", "--nonce", str(nonce),
+                          "--gas-limit", "21000", "--gas-price", "2000000000", "--priority-gas-price", "1000000000",
+                          OTHER_ADDR, "--value", "1"], capture_output=True, text=True, timeout=60, check=True)
+    return out.stdout.strip()
+
+
+def test_a_transaction_accepted_by_one_replica_reaches_the_others_and_they_stay_identical():
+    replicas = [Replica() for _ in range(3)]
+    try:
+        ups = [(f"r{i}", r.url) for i, r in enumerate(replicas)]
+        with Nodeops.gateway(gateway_config({"eth": (1, ups)}, chain={"health_interval": "200ms"})) as g:
+            for n in range(5):
+                raw = signed(n)
+                tx = post(g.url("/eth"), body("eth_sendRawTransaction", [raw])).json()["result"]
+                # Every replica has it in its pool, whichever took the call.
+                for r in replicas:
+                    wait_until("broadcast reached the replica", lambda r=r: r.call("eth_getTransactionByHash", [tx])["result"],
+                               timeout=5, procs=[g])
+                mine_all(replicas, n + 1)
+                hashes = {r.call("eth_getBlockByNumber", [hex(n + 1), False])["result"]["hash"] for r in replicas}
+                assert len(hashes) == 1, f"replicas forked at block {n + 1}: {hashes}"
+                receipt = post(g.url("/eth"), body("eth_getTransactionReceipt", [tx])).json()["result"]
+                assert receipt and receipt["status"] == "0x1"
+            m = g.metrics()
+            assert metric_value(m, "nodeops_gateway_broadcasts_total", chain="eth", outcome="ok") == 10
+    finally:
+        for r in replicas:
+            r.stop()
+
+
+def test_a_client_reads_its_own_writes_where_another_node_lacks_the_transaction():
+    a, b = Replica(), Replica()
+    try:
+        with LyingUpstream(b.url, mode="deaf_to_txs") as deaf:
+            ups = [("a", a.url), ("deaf", deaf.url)]
+            with Nodeops.gateway(gateway_config({"eth": (1, ups)}, chain={"health_interval": "200ms"})) as g:
+                sent = 0
+                while True:  # until "a" took one: "deaf" refuses them all
+                    r = post(g.url("/eth"), body("eth_sendRawTransaction", [signed(0)])).json()
+                    sent += 1
+                    if "result" in r:
+                        tx = r["result"]
+                        break
+                    assert "txpool is full" in r["error"]["message"] and sent < 50, r
+                assert b.call("eth_getTransactionByHash", [tx])["result"] is None  # the deaf node never got it
+                # Every read of the client's own transaction and nonce goes where it is known.
+                for i in range(30):
+                    got = post(g.url("/eth"), body("eth_getTransactionByHash", [tx], id=i)).json()["result"]
+                    assert got and got["hash"] == tx, (i, got)
+                    nonce = post(g.url("/eth"), body("eth_getTransactionCount", [DEV_ADDR, "pending"], id=i)).json()
+                    assert nonce["result"] == "0x1", (i, nonce)
+                mine_all([a, b], 1)
+                for i in range(10):
+                    receipt = post(g.url("/eth"), body("eth_getTransactionReceipt", [tx], id=i)).json()["result"]
+                    assert receipt and receipt["status"] == "0x1", (i, receipt)
+                # The deaf node was reached for everything else: reads really were spread.
+                assert deaf.calls > 0
+                assert metric_value(g.metrics(), "nodeops_gateway_broadcasts_total", chain="eth", outcome="rejected") >= 1
+    finally:
+        a.stop()
+        b.stop()
