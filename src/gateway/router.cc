@@ -245,13 +245,12 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
     bool write = cfg.type == "evm" && chains::evm::is_write(call.method);
     if (cfg.type == "evm") criteria.preferred = read_your_writes(chain.writes, call, client, started);
     // A transaction accepted by one upstream: remembered for its sender's reads, and sent to the
-    // other upstreams in the background (the client does not wait for them).
-    auto accepted = [&](size_t u, const std::string& tx_hash) {
-      if (call.method != "eth_sendRawTransaction" || tx_hash.empty()) return;
+    // other upstreams before the client hears its hash, so that once it has the hash every healthy
+    // node has the transaction (a pool that mines while the broadcast is still in flight forks).
+    auto accepted = [&](size_t u, const std::string& tx_hash) -> asio::awaitable<void> {
+      if (call.method != "eth_sendRawTransaction" || tx_hash.empty()) co_return;
       chain.writes.record(client, tx_hash, u, Clock::now());
-      if (chain.upstreams.size() > 1) {
-        asio::co_spawn(loop.io, broadcast(loop, chain, std::string(call.params), u), log_failure("transaction broadcast"));
-      }
+      if (chain.upstreams.size() > 1) co_await broadcast(loop, chain, std::string(call.params), u, deadline);
     };
     std::string last_problem;
     // A node's own "state unavailable" answer, kept in case no other node can do better.
@@ -443,7 +442,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
           auto hash = raw_transaction_hash(call.params);
           if (!hash.empty()) {
             series.ok().inc();
-            accepted(u, hash);
+            co_await accepted(u, hash);
             co_return finish(Outcome::ok, jsonrpc::result_reply(call.id, hash));
           }
         }
@@ -460,7 +459,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
         co_return finish(Outcome::rpc_error, jsonrpc::reply_in_place(std::move(res.body), reply.payload, call.id, true));
       }
       series.ok().inc();
-      if (write) accepted(u, lower_ascii(reply.payload));
+      if (write) co_await accepted(u, lower_ascii(reply.payload));
       co_return finish(Outcome::ok, jsonrpc::reply_in_place(std::move(res.body), reply.payload, call.id, false));
     }
     if (!state_error.empty()) co_return finish(Outcome::rpc_error, std::move(state_error));
@@ -484,7 +483,8 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
   }
 }
 
-asio::awaitable<void> Router::broadcast(LoopContext& loop, ChainRuntime& chain, std::string params, size_t except) {
+asio::awaitable<void> Router::broadcast(LoopContext& loop, ChainRuntime& chain, std::string params, size_t except,
+                                        Clock::time_point deadline) {
   auto health = chain.health.load();
   std::vector<Upstream*> targets;
   for (auto& up : chain.upstreams) {
@@ -495,7 +495,11 @@ asio::awaitable<void> Router::broadcast(LoopContext& loop, ChainRuntime& chain, 
   co_await for_each_concurrently(loop.io, targets.size(), [&](size_t i) -> asio::awaitable<void> {
     uint64_t id = loop.next_id++;
     auto body = jsonrpc::upstream_request(id, "eth_sendRawTransaction", params);
-    auto res = co_await loop.client->post(*targets[i], std::move(body), config_.limits.upstream_timeout, {64 << 10});
+    // Bounded by the client's deadline: a slow node gets the transaction later from the pool, or
+    // from the client's next call; it must not hold the answer past the request's time.
+    auto left = std::chrono::ceil<Duration>(deadline - Clock::now());
+    auto timeout = std::max(Duration(1), std::min<Duration>(config_.limits.upstream_timeout, left));
+    auto res = co_await loop.client->post(*targets[i], std::move(body), timeout, {64 << 10});
     const char* outcome = "failed";
     if (res.ok() && res.status == 200) {
       auto reply = jsonrpc::parse_upstream_reply(res.body, id);

@@ -71,10 +71,12 @@ class Router {
 
  private:
   ChainRuntime* chain_for(std::string_view path) const;
-  /// Sends a raw transaction one upstream accepted to every other healthy one: anvil and many
+  /// Sends a raw transaction one upstream accepted to every other healthy one, within `deadline`:
+  /// anvil and many
   /// private nodes do not gossip, and a pool whose members disagree about pending transactions
   /// answers nonces and receipts at random.
-  boost::asio::awaitable<void> broadcast(LoopContext& loop, ChainRuntime& chain, std::string params, size_t except);
+  boost::asio::awaitable<void> broadcast(LoopContext& loop, ChainRuntime& chain, std::string params, size_t except,
+                                         std::chrono::steady_clock::time_point deadline);
 
   const GatewayConfig& config_;
   std::vector<std::unique_ptr<ChainRuntime>>& chains_;
