@@ -30,17 +30,19 @@ int run_gateway(const GatewayConfig& config) {
 
   GatewayMetrics metrics(config);
   auto chains = make_chains(config, metrics);
-  Router router(config, chains, metrics, threads);
 
   // The admin loop runs health tracking, rollouts and the admin port; the traffic loops only serve.
+  // Declared before the router: the router's per-loop contexts hold sockets of these loops and
+  // must be destroyed first.
   asio::io_context admin_io(1);
   std::vector<std::unique_ptr<asio::io_context>> loops;
   std::vector<asio::io_context*> loop_ptrs;
   for (unsigned i = 0; i < threads; ++i) {
     loops.push_back(std::make_unique<asio::io_context>(1));
     loop_ptrs.push_back(loops.back().get());
-    router.attach_loop(i, *loops.back());
   }
+  Router router(config, chains, metrics, threads);
+  for (unsigned i = 0; i < threads; ++i) router.attach_loop(i, *loops[i]);
 
   std::vector<std::unique_ptr<HealthTracker>> trackers;
   for (auto& rt : chains) {
@@ -113,22 +115,23 @@ int run_gateway(const GatewayConfig& config) {
                            {"drain_timeout_ms", static_cast<int64_t>(config.limits.drain_timeout.count())}});
     router.set_draining();
     traffic.begin_drain();
-    auto deadline = std::chrono::steady_clock::now() + config.limits.drain_timeout;
-    auto timer = std::make_shared<asio::steady_timer>(admin_io);
-    auto poll = std::make_shared<std::function<void()>>();
-    *poll = [&, timer, poll, deadline] {
-      if (traffic.connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
-        if (traffic.connections() > 0) {
-          log::warn("drain timeout: closing remaining connections",
-                    {{"connections", static_cast<int64_t>(traffic.connections())}});
-        }
-        admin_io.stop();
-        return;
-      }
-      timer->expires_after(std::chrono::milliseconds(20));
-      timer->async_wait([poll](const boost::system::error_code&) { (*poll)(); });
-    };
-    (*poll)();
+    // Wait for the busy connections to finish (idle ones were closed), up to drain_timeout.
+    asio::co_spawn(
+        admin_io,
+        [&]() -> asio::awaitable<void> {
+          auto deadline = std::chrono::steady_clock::now() + config.limits.drain_timeout;
+          asio::steady_timer timer(admin_io);
+          while (traffic.connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+            timer.expires_after(std::chrono::milliseconds(20));
+            co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+          }
+          if (traffic.connections() > 0) {
+            log::warn("drain timeout: closing remaining connections",
+                      {{"connections", static_cast<int64_t>(traffic.connections())}});
+          }
+          admin_io.stop();
+        },
+        log_failure("drain"));
   });
 
   admin_io.run();

@@ -203,7 +203,11 @@ def test_send_raw_transaction_is_retried_past_a_failing_upstream():
                 raw = signed_transfer(a.url)
                 r = post(g.url("/ethereum"), body("eth_sendRawTransaction", [raw])).json()
                 assert r["result"] == keccak_hex(raw)
-                assert liar.calls == 1
+                # Its failed attempt, then the broadcast of the transaction anvil accepted (which it
+                # fails too, counted as such).
+                assert liar.calls == 2
+                assert metric_value(g.metrics(), "nodeops_gateway_broadcasts_total", chain="ethereum",
+                                    outcome="failed") == 1
                 assert a.rpc("eth_getTransactionReceipt", [r["result"]])["result"]["status"] == "0x1"
 
 
