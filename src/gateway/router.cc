@@ -22,6 +22,9 @@ namespace asio = boost::asio;
 
 namespace {
 
+constexpr std::string_view kBufferedFull =
+    "the gateway holds too many reply bytes for other requests (limits.max_buffered_bytes); retry shortly";
+
 http::Response json_response(int status, std::string body) {
   http::Response r;
   r.status = status;
@@ -233,6 +236,13 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
                             std::chrono::duration<double>(Clock::now() - started).count());
     return CallResult{std::move(reply)};
   };
+  // Refused at once under overload: -32005, and HTTP 503 with Retry-After for a lone call.
+  auto shed = [&](std::string_view why) {
+    metrics_.count_shed(chain.index);
+    auto r = finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded, why));
+    r.shed = true;
+    return r;
+  };
   if (call.invalid) co_return finish(Outcome::rejected, jsonrpc::error_reply(call.id, call.invalid->first, call.invalid->second));
   if (!cfg.allows(call.method)) {
     co_return finish(Outcome::rejected, jsonrpc::error_reply(call.id, jsonrpc::kMethodNotFound,
@@ -302,23 +312,12 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       }
       if (pick && buffered_.load(std::memory_order_relaxed) >= config_.limits.max_buffered_bytes) {
         chain.upstreams[*pick]->breaker.on_neutral();
-        metrics_.count_shed(chain.index);
-        auto r = finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded,
-                                                              "the gateway holds too many reply bytes for other "
-                                                              "requests (limits.max_buffered_bytes); retry shortly"));
-        r.shed = true;
-        co_return r;
+        co_return shed(kBufferedFull);
       }
       if (!pick) {
         if (attempt > 0) break;
         if (saturated > 0) {
-          metrics_.count_shed(chain.index);
-          auto r = finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded,
-                                                                fmt::format("every upstream of {} is at its in-flight "
-                                                                            "limit; retry shortly",
-                                                                            cfg.name)));
-          r.shed = true;
-          co_return r;
+          co_return shed(fmt::format("every upstream of {} is at its in-flight limit; retry shortly", cfg.name));
         }
         if (auto n = chain.unavailable_log.tick()) {
           log::error("call failed: no healthy upstream", {{"chain", cfg.name}, {"method", call.method}, {"occurrences", n}});
@@ -384,12 +383,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       if (!res.ok() && res.error == http::ClientResponse::Error::over_budget) {
         // Other requests hold as many reply bytes as the gateway may: shed, as for max_inflight.
         up.breaker.on_neutral();
-        metrics_.count_shed(chain.index);
-        auto r = finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded,
-                                                              "the gateway holds too many reply bytes for other "
-                                                              "requests (limits.max_buffered_bytes); retry shortly"));
-        r.shed = true;
-        co_return r;
+        co_return shed(kBufferedFull);
       }
       if (!res.ok() && res.error == http::ClientResponse::Error::too_large) {
         // Too large says nothing certain about the node (the client may have asked for a huge
