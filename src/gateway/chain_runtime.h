@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "gateway/client_heads.h"
 #include "gateway/config.h"
 #include "gateway/health.h"
 #include "gateway/recent_writes.h"
@@ -33,6 +34,8 @@ struct ChainRuntime {
   log::Pow2Sampler unavailable_log;
   /// Which upstream accepted which client's recent transactions (read-your-writes).
   RecentWrites writes;
+  /// The highest block each client has been served (monotonic reads).
+  ClientHeads heads;
 
   // Admin loop only.
   std::string active_pool;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "chains/evm.h"
 #include "core/concurrent.h"
@@ -57,6 +58,15 @@ std::string lower_ascii(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   return out;
+}
+
+// A JSON quantity result ("0x1a") as a number; 0 when it is not one.
+uint64_t quantity_of(std::string_view raw) {
+  if (raw.size() < 5 || raw.substr(0, 3) != "\"0x" || raw.back() != '"') return 0;
+  uint64_t v = 0;
+  auto digits = raw.substr(3, raw.size() - 4);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, 16);
+  return ec == std::errc() && end == digits.data() + digits.size() ? v : 0;
 }
 
 // The first string of a params array, as JSON text with its quotes, lower-cased ("" if none).
@@ -254,6 +264,10 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
     criteria.tried.assign(chain.upstreams.size(), false);
     bool write = cfg.type == "evm" && chains::evm::is_write(call.method);
     if (cfg.type == "evm") criteria.preferred = read_your_writes(chain.writes, call, client, started);
+    // Monotonic reads: a call that reads the head goes to an upstream at or above the highest block
+    // this client has been served, so the head it sees never goes backwards.
+    bool reads_head = cfg.type == "evm" && !client.empty() && !criteria.range.high;
+    if (reads_head) criteria.range.high = chain.heads.get(client, started);
     // A transaction accepted by one upstream: remembered for its sender's reads, and sent to the
     // other upstreams before the client hears its hash, so that once it has the hash every healthy
     // node has the transaction (a pool that mines while the broadcast is still in flight forks).
@@ -454,6 +468,11 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       }
       series.ok().inc();
       if (write) co_await accepted(u, lower_ascii(reply.payload));
+      if (reads_head) {
+        uint64_t served = health->upstreams[u].head.value_or(0);
+        if (call.method == "eth_blockNumber") served = std::max(served, quantity_of(reply.payload));
+        if (served > 0) chain.heads.saw(client, served, Clock::now());
+      }
       co_return finish(Outcome::ok, jsonrpc::reply_in_place(std::move(res.body), reply.payload, call.id, false));
     }
     if (!state_error.empty()) co_return finish(Outcome::rpc_error, std::move(state_error));

@@ -44,7 +44,12 @@ std::optional<size_t> select_upstream(const ChainConfig& config, const ChainHeal
     if (!kept.empty()) candidates = std::move(kept);
   };
   if (criteria.range.high) {
-    narrow([&](size_t i) { return health.upstreams[i].head.value_or(0) >= *criteria.range.high; });
+    // Those that have the block; when none has it yet, the freshest (a client that was served a
+    // higher head must not be sent back to an older one).
+    uint64_t want = *criteria.range.high;
+    uint64_t freshest = 0;
+    for (size_t i : candidates) freshest = std::max(freshest, health.upstreams[i].head.value_or(0));
+    narrow([&](size_t i) { return health.upstreams[i].head.value_or(0) >= std::min(want, freshest); });
   }
   bool old_state = criteria.range.low && health.best_head > config.archive_after_blocks &&
                    *criteria.range.low < health.best_head - config.archive_after_blocks;

@@ -113,3 +113,15 @@ TEST(Selector, PoolsFollowTheTrafficSplit) {
   only_green.pool = "green";
   EXPECT_EQ(p.picks(only_green)[1], 2000);
 }
+
+TEST(Selector, WhenNoUpstreamHasTheBlockYetTheFreshestAnswers) {
+  Pool p;
+  p.add("old", 90);
+  p.add("fresh", 99);
+  p.add("older", 80);
+  Criteria c;
+  c.tried.assign(3, false);
+  c.range.high = 100;  // nobody has it yet
+  auto picks = p.picks(c, 200);
+  EXPECT_EQ(picks[1], 200);
+}
