@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "chains/evm_cache.h"
 #include "core/log.h"
+#include "gateway/metrics.h"
 #include "gateway/config.h"
 #include "gateway/health.h"
 #include "gateway/selector.h"
@@ -18,6 +20,23 @@
 namespace nodeops::gateway {
 
 class GatewayMetrics;
+
+/// @brief The chain's response-cache counters (series of GatewayMetrics' cache families), every
+/// (class, result) pair from the start.
+struct CacheSeries {
+  std::array<metrics::Counter*, chains::evm::kCacheClassNames.size() * kCacheResultNames.size()> requests{};
+  metrics::Counter* coalesced = nullptr;
+  void count(chains::evm::CacheClass cls, CacheResult result) {
+    requests[chains::evm::cache_class_index(cls) * kCacheResultNames.size() + static_cast<size_t>(result)]->inc();
+  }
+  double total(CacheResult result) const {
+    double n = 0;
+    for (size_t i = static_cast<size_t>(result); i < requests.size(); i += kCacheResultNames.size()) {
+      n += requests[i]->value();
+    }
+    return n;
+  }
+};
 
 struct ChainRuntime {
   const ChainConfig* config = nullptr;
@@ -28,6 +47,7 @@ struct ChainRuntime {
   HealthBoard health;
   /// Read by every loop, written by rollouts.
   std::atomic<std::shared_ptr<const TrafficSplit>> traffic;
+  CacheSeries cache;
   /// Samples "no healthy upstream" answers; reset when the chain has one again.
   log::Pow2Sampler unavailable_log;
 
