@@ -129,6 +129,18 @@ bool Flights::wait(Flight& flight, std::function<void()> wake) {
   return false;
 }
 
+size_t Flights::waiting(const std::string& key) {
+  std::shared_ptr<Flight> flight;
+  {
+    std::lock_guard lock(mu_);
+    auto it = flights_.find(key);
+    if (it == flights_.end()) return 0;
+    flight = it->second;
+  }
+  std::lock_guard lock(flight->mu);
+  return flight->waiters.size();
+}
+
 ResponseCache::ResponseCache(const Options& options) : options_(options) {
   for (size_t i = 0; i < options.shards; ++i) {
     shards_.push_back(std::make_unique<Shard>(options.max_bytes / options.shards));

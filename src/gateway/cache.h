@@ -98,6 +98,8 @@ class Flights {
   /// Registers `wake` (run from the leader's thread; it must post to the waiter's own loop) unless
   /// the flight is already done; returns whether it is done.
   static bool wait(Flight& flight, std::function<void()> wake);
+  /// Callers waiting on the flight of `key` now (0 when none is in flight).
+  size_t waiting(const std::string& key);
 
  private:
   std::mutex mu_;

@@ -7,6 +7,8 @@
 
 #include <boost/asio.hpp>
 
+#include <thread>
+
 #include "core/jsonrpc.h"
 #include "gateway/router.h"
 
@@ -297,6 +299,95 @@ TEST_F(CachedRouterTest, WaitersOfAFailedCallAskOnTheirOwn) {
                       R"({"jsonrpc":"2.0","id":2,"method":"eth_getCode","params":["0xab","0x1"]})"});
   EXPECT_EQ(upstream->calls, 2);  // the leader's error is not shared: each call gets its own
   EXPECT_NE(answers[1].body.find("\"id\":2,\"error\""), std::string::npos) << answers[1].body;
+}
+
+}  // namespace
+
+namespace {
+
+// The leader's upstream answers only when the test lets it, so the order of events is fixed.
+class GatedClient final : public UpstreamClient {
+ public:
+  explicit GatedClient(asio::io_context& io) : gate(std::make_shared<asio::steady_timer>(io, std::chrono::hours(1))) {}
+  std::shared_ptr<asio::steady_timer> gate;
+  std::atomic<int> calls{0};
+
+  asio::awaitable<http::ClientResponse> post(const Upstream&, std::string body, Duration, http::ReplyLimits) override {
+    ++calls;
+    co_await gate->async_wait(asio::as_tuple(asio::use_awaitable));
+    auto parsed = jsonrpc::parse_request(body);
+    http::ClientResponse r;
+    r.status = 200;
+    r.body = jsonrpc::result_reply(parsed.calls.front().id, R"({"number":"0x5"})");
+    co_return r;
+  }
+};
+
+// Two traffic loops on two threads: the call on loop 1 waits for the identical one in flight on
+// loop 0 and is woken on its own loop with the same answer.
+TEST(CachedRouterLoops, ACallOnAnotherLoopSharesTheFlight) {
+  auto config = parse_gateway_config(kConfig, "test.yaml");
+  GatewayMetrics metrics{config};
+  auto chains = make_chains(config, metrics);
+  Router router{config, chains, metrics, 2};
+  ResponseCache cache{{config.cache.max_bytes, config.cache.max_entry_bytes}};
+  router.use_cache(&cache);
+  auto h = std::make_shared<ChainHealth>();
+  h->probed = true;
+  h->best_head = 10;
+  h->healthy = 1;
+  h->finalized = 8;
+  h->head_key = "0xhead";
+  UpstreamHealth u;
+  u.healthy = true;
+  u.state = UpstreamState::healthy;
+  u.head = 10;
+  h->upstreams.push_back(u);
+  chains[0]->health.publish(h);
+
+  asio::io_context io0, io1;
+  auto c0 = std::make_unique<GatedClient>(io0);
+  auto c1 = std::make_unique<GatedClient>(io1);
+  auto* leader = c0.get();
+  auto* other = c1.get();
+  router.attach_loop(0, std::make_unique<LoopContext>(io0, std::move(c0), chains));
+  router.attach_loop(1, std::make_unique<LoopContext>(io1, std::move(c1), chains));
+
+  std::string replies[2];
+  auto ask = [&](size_t loop, asio::io_context& io, std::string id) {
+    asio::co_spawn(
+        io,
+        [&, loop, id]() -> asio::awaitable<void> {
+          http::Request req;
+          req.method = "POST";
+          req.target = "/eth";
+          req.content_type = "application/json";
+          req.loop = loop;
+          req.body = R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"eth_getBlockByNumber","params":["0x5",false]})";
+          replies[loop] = (co_await router.handle(req)).body;
+        },
+        asio::detached);
+  };
+  auto guard0 = asio::make_work_guard(io0);
+  auto guard1 = asio::make_work_guard(io1);
+  std::thread loop0([&] { io0.run(); });
+  std::thread loop1([&] { io1.run(); });
+  ask(0, io0, "1");
+  while (leader->calls.load() == 0) std::this_thread::yield();
+  ask(1, io1, "2");
+  // Flights are keyed by the head the call is read at (the answer may still turn out unfinal).
+  const std::string key = "eth\neth_getBlockByNumber(\"0x5\",false)@0xhead";
+  while (cache.flights().waiting(key) == 0) std::this_thread::yield();
+  asio::post(io0, [leader] { leader->gate->cancel(); });
+  guard0.reset();
+  guard1.reset();
+  loop0.join();
+  loop1.join();
+  EXPECT_EQ(leader->calls.load(), 1);
+  EXPECT_EQ(other->calls.load(), 0);
+  EXPECT_EQ(replies[0], R"({"jsonrpc":"2.0","id":1,"result":{"number":"0x5"}})");
+  EXPECT_EQ(replies[1], R"({"jsonrpc":"2.0","id":2,"result":{"number":"0x5"}})");
+  EXPECT_EQ(chains[0]->cache.coalesced->value(), 1);
 }
 
 }  // namespace
