@@ -124,6 +124,7 @@ def rss_mib(pid: int) -> float:
 
 def main() -> None:
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="nodeops-cache-bench."))
+    tmp.chmod(0o755)  # nginx's workers (nobody, when started as root) keep their cache files in it
     anvil_port = free_port()
     anvil = start([ANVIL, "--host", "127.0.0.1", "--port", str(anvil_port), "--silent"], tmp / "anvil.log")
     anvil_url = f"http://127.0.0.1:{anvil_port}/"

@@ -249,11 +249,17 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
   auto health = chain.health.load();
   // Final answers are keyed by chain and call; unfinal ones also by the head hashes they were read
   // at, so once a probe sees a new head or a reorg they are out of reach at once.
-  std::string final_key = cfg.name + '\n' + plan.key;
-  std::string head_key = plan.immutable || health->head_key.empty() ? "" : final_key + '@' + health->head_key;
+  std::string final_key;
+  final_key.reserve(cfg.name.size() + 1 + plan.key.size());
+  final_key.append(cfg.name).append(1, '\n').append(plan.key);
   auto fits = [&](const CacheValue& v) { return v && v->size() <= budget.left; };
   auto hit = cache_->find(final_key, started);
-  if (!hit && !head_key.empty()) hit = cache_->find(head_key, started);
+  std::string head_key;  // built only when the final key missed
+  if (!hit && !plan.immutable && !health->head_key.empty()) {
+    head_key.reserve(final_key.size() + 1 + health->head_key.size());
+    head_key.append(final_key).append(1, '@').append(health->head_key);
+    hit = cache_->find(head_key, started);
+  }
   if (fits(hit)) {
     chain.cache.count(plan.cls, CacheResult::hit);
     co_return answer_from_cache(chain, call, *hit, started, budget);
