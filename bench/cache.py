@@ -162,7 +162,11 @@ def main() -> None:
             time.sleep(0.1)
         r = run_wrk(f"http://127.0.0.1:{port}/", bodies)
         cache = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{admin}/status", timeout=5).read())["chains"][0]["cache"]
-        rows.append(("nodeops gateway, cache on", r, f"hit ratio {cache['hit_ratio']:.3f}, RSS {rss_mib(gw.pid):.0f} MiB"))
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5).read().decode()
+        held = re.search(r"^nodeops_gateway_cache_bytes (\S+)", metrics, re.M)
+        rows.append(("nodeops gateway, cache on", r,
+                     f"hit ratio {cache['hit_ratio']:.3f}, cache holds {float(held.group(1)) / 2**20:.1f} MiB "
+                     f"of max_bytes 64 MiB, RSS {rss_mib(gw.pid):.0f} MiB"))
         stop(gw)
     finally:
         for p in procs:
