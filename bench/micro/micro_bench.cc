@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "chains/evm_cache.h"
+#include "chains/cache_rules.h"
 #include "core/http_message.h"
 #include "core/jsonrpc.h"
 #include "core/metrics.h"

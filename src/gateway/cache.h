@@ -1,6 +1,6 @@
 // The gateway's in-process response cache: `result` bytes by canonical call key, bounded in bytes,
 // shared by every traffic loop. What may be cached and for how long is decided by the chain rules
-// (chains/evm_cache.h) and the router; this file only stores, evicts and coalesces.
+// (chains/cache_rules.h) and the router; this file only stores, evicts and coalesces.
 //
 // Example (the router's hit path):
 //   if (auto hit = cache.find(key, now)) reply = jsonrpc::result_reply(call.id, *hit);

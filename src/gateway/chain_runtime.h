@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "chains/evm_cache.h"
+#include "chains/cache_rules.h"
 #include "core/log.h"
 #include "gateway/metrics.h"
 #include "gateway/config.h"

@@ -12,7 +12,7 @@
 #include <algorithm>
 
 #include "chains/evm.h"
-#include "chains/evm_cache.h"
+#include "chains/cache_rules.h"
 #include "core/concurrent.h"
 #include "core/jsonrpc.h"
 #include "core/keccak.h"
@@ -232,10 +232,9 @@ CallResult Router::answer_from_cache(ChainRuntime& chain, const jsonrpc::Call& c
 asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
                                                Clock::time_point deadline, ReplyBudget& budget, bool no_cache) {
   const auto& cfg = *chain.config;
-  if (!cache_ || call.invalid || cfg.type != "evm" || !cfg.allows(call.method)) {
-    co_return co_await route_call(loop, chain, call, deadline, budget);
-  }
-  auto plan = chains::evm::plan_cache(call.method, call.params);
+  if (!cache_ || call.invalid || !cfg.allows(call.method)) co_return co_await route_call(loop, chain, call, deadline, budget);
+  auto plan = cfg.type == "solana" ? chains::solana::plan_cache(call.method, call.params)
+                                   : chains::evm::plan_cache(call.method, call.params);
   if (plan.cls == chains::evm::CacheClass::none) co_return co_await route_call(loop, chain, call, deadline, budget);
   if (no_cache) {
     chain.cache.count(plan.cls, CacheResult::bypass);

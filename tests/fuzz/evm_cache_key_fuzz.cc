@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "chains/evm_cache.h"
+#include "chains/cache_rules.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace nodeops::chains::evm;

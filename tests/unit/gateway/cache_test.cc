@@ -277,6 +277,63 @@ TEST_F(CachedRouterTest, BatchesMixHitsAndMisses) {
   EXPECT_EQ(upstream->calls, 2);
 }
 
+TEST(CachedRouterSolana, FinalizedBlocksAreKeptOtherCommitmentsAreNot) {
+  auto config = parse_gateway_config(R"(
+cache: { enabled: true, max_bytes: 1MiB, max_entry_bytes: 64KiB }
+chains:
+  - name: sol
+    type: solana
+    upstreams:
+      - { name: a, url: "http://127.0.0.1:1/" }
+)", "test.yaml");
+  GatewayMetrics metrics{config};
+  auto chains = make_chains(config, metrics);
+  Router router{config, chains, metrics, 1};
+  ResponseCache cache{{config.cache.max_bytes, config.cache.max_entry_bytes}};
+  router.use_cache(&cache);
+  asio::io_context io;
+  auto client = std::make_unique<TableClient>(io);
+  auto* upstream = client.get();
+  upstream->results["getBlock"] = R"({"blockhash":"Hx","parentSlot":9})";
+  router.attach_loop(0, std::make_unique<LoopContext>(io, std::move(client), chains));
+  auto h = std::make_shared<ChainHealth>();
+  h->probed = true;
+  h->best_head = 100;
+  h->healthy = 1;
+  UpstreamHealth u;
+  u.healthy = true;
+  u.state = UpstreamState::healthy;
+  u.head = 100;
+  h->upstreams.push_back(u);
+  chains[0]->health.publish(h);
+  auto ask = [&](std::string params) {
+    std::string out;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          http::Request req;
+          req.method = "POST";
+          req.target = "/sol";
+          req.content_type = "application/json";
+          req.body = R"({"jsonrpc":"2.0","id":3,"method":"getBlock","params":)" + params + "}";
+          auto r = co_await router.handle(req);
+          for (auto& [k, v] : r.headers) {
+            if (k == "X-Cache") out = v;
+          }
+        },
+        asio::detached);
+    io.run();
+    io.restart();
+    return out;
+  };
+  EXPECT_EQ(ask("[10]"), "MISS");
+  EXPECT_EQ(ask(R"([10, {"commitment":"finalized"}])"), "MISS");  // another key, same answer
+  EXPECT_EQ(ask("[10]"), "HIT");
+  EXPECT_EQ(ask(R"([10, {"commitment":"confirmed"}])"), "MISS");
+  EXPECT_EQ(ask(R"([10, {"commitment":"confirmed"}])"), "MISS");
+  EXPECT_EQ(upstream->calls, 4);
+}
+
 TEST_F(CachedRouterTest, IdenticalCallsInFlightShareOneUpstreamRequest) {
   upstream->results["eth_getLogs"] = R"([{"logIndex":"0x0"}])";
   upstream->delay = std::chrono::milliseconds(50);

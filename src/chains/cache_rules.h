@@ -1,5 +1,6 @@
-// What the response cache may keep of an EVM call, and for how long. Pure functions: no I/O, no
-// clock, so the rules are unit-tested on their own (tests/unit/chains/evm_cache_test.cc).
+// What the response cache may keep of a call, and for how long: EVM calls (namespace evm) and
+// Solana's final reads (namespace solana). Pure functions: no I/O, no
+// clock, so the rules are unit-tested on their own (tests/unit/chains/cache_rules_test.cc).
 //
 // Two questions, asked at two moments:
 //  - before the call (plan_cache): is the method cacheable at all, what is its canonical key, and
@@ -58,3 +59,12 @@ Finality classify_answer(const CachePlan& plan, std::string_view result_raw, std
 std::optional<std::string> canonical_json(std::string_view raw);
 
 }  // namespace nodeops::chains::evm
+
+namespace nodeops::chains::solana {
+
+/// Solana's cacheable reads: getBlock and getTransaction at `finalized` commitment (their default),
+/// which never change once found; every other call or commitment gets cls == none. The plan is
+/// `immutable`: classify_answer keeps any non-null answer as final.
+evm::CachePlan plan_cache(std::string_view method, std::string_view params);
+
+}  // namespace nodeops::chains::solana

@@ -1,6 +1,6 @@
 // The cache rules for EVM calls: canonical keys (equivalent calls, one key), what is never
 // cached, and when an answer is final.
-#include "chains/evm_cache.h"
+#include "chains/cache_rules.h"
 
 #include <gtest/gtest.h>
 
@@ -87,6 +87,27 @@ TEST(EvmCacheFinality, ByTheAnswersBlock) {
   auto block = plan_cache("eth_getBlockByHash", R"(["0xbb",false])");
   EXPECT_EQ(classify_answer(block, R"({"number":"0x3","hash":"0xbb"})", 5), Finality::final);
   EXPECT_EQ(classify_answer(block, R"({"number":"0x9","hash":"0xbb"})", 5), Finality::unfinal);
+}
+
+TEST(SolanaCachePlan, FinalizedBlocksAndTransactionsOnly) {
+  using nodeops::chains::solana::plan_cache;
+  auto block = plan_cache("getBlock", R"([123, {"maxSupportedTransactionVersion":0, "encoding":"json"}])");
+  EXPECT_EQ(block.cls, CacheClass::block);
+  EXPECT_TRUE(block.immutable);
+  // Key order and whitespace do not matter; base58 signatures keep their case.
+  EXPECT_EQ(block.key, plan_cache("getBlock", R"([123,{"encoding":"json","maxSupportedTransactionVersion":0}])").key);
+  auto tx = plan_cache("getTransaction", R"(["5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW"])");
+  EXPECT_EQ(tx.cls, CacheClass::transaction);
+  EXPECT_NE(tx.key.find("5VERv8NM"), std::string::npos);
+  EXPECT_EQ(plan_cache("getTransaction", R"(["5VER", {"commitment":"finalized"}])").cls, CacheClass::transaction);
+  EXPECT_EQ(plan_cache("getTransaction", R"(["5VER", {"commitment":"confirmed"}])").cls, CacheClass::none);
+  EXPECT_EQ(plan_cache("getBlock", R"([1, {"commitment":"processed"}])").cls, CacheClass::none);
+  EXPECT_EQ(plan_cache("getBlock", R"([1, "finalized"])").cls, CacheClass::none);  // not a config object
+  EXPECT_EQ(plan_cache("getSlot", "[]").cls, CacheClass::none);
+  EXPECT_EQ(plan_cache("getBalance", R"(["abc"])").cls, CacheClass::none);
+  // Found: final at once; not found (null): never kept.
+  EXPECT_EQ(classify_answer(block, R"({"blockhash":"x"})", std::nullopt), Finality::final);
+  EXPECT_EQ(classify_answer(tx, "null", std::nullopt), Finality::uncacheable);
 }
 
 }  // namespace

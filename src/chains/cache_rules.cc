@@ -1,4 +1,4 @@
-#include "chains/evm_cache.h"
+#include "chains/cache_rules.h"
 
 #include <simdjson.h>
 
@@ -244,3 +244,35 @@ Finality classify_answer(const CachePlan& plan, std::string_view result_raw, std
 }
 
 }  // namespace nodeops::chains::evm
+
+namespace nodeops::chains::solana {
+
+evm::CachePlan plan_cache(std::string_view method, std::string_view params) {
+  evm::CachePlan plan;
+  evm::CacheClass cls = method == "getBlock"         ? evm::CacheClass::block
+                        : method == "getTransaction" ? evm::CacheClass::transaction
+                                                     : evm::CacheClass::none;
+  if (cls == evm::CacheClass::none || params.empty()) return plan;
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc, config, member;
+  simdjson::dom::array arr;
+  if (parser.parse(params).get(doc) || doc.get_array().get(arr) || arr.size() == 0) return plan;
+  // The second param is the config object; its commitment defaults to finalized. `processed` and
+  // `confirmed` answers may still be rolled back: not kept.
+  if (!arr.at(1).get(config)) {
+    if (!config.is_object()) return plan;
+    std::string_view commitment;
+    if (!config["commitment"].get(member) && (member.get_string().get(commitment) || commitment != "finalized")) {
+      return plan;
+    }
+  }
+  auto canonical = evm::canonical_json(params);
+  if (!canonical) return plan;
+  plan.key.reserve(method.size() + canonical->size());
+  plan.key.append(method).append(*canonical);
+  plan.immutable = true;
+  plan.cls = cls;
+  return plan;
+}
+
+}  // namespace nodeops::chains::solana
