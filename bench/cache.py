@@ -3,7 +3,8 @@
 against it directly, through nginx caching POST bodies (bench/cache_nginx.conf) and through the
 nodeops gateway with its response cache, one after the other with the same mix: historical blocks,
 receipts, balances and eth_call at old blocks, 10% eth_blockNumber (which the gateway never caches).
-Prints a table (req/s, p50, p99, the gateway's hit ratio and RSS) and appends it, with the command
+Then a fill phase (BENCH_FILL [40s] of distinct final calls) brings the cache to its max_bytes and
+reads the gateway's RSS. Prints a table (req/s, p50, p99, the gateway's hit ratio and RSS) and appends it, with the command
 and the machine, to bench/RESULTS.md.
 
     python3 bench/cache.py [path/to/nodeops]
@@ -36,6 +37,7 @@ CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "32")
 THREADS = os.environ.get("BENCH_THREADS", "2")
 WORKERS = os.environ.get("BENCH_WORKERS", str(os.cpu_count()))
 RESULTS = os.environ.get("BENCH_RESULTS", str(ROOT / "bench/RESULTS.md"))
+FILL = os.environ.get("BENCH_FILL", "40s")  # the fill phase: long enough to reach max_bytes
 DEV = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 
 procs: list[subprocess.Popen] = []
@@ -167,6 +169,14 @@ def main() -> None:
         rows.append(("nodeops gateway, cache on", r,
                      f"hit ratio {cache['hit_ratio']:.3f}, cache holds {float(held.group(1)) / 2**20:.1f} MiB "
                      f"of max_bytes 64 MiB, RSS {rss_mib(gw.pid):.0f} MiB"))
+        # Fill: distinct final calls until the cache is at max_bytes, then the process's RSS.
+        subprocess.run([WRK, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{FILL}", "-s", str(ROOT / "bench/cache_fill.lua"),
+                        f"http://127.0.0.1:{port}/"], capture_output=True, check=True)
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5).read().decode()
+        value = lambda name: float(re.search(rf"^{name} (\S+)", metrics, re.M).group(1))
+        fill = (f"after {FILL} of distinct final calls: the cache holds {value('nodeops_gateway_cache_bytes') / 2**20:.1f} "
+                f"MiB of max_bytes 64 MiB in {value('nodeops_gateway_cache_entries'):.0f} entries "
+                f"({value('nodeops_gateway_cache_evictions_total'):.0f} evicted); RSS {rss_mib(gw.pid):.0f} MiB")
         stop(gw)
     finally:
         for p in procs:
@@ -179,7 +189,7 @@ def main() -> None:
     for name, r, note in rows:
         lines.append(f"| {name} | {r['rps']:.0f} | {r['rps'] / direct:.2f} | {r['p50_us'] / 1000:.2f} | "
                      f"{r['p99_us'] / 1000:.2f} | {r['non2xx']}/{r['errors']} | {note} |")
-    table = "\n".join(lines)
+    table = "\n".join(lines) + f"\n\nMemory: {fill}."
     print(table)
     if RESULTS != "-":
         cpu = next((l.split(": ", 1)[1] for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
