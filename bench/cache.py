@@ -192,7 +192,7 @@ def main() -> None:
     table = "\n".join(lines) + f"\n\nMemory: {fill}."
     print(table)
     if RESULTS != "-":
-        cpu = next((l.split(": ", 1)[1] for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+        cpu = next((l.split(": ", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
         load = open("/proc/loadavg").read().split()[:3]
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
         note = os.environ.get("BENCH_NOTE", "")
