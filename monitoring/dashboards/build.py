@@ -372,6 +372,22 @@ def gateway():
             ], w=12, rename={"Value #A": "info", "Value #B": "healthy", "Value #C": "connections"}),
             timeseries("Healthy upstreams per chain", [(
                 f"min by (chain) (nodeops_gateway_chain_healthy_upstreams{{{SEL}}})", "{{chain}}")], unit="none", w=12),
+            row("Response cache"),
+            timeseries("Cache hit ratio per chain and class", [(
+                f'sum by (chain, class) (rate(nodeops_gateway_cache_requests_total{{{SEL}, result="hit"}}[$__rate_interval]))'
+                f' / sum by (chain, class) (rate(nodeops_gateway_cache_requests_total{{{SEL}, result!="bypass"}}[$__rate_interval]))',
+                "{{chain}} {{class}}")], unit="percentunit", w=8, min=0, max=1,
+                desc="Hits over cacheable calls (bypasses excluded). Final answers stay until evicted; unfinal ones "
+                     "live until the next head or unfinal_ttl."),
+            timeseries("Cache calls/s by result, coalesced", [
+                (f"sum by (chain, result) (rate(nodeops_gateway_cache_requests_total{{{SEL}}}[$__rate_interval]))",
+                 "{{chain}} {{result}}"),
+                (f"sum by (chain) (rate(nodeops_gateway_cache_coalesced_total{{{SEL}}}[$__rate_interval]))",
+                 "{{chain}} coalesced")], unit="reqps", w=8),
+            timeseries("Cache bytes and evictions/s", [
+                ("sum(nodeops_gateway_cache_bytes)", "bytes"),
+                ("sum(rate(nodeops_gateway_cache_evictions_total[$__rate_interval]))", "evictions/s")], w=8,
+                desc="Bytes stay at or below cache.max_bytes; steady evictions with a low hit ratio mean the cache is too small."),
             row("Gateway process"),
             timeseries("In-flight requests and connections", [
                 ("sum(nodeops_gateway_in_flight_requests)", "in flight"),

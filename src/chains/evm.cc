@@ -103,7 +103,8 @@ class EvmAdapter final : public Adapter {
                      R"({"jsonrpc":"2.0","id":3,"method":"eth_blockNumber"},)"
                      R"({"jsonrpc":"2.0","id":4,"method":"net_peerCount"},)"
                      R"({"jsonrpc":"2.0","id":5,"method":"web3_clientVersion"},)"
-                     R"({"jsonrpc":"2.0","id":6,"method":"eth_getBlockByNumber","params":["latest",false]}])"}};
+                     R"({"jsonrpc":"2.0","id":6,"method":"eth_getBlockByNumber","params":["latest",false]},)"
+                     R"({"jsonrpc":"2.0","id":7,"method":"eth_getBlockByNumber","params":["finalized",false]}])"}};
   }
 
   NodeStatus parse_probe(std::span<const HttpReply> replies) const override {
@@ -134,6 +135,7 @@ class EvmAdapter final : public Adapter {
       if (item["id"].get_uint64().get(id)) continue;
       auto result = item["result"];
       if (result.error()) {
+        if (id == 7) continue;  // older nodes know no `finalized` tag: not a failed probe
         if (id == 1 || id == 3) st.error = "eth_" + std::string(id == 1 ? "chainId" : "blockNumber") + " failed";
         continue;
       }
@@ -165,6 +167,19 @@ class EvmAdapter final : public Adapter {
           if (!block["timestamp"].get(member)) st.head_timestamp = read_quantity(member);
           // Prefer the block's own number when eth_blockNumber is missing.
           if (!st.head && !block["number"].get(member)) st.head = read_quantity(member);
+          // The cache keys answers about the head by this hash: a reorg changes it.
+          std::string_view hash;
+          if (!block["hash"].get(member) && !member.get_string().get(hash) && hash.size() == 66) {
+            st.head_hash = printable(hash, 66);
+            for (auto& c : st.head_hash) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          }
+          break;
+        }
+        case 7: {
+          // Nodes without the `finalized` tag answer an error or null: finality stays unknown.
+          simdjson::dom::object block;
+          simdjson::dom::element member;
+          if (!value.get_object().get(block) && !block["number"].get(member)) st.finalized = read_quantity(member);
           break;
         }
         default: break;

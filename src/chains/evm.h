@@ -50,7 +50,8 @@ bool is_state_unavailable(int code, std::string_view message);
 bool plausible_result(std::string_view method, std::string_view result_raw);
 
 /// Probe: one batch of eth_chainId, eth_syncing, eth_blockNumber, net_peerCount,
-/// web3_clientVersion and eth_getBlockByNumber("latest") for the head's timestamp.
+/// web3_clientVersion, eth_getBlockByNumber("latest") for the head's timestamp and hash, and
+/// eth_getBlockByNumber("finalized") for the chain's finalized block (the response cache's finality).
 std::unique_ptr<Adapter> make_evm_adapter(std::string_view url);
 
 }  // namespace nodeops::chains::evm

@@ -60,6 +60,8 @@ struct NodeStatus {
   /// Heimdall, a slot for beacon and Solana.
   std::optional<uint64_t> head;
   std::optional<uint64_t> head_timestamp;  // unix seconds of the head block, when the chain says
+  std::string head_hash;                    // evm: hash of the head block ("0x..." lower case), when read
+  std::optional<uint64_t> finalized;        // evm: number of the block the `finalized` tag names
   std::optional<bool> syncing;
   std::optional<uint64_t> peers;
   std::optional<uint64_t> chain_id;

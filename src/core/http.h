@@ -35,6 +35,7 @@ struct Request {
   std::string target;  // path and query
   std::string content_type;
   std::string authorization;
+  std::string cache_control;
   std::string body;
   std::string remote_address;  // client IP, or the first X-Forwarded-For hop when present
   size_t loop = 0;             // index of the event loop serving it (its position in the server's loops)

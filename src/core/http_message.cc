@@ -148,6 +148,7 @@ void MessageReader::next() {
   head_.version = 11;
   head_.content_type.clear();
   head_.authorization.clear();
+  head_.cache_control.clear();
   head_.forwarded_for.clear();
   head_.keep_alive = true;
   head_.expect_continue = false;
@@ -308,6 +309,7 @@ MessageReader::Result MessageReader::parse_field(std::string_view name, std::str
       break;
     case 13:
       if (iequals(name, "authorization") && head_.authorization.empty()) head_.authorization.assign(value);
+      else if (iequals(name, "cache-control") && head_.cache_control.empty()) head_.cache_control.assign(value);
       break;
     case 14:
       if (iequals(name, "content-length")) {

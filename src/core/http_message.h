@@ -28,6 +28,7 @@ struct MessageHead {
   unsigned version = 11;
   std::string content_type;
   std::string authorization;
+  std::string cache_control;  // requests: the gateway's cache honours no-cache
   std::string forwarded_for;  // the X-Forwarded-For value as received
   bool keep_alive = true;
   bool expect_continue = false;  // the client waits for "100 Continue" before sending the body

@@ -233,6 +233,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         r.target.assign(h.target);
         r.content_type.assign(h.content_type);
         r.authorization.assign(h.authorization);
+        r.cache_control.assign(h.cache_control);
         if (h.forwarded_for.empty()) {
           r.remote_address.assign(remote);
         } else {

@@ -16,6 +16,14 @@ std::vector<std::unique_ptr<ChainRuntime>> make_chains(const GatewayConfig& conf
     for (size_t u = 0; u < cfg.upstreams.size(); ++u) {
       rt->upstreams.push_back(std::make_unique<Upstream>(cfg, i, cfg.upstreams[u], u, metrics.upstream_families()));
     }
+    const auto& cf = metrics.cache_families();
+    for (size_t k = 0; k < chains::evm::kCacheClassNames.size(); ++k) {
+      for (size_t r = 0; r < kCacheResultNames.size(); ++r) {
+        rt->cache.requests[k * kCacheResultNames.size() + r] =
+            &cf.requests->labels({cfg.name, chains::evm::kCacheClassNames[k], kCacheResultNames[r]});
+      }
+    }
+    rt->cache.coalesced = &cf.coalesced->labels({cfg.name});
     chains.push_back(std::move(rt));
   }
   return chains;

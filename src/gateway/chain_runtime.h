@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "chains/cache_rules.h"
 #include "core/log.h"
 #include "gateway/client_heads.h"
+#include "gateway/metrics.h"
 #include "gateway/config.h"
 #include "gateway/health.h"
 #include "gateway/recent_writes.h"
@@ -21,6 +23,23 @@ namespace nodeops::gateway {
 
 class GatewayMetrics;
 
+/// @brief The chain's response-cache counters (series of GatewayMetrics' cache families), every
+/// (class, result) pair from the start.
+struct CacheSeries {
+  std::array<metrics::Counter*, chains::evm::kCacheClassNames.size() * kCacheResultNames.size()> requests{};
+  metrics::Counter* coalesced = nullptr;
+  void count(chains::evm::CacheClass cls, CacheResult result) {
+    requests[chains::evm::cache_class_index(cls) * kCacheResultNames.size() + static_cast<size_t>(result)]->inc();
+  }
+  double total(CacheResult result) const {
+    double n = 0;
+    for (size_t i = static_cast<size_t>(result); i < requests.size(); i += kCacheResultNames.size()) {
+      n += requests[i]->value();
+    }
+    return n;
+  }
+};
+
 struct ChainRuntime {
   const ChainConfig* config = nullptr;
   size_t index = 0;
@@ -30,6 +49,7 @@ struct ChainRuntime {
   HealthBoard health;
   /// Read by every loop, written by rollouts.
   std::atomic<std::shared_ptr<const TrafficSplit>> traffic;
+  CacheSeries cache;
   /// Samples "no healthy upstream" answers; reset when the chain has one again.
   log::Pow2Sampler unavailable_log;
   /// Which upstream accepted which client's recent transactions (read-your-writes).

@@ -50,6 +50,8 @@ ChainConfig read_chain(ConfigMap& m) {
   c.deny_methods = m.strings("deny_methods");
   c.min_healthy = static_cast<uint32_t>(m.integer("min_healthy", 1, 1, 1000));
   c.active_pool = m.string("active_pool", "");
+  c.finality_depth = static_cast<uint64_t>(m.integer("finality_depth", 0, 0, 100000000));
+  if (c.finality_depth > 0 && c.type != "evm") m.error("finality_depth", "only evm chains have a finality depth here");
   if (auto p = m.map("passive_health")) {
     auto& ph = c.passive_health;
     ph.consecutive_failures = static_cast<uint32_t>(p->integer("consecutive_failures", ph.consecutive_failures, 1, 1000));
@@ -122,6 +124,18 @@ GatewayConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
     lim.batch_concurrency = static_cast<uint32_t>(l->integer("batch_concurrency", lim.batch_concurrency, 1, 10000));
     lim.max_buffered_bytes = l->size("max_buffered_bytes", lim.max_buffered_bytes);
     l->finish();
+  }
+  if (auto cm = root->map("cache")) {
+    auto& cache = cfg.cache;
+    cache.enabled = cm->boolean("enabled", cache.enabled);
+    cache.max_bytes = cm->size("max_bytes", cache.max_bytes);
+    cache.max_entry_bytes = cm->size("max_entry_bytes", cache.max_entry_bytes);
+    cache.unfinal_ttl = cm->duration("unfinal_ttl", cache.unfinal_ttl, Duration(0));
+    if (cache.max_bytes < (64u << 10)) cm->error("max_bytes", "must be at least 64KiB");
+    if (cache.max_entry_bytes > cache.max_bytes / 16) {
+      cm->error("max_entry_bytes", "must be at most a sixteenth of max_bytes (the cache has 16 shards)");
+    }
+    cm->finish();
   }
   std::set<std::string> names;
   for (auto& c : root->list("chains")) {

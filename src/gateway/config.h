@@ -46,6 +46,9 @@ struct ChainConfig {
   std::vector<std::string> deny_methods;
   std::string active_pool = "default";
   uint32_t min_healthy = 1;
+  /// Blocks below the best head that count as final for the cache; 0 takes the nodes' own
+  /// `finalized` tag (Ethereum, bor's milestones). evm only.
+  uint64_t finality_depth = 0;
   PassiveHealth passive_health;
   std::vector<UpstreamConfig> upstreams;
 
@@ -69,6 +72,15 @@ struct Limits {
   uint64_t max_buffered_bytes = 256 << 20;  // upstream reply bytes held by all requests in progress
 };
 
+/// The in-process response cache (gateway/cache.h): final answers until evicted, unfinal ones
+/// for `unfinal_ttl` at most and never past a head change. Off unless enabled (`nodeops up` enables it).
+struct CacheConfig {
+  bool enabled = false;
+  uint64_t max_bytes = 256 << 20;
+  uint64_t max_entry_bytes = 1 << 20;  // key + result; larger answers are not kept
+  Duration unfinal_ttl{2000};
+};
+
 struct GatewayConfig {
   HostPort listen{"127.0.0.1", 8545};
   HostPort admin_listen{"127.0.0.1", 9100};
@@ -77,6 +89,7 @@ struct GatewayConfig {
   std::string state_file;
   std::string log_level = "info";
   Limits limits;
+  CacheConfig cache;
   std::vector<ChainConfig> chains;
 
   const ChainConfig* chain(std::string_view name) const;

@@ -28,6 +28,7 @@ int run_gateway(const GatewayConfig& config) {
   if (log::parse_level(config.log_level, level)) log::set_level(level);
   unsigned threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
 
+  std::unique_ptr<ResponseCache> cache;  // outlives the metrics, whose scrapes read it
   GatewayMetrics metrics(config);
   auto chains = make_chains(config, metrics);
 
@@ -42,6 +43,11 @@ int run_gateway(const GatewayConfig& config) {
     loop_ptrs.push_back(loops.back().get());
   }
   Router router(config, chains, metrics, threads);
+  if (config.cache.enabled) {
+    cache = std::make_unique<ResponseCache>(ResponseCache::Options{config.cache.max_bytes, config.cache.max_entry_bytes});
+    router.use_cache(cache.get());
+    metrics.watch_cache(*cache);
+  }
   for (unsigned i = 0; i < threads; ++i) router.attach_loop(i, *loops[i]);
 
   std::vector<std::unique_ptr<HealthTracker>> trackers;

@@ -74,6 +74,24 @@ ChainHealth evaluate_health(const ChainConfig& config, std::vector<chains::NodeS
     u.reason = "ok";
     ++out.healthy;
   }
+  // Finality facts for the cache, from the nodes' own answers: every healthy upstream must know
+  // its head hash (and its finalized block, unless the chain sets a depth), or nothing is assumed.
+  bool hashes = out.healthy > 0, finals = out.healthy > 0;
+  std::optional<uint64_t> lowest_final;
+  for (const auto& u : out.upstreams) {
+    if (!u.healthy) continue;
+    if (u.status.head_hash.empty()) hashes = false;
+    if (!out.head_key.empty()) out.head_key += ',';
+    out.head_key += u.status.head_hash;
+    if (!u.status.finalized) finals = false;
+    else lowest_final = std::min(lowest_final.value_or(UINT64_MAX), *u.status.finalized);
+  }
+  if (!hashes) out.head_key.clear();
+  if (config.finality_depth > 0) {
+    if (out.healthy > 0 && best >= config.finality_depth) out.finalized = best - config.finality_depth;
+  } else if (finals) {
+    out.finalized = lowest_final;
+  }
   return out;
 }
 

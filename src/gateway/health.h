@@ -38,6 +38,13 @@ struct ChainHealth {
   uint64_t best_head = 0;
   size_t healthy = 0;
   bool probed = false;  // at least one full round done
+  /// The highest block every healthy upstream holds final (their `finalized` tag, the lowest of
+  /// them), or best_head - finality_depth when the chain sets one; unset while unknown.
+  std::optional<uint64_t> finalized;
+  /// The head hashes of the healthy upstreams, joined: the response cache keys answers about
+  /// unfinal blocks by it, so a new head or a reorg seen by a probe makes them unreachable at
+  /// once. Empty when a healthy upstream's head hash is unknown (nothing unfinal is cached then).
+  std::string head_key;
   std::vector<UpstreamHealth> upstreams;  // same order as ChainConfig::upstreams
 };
 

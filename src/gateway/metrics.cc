@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "chains/evm.h"
+#include "gateway/cache.h"
 #include "gateway/health.h"
 #include "nodeops/version.h"
 
@@ -86,6 +87,19 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
                            {"chain", "pool"});
   rollout_phase_ = &r.gauge("nodeops_gateway_rollout_phase", "1 for the chain's current rollout phase.", {"chain", "phase"});
   rollouts_ = &r.counter("nodeops_gateway_rollouts_total", "Rollouts ended, by result.", {"chain", "result"});
+  cache_.requests = &r.counter("nodeops_gateway_cache_requests_total",
+                               "Cacheable calls by chain, method class (chain, block, transaction, logs, state) and "
+                               "result (hit, miss, bypass: the client sent Cache-Control: no-cache).",
+                               {"chain", "class", "result"});
+  cache_.coalesced = &r.counter("nodeops_gateway_cache_coalesced_total",
+                                "Calls answered by an identical call already in flight (no upstream request of their own).",
+                                {"chain"});
+  cache_bytes_ = &r.gauge("nodeops_gateway_cache_bytes", "Bytes the response cache holds (keys, results, overhead; "
+                                                         "at most cache.max_bytes).").labels({});
+  cache_entries_ = &r.gauge("nodeops_gateway_cache_entries", "Answers the response cache holds.").labels({});
+  cache_evictions_ = &r.counter("nodeops_gateway_cache_evictions_total",
+                                "Answers dropped from the response cache to make room (or expired at its tail).")
+                         .labels({});
   r.gauge("nodeops_gateway_build_info", "Version of the running gateway (always 1).", {"version"}).labels({kVersion}).set(1);
   metrics::register_process_metrics(r);
 
@@ -141,6 +155,16 @@ void GatewayMetrics::record_request(size_t chain, std::string_view method, Outco
     hslot.store(histogram, std::memory_order_release);
   }
   histogram->observe(seconds);
+}
+
+void GatewayMetrics::watch_cache(const ResponseCache& cache) {
+  registry_.on_collect([this, &cache, counted = std::make_shared<double>(0)] {
+    cache_bytes_->set(static_cast<double>(cache.bytes()));
+    cache_entries_->set(static_cast<double>(cache.entries()));
+    auto evictions = static_cast<double>(cache.evictions());
+    cache_evictions_->inc(evictions - *counted);
+    *counted = evictions;
+  });
 }
 
 void GatewayMetrics::record_retry(size_t chain, std::string_view reason) {

@@ -17,6 +17,17 @@
 namespace nodeops::gateway {
 
 struct ChainHealth;
+class ResponseCache;
+
+/// What the response cache did for one call (the `result` of nodeops_gateway_cache_requests_total).
+enum class CacheResult { hit, miss, bypass };
+constexpr std::array<const char*, 3> kCacheResultNames = {"hit", "miss", "bypass"};
+
+/// Families a chain's cache series live in (ChainRuntime::CacheSeries).
+struct CacheFamilies {
+  metrics::Family<metrics::Counter>* requests;
+  metrics::Family<metrics::Counter>* coalesced;
+};
 
 enum class Outcome { ok, rpc_error, rejected, failed };
 constexpr std::array<const char*, 4> kOutcomeNames = {"ok", "rpc_error", "rejected", "failed"};
@@ -27,6 +38,9 @@ class GatewayMetrics {
 
   metrics::Registry& registry() { return registry_; }
   const UpstreamFamilies& upstream_families() const { return upstream_; }
+  const CacheFamilies& cache_families() const { return cache_; }
+  /// Exports the cache's bytes, entries and evictions, read at every scrape.
+  void watch_cache(const ResponseCache& cache);
   void record_request(size_t chain, std::string_view method, Outcome outcome, double seconds);
   void record_retry(size_t chain, std::string_view reason);
   void record_health(size_t chain, const ChainHealth& health);
@@ -63,6 +77,10 @@ class GatewayMetrics {
 
   metrics::Registry registry_;
   UpstreamFamilies upstream_{};
+  CacheFamilies cache_{};
+  metrics::Gauge* cache_bytes_;
+  metrics::Gauge* cache_entries_;
+  metrics::Counter* cache_evictions_;
   metrics::Family<metrics::Counter>* requests_;
   metrics::Family<metrics::Histogram>* request_duration_;
   metrics::Family<metrics::Counter>* retries_;

@@ -13,6 +13,7 @@
 #include <charconv>
 
 #include "chains/evm.h"
+#include "chains/cache_rules.h"
 #include "core/concurrent.h"
 #include "core/jsonrpc.h"
 #include "core/keccak.h"
@@ -88,6 +89,17 @@ std::optional<size_t> read_your_writes(const RecentWrites& writes, const jsonrpc
     return writes.upstream_of_client(client, now);
   }
   return std::nullopt;
+}
+
+// Cache-Control: no-cache (or no-store) asks for an answer from the upstream, not a stored one.
+bool asks_no_cache(std::string_view value) {
+  std::string v(value);
+  for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return v.find("no-cache") != std::string::npos || v.find("no-store") != std::string::npos;
+}
+
+const char* x_cache(std::optional<CacheResult> r) {
+  return r == CacheResult::hit ? "HIT" : r == CacheResult::bypass ? "BYPASS" : "MISS";
 }
 
 int64_t unix_now() {
@@ -203,20 +215,27 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
     r.on_sent = held;
     return r;
   };
+  bool no_cache = cache_ && !req.cache_control.empty() && asks_no_cache(req.cache_control);
   if (!parsed.batch) {
-    auto result = co_await route_call(loop, *chain, parsed.calls.front(), deadline, budget, req.remote_address);
+    auto result = co_await serve_call(loop, *chain, parsed.calls.front(), deadline, budget, no_cache,
+                                      req.remote_address);
     if (parsed.calls.front().notification()) co_return json_response(204, "");
     auto r = respond(result.shed ? 503 : 200, std::move(result.reply));
     if (result.shed) r.headers.emplace_back("Retry-After", "1");
+    if (cache_) r.headers.emplace_back("X-Cache", no_cache ? "BYPASS" : x_cache(result.cache));
     co_return r;
   }
   // A batch: every call routed on its own, batch_concurrency at a time; replies in request order.
   size_t n = parsed.calls.size();
   std::vector<std::string> replies(n);
+  size_t hits = 0;
   co_await for_each_concurrently(
       loop.io, n,
       [&](size_t i) -> asio::awaitable<void> {
-        replies[i] = (co_await route_call(loop, *chain, parsed.calls[i], deadline, budget, req.remote_address)).reply;
+        auto result = co_await serve_call(loop, *chain, parsed.calls[i], deadline, budget, no_cache,
+                                          req.remote_address);
+        if (result.cache == CacheResult::hit) ++hits;
+        replies[i] = std::move(result.reply);
       },
       config_.limits.batch_concurrency, "batch call");
   size_t size = 2;
@@ -234,11 +253,114 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
   }
   if (first) co_return json_response(204, "");
   body += "]";
-  co_return respond(200, std::move(body));
+  auto r = respond(200, std::move(body));
+  // A batch is a HIT only when every call came from the cache.
+  if (cache_) r.headers.emplace_back("X-Cache", no_cache ? "BYPASS" : hits == n ? "HIT" : "MISS");
+  co_return r;
+}
+
+CallResult Router::answer_from_cache(ChainRuntime& chain, const jsonrpc::Call& call, const std::string& result,
+                                     Clock::time_point started, ReplyBudget& budget) {
+  // A hit's reply lives as long as the request, like an upstream's: the same budgets bound it.
+  budget.left -= std::min<uint64_t>(budget.left, result.size());
+  budget.held += result.size();
+  buffered_.fetch_add(result.size(), std::memory_order_relaxed);
+  metrics_.buffered_bytes().inc(static_cast<double>(result.size()));
+  metrics_.record_request(chain.index, call.method, Outcome::ok,
+                          std::chrono::duration<double>(Clock::now() - started).count());
+  return CallResult{jsonrpc::result_reply(call.id, result), false, CacheResult::hit};
+}
+
+asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
+                                               Clock::time_point deadline, ReplyBudget& budget, bool no_cache,
+                                               std::string_view client) {
+  const auto& cfg = *chain.config;
+  if (!cache_ || call.invalid || !cfg.allows(call.method)) co_return co_await route_call(loop, chain, call, deadline, budget, client);
+  auto plan = cfg.type == "solana" ? chains::solana::plan_cache(call.method, call.params)
+                                   : chains::evm::plan_cache(call.method, call.params);
+  if (plan.cls == chains::evm::CacheClass::none) co_return co_await route_call(loop, chain, call, deadline, budget, client);
+  if (no_cache) {
+    chain.cache.count(plan.cls, CacheResult::bypass);
+    auto r = co_await route_call(loop, chain, call, deadline, budget, client);
+    r.cache = CacheResult::bypass;
+    co_return r;
+  }
+  auto started = Clock::now();
+  // The snapshot this call is keyed and judged by: its finalized number only grows, so judging by
+  // an older one is conservative; its head hashes name the chain the answer was read on.
+  auto health = chain.health.load();
+  // Final answers are keyed by chain and call; unfinal ones also by the head hashes they were read
+  // at, so once a probe sees a new head or a reorg they are out of reach at once.
+  std::string final_key;
+  final_key.reserve(cfg.name.size() + 1 + plan.key.size());
+  final_key.append(cfg.name).append(1, '\n').append(plan.key);
+  auto fits = [&](const CacheValue& v) { return v && v->size() <= budget.left; };
+  auto hit = cache_->find(final_key, started);
+  std::string head_key;  // built only when the final key missed
+  if (!hit && !plan.immutable && !health->head_key.empty()) {
+    head_key.reserve(final_key.size() + 1 + health->head_key.size());
+    head_key.append(final_key).append(1, '@').append(health->head_key);
+    hit = cache_->find(head_key, started);
+  }
+  if (fits(hit)) {
+    chain.cache.count(plan.cls, CacheResult::hit);
+    co_return answer_from_cache(chain, call, *hit, started, budget);
+  }
+  const std::string& flight_key = head_key.empty() ? final_key : head_key;
+  auto [flight, leader] = cache_->flights().join(flight_key);
+  if (!leader) {
+    // An identical call is on its way upstream (maybe from another loop): wait for its answer on
+    // this loop, until our deadline at most.
+    auto timer = std::make_shared<asio::steady_timer>(loop.io, deadline);
+    auto executor = loop.io.get_executor();
+    if (!Flights::wait(*flight, [timer, executor] { asio::post(executor, [timer] { timer->cancel(); }); })) {
+      co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    CacheValue shared;
+    {
+      std::lock_guard lock(flight->mu);
+      shared = flight->result;
+    }
+    chain.cache.count(plan.cls, CacheResult::miss);
+    if (fits(shared)) {
+      chain.cache.coalesced->inc();
+      auto r = answer_from_cache(chain, call, *shared, started, budget);
+      r.cache = CacheResult::miss;
+      co_return r;
+    }
+    // The leader has nothing to share (an error, a null): ask on our own.
+    auto r = co_await route_call(loop, chain, call, deadline, budget, client);
+    r.cache = CacheResult::miss;
+    co_return r;
+  }
+  // Whatever happens to this coroutine, the flight ends and its waiters wake.
+  struct Lead {
+    Flights& flights;
+    const std::string& key;
+    std::shared_ptr<Flights::Flight> flight;
+    CacheValue result;
+    ~Lead() { flights.finish(key, flight, std::move(result)); }
+  } lead{cache_->flights(), flight_key, flight, nullptr};
+  chain.cache.count(plan.cls, CacheResult::miss);
+  std::string result;
+  auto r = co_await route_call(loop, chain, call, deadline, budget, client, &result);
+  r.cache = CacheResult::miss;
+  if (result.empty()) co_return r;
+  auto finality = chains::evm::classify_answer(plan, result, health->finalized);
+  if (finality == chains::evm::Finality::uncacheable) co_return r;
+  auto value = std::make_shared<const std::string>(std::move(result));
+  if (finality == chains::evm::Finality::final) {
+    cache_->insert(final_key, value, std::nullopt);
+  } else if (!head_key.empty() && config_.cache.unfinal_ttl.count() > 0) {
+    cache_->insert(head_key, value, Clock::now() + config_.cache.unfinal_ttl);
+  }
+  lead.result = std::move(value);
+  co_return r;
 }
 
 asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
-                                               Clock::time_point deadline, ReplyBudget& budget, std::string_view client) {
+                                               Clock::time_point deadline, ReplyBudget& budget, std::string_view client,
+                                               std::string* result_out) {
   const auto& cfg = *chain.config;
   auto started = Clock::now();
   auto finish = [&](Outcome outcome, std::string reply) {
@@ -467,6 +589,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
         co_return finish(Outcome::rpc_error, jsonrpc::reply_in_place(std::move(res.body), reply.payload, call.id, true));
       }
       series.ok().inc();
+      if (result_out) result_out->assign(reply.payload);
       if (write) co_await accepted(u, lower_ascii(reply.payload));
       if (reads_head) {
         uint64_t served = health->upstreams[u].head.value_or(0);

@@ -17,6 +17,7 @@
 #include "core/http.h"
 #include "core/jsonrpc.h"
 #include "gateway/active_clients.h"
+#include "gateway/cache.h"
 #include "gateway/chain_runtime.h"
 #include "gateway/config.h"
 #include "gateway/loop_context.h"
@@ -35,6 +36,8 @@ struct ReplyBudget {
 struct CallResult {
   std::string reply;
   bool shed = false;
+  /// What the response cache did; unset when the call is not cacheable (or the cache is off).
+  std::optional<CacheResult> cache;
 };
 
 class Router {
@@ -62,21 +65,32 @@ class Router {
   void set_draining() { draining_.store(true); }
   bool draining() const { return draining_.load(); }
 
+  /// Answers from the response cache when it may (set with use_cache; null: no cache).
+  void use_cache(ResponseCache* cache) { cache_ = cache; }
+
+  /// Answers one call: from the cache when it holds the answer (or an identical call in flight
+  /// brings it), else route_call(); `no_cache` (the client's Cache-Control) skips the cache.
+  boost::asio::awaitable<CallResult> serve_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
+                                                std::chrono::steady_clock::time_point deadline, ReplyBudget& budget,
+                                                bool no_cache, std::string_view client = {});
   /// Routes one call: policy, selection (health, pool, block range, breaker, in-flight cap),
-  /// up to max_attempts attempts before `deadline`, replies charged to `budget`.
-  /// `client` (its address) ties its reads to its own recent transactions (read-your-writes).
+  /// up to max_attempts attempts before `deadline`, replies charged to `budget`. `client` (its
+  /// address) ties its reads to its own writes and to the blocks it was served (read-your-writes,
+  /// monotonic reads). On a JSON-RPC result, `result_out` (when given) receives the result's raw bytes.
   boost::asio::awaitable<CallResult> route_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
                                                 std::chrono::steady_clock::time_point deadline, ReplyBudget& budget,
-                                                std::string_view client = {});
+                                                std::string_view client = {}, std::string* result_out = nullptr);
 
  private:
   ChainRuntime* chain_for(std::string_view path) const;
   /// Sends a raw transaction one upstream accepted to every other healthy one, within `deadline`:
-  /// anvil and many
-  /// private nodes do not gossip, and a pool whose members disagree about pending transactions
-  /// answers nonces and receipts at random.
+  /// anvil and many private nodes do not gossip, and a pool whose members disagree about pending
+  /// transactions answers nonces and receipts at random.
   boost::asio::awaitable<void> broadcast(LoopContext& loop, ChainRuntime& chain, std::string params, size_t except,
                                          std::chrono::steady_clock::time_point deadline);
+  /// A cached `result` as the reply to `call`, its bytes charged like an upstream's.
+  CallResult answer_from_cache(ChainRuntime& chain, const jsonrpc::Call& call, const std::string& result,
+                               Clock::time_point started, ReplyBudget& budget);
 
   const GatewayConfig& config_;
   std::vector<std::unique_ptr<ChainRuntime>>& chains_;
@@ -87,6 +101,7 @@ class Router {
   std::atomic<uint64_t> buffered_{0};
   ActiveClients active_clients_;
   std::atomic<bool> draining_{false};
+  ResponseCache* cache_ = nullptr;
 };
 
 }  // namespace nodeops::gateway

@@ -22,6 +22,14 @@ std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains
     out += fmt::format(",\"chain_id\":{},\"best_head\":{},\"healthy\":{},\"max_lag_blocks\":{},\"active_pool\":",
                        cfg.chain_id, health->best_head, health->healthy, cfg.max_lag_blocks);
     json::append_string(out, rt.active_pool);
+    // The response cache's view of this chain: what it counts as final, and how often it answers.
+    double hits = rt.cache.total(CacheResult::hit), misses = rt.cache.total(CacheResult::miss);
+    out += fmt::format(",\"finalized\":{},\"cache\":{{\"hits\":{},\"misses\":{},\"bypasses\":{},\"hit_ratio\":",
+                       health->finalized ? std::to_string(*health->finalized) : "null", hits, misses,
+                       rt.cache.total(CacheResult::bypass));
+    if (hits + misses > 0) json::append_number(out, std::round(hits / (hits + misses) * 10000) / 10000);
+    else out += "null";
+    out += "}";
     out += ",\"traffic\":{";
     for (size_t i = 0; i < traffic->pools.size(); ++i) {
       if (i) out += ",";
@@ -56,6 +64,8 @@ std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains
         json::append_number(out, std::round(h.probe_seconds * 10000) / 10);
         out += ",\"client_version\":";
         json::append_string(out, h.status.client_version);
+        out += ",\"head_hash\":";
+        json::append_string(out, h.status.head_hash);
       } else {
         out += ",\"healthy\":false,\"state\":\"not_probed\",\"reason\":\"not probed yet\",\"head\":null,\"lag\":null";
       }

@@ -205,6 +205,9 @@ function chainCard(c, now) {
   kv('chain id', c.chain_id);
   kv('head', int(c.best_head));
   kv('max lag', c.max_lag_blocks);
+  if (c.finalized !== null && c.finalized !== undefined) kv('finalized', int(c.finalized));
+  // The response cache's hit ratio (absent until it has answered a cacheable call).
+  if (c.cache && typeof c.cache.hit_ratio === 'number') kv('cache hits', fmt(c.cache.hit_ratio * 100, 1) + '%');
   const traffic = c.traffic && typeof c.traffic === 'object' ? Object.entries(c.traffic) : [];
   if (traffic.length > 1 || (c.active_pool && c.active_pool !== 'default')) {
     kv('active pool', c.active_pool);

@@ -40,6 +40,7 @@ StackConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
     cfg.gateway_admin = g->host_port("admin_listen", cfg.gateway_admin);
     cfg.max_lag_blocks = static_cast<uint64_t>(g->integer("max_lag_blocks", 3, 0, 1000));
     cfg.health_interval = g->duration("health_interval", cfg.health_interval, Duration(100));
+    cfg.gateway_cache = g->boolean("cache", cfg.gateway_cache);
     g->finish();
   }
   if (auto e = root->map("exporter")) {

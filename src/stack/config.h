@@ -35,6 +35,7 @@ struct StackConfig {
   HostPort alertmanager_listen{"127.0.0.1", 9093};
   uint64_t max_lag_blocks = 3;
   Duration health_interval{1000};
+  bool gateway_cache = true;  // the gateway's response cache (64MiB)
   bool monitoring = true;  // Prometheus + Alertmanager
 
   std::vector<std::string> chains() const;  // distinct, in node order

@@ -401,6 +401,8 @@ def normalise(value) -> object:
     if isinstance(value, list):
         return tuple(value)
     s = str(value).strip()
+    if s in ("true", "false"):  # a C++ bool default
+        return s == "true"
     if s in ("", '""', "{}"):
         return ""
     if re.fullmatch(r'"[^"]*"', s):
@@ -444,7 +446,7 @@ def test_the_example_config_gives_every_default():
 
 
 def struct_of(expr: str) -> str:
-    return {"cfg.limits": "Limits", "c.passive_health": "PassiveHealth"}.get(expr, expr)
+    return {"cfg.limits": "Limits", "cfg.cache": "CacheConfig", "c.passive_health": "PassiveHealth"}.get(expr, expr)
 
 
 def test_the_limits_table_lists_every_limit():

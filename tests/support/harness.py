@@ -118,11 +118,13 @@ class Process:
 class Anvil(Process):
     """A real Ethereum node. block_time=None mines on demand (use mine())."""
 
-    def __init__(self, chain_id: int = 1, block_time: float | None = None, port: int | None = None):
+    def __init__(self, chain_id: int = 1, block_time: float | None = None, port: int | None = None,
+                 extra: list[str] = ()):
         self.port = port or free_port()
         argv = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", str(chain_id), "--silent"]
         if block_time is not None:
             argv += ["--block-time", str(block_time)]
+        argv += list(extra)  # e.g. ["--timestamp", "1700000000", "--no-mining"] for lockstep replicas
         super().__init__(f"anvil-{self.port}", argv)
         self.url = f"http://127.0.0.1:{self.port}"
         wait_until(f"anvil on {self.port}", lambda: self.rpc("eth_chainId").get("result"), procs=[self])

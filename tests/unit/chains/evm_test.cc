@@ -31,6 +31,28 @@ TEST(EvmProbe, ReadsAnAnvilStyleBatchInAnyOrder) {
   EXPECT_TRUE(st.error.empty()) << st.error;
 }
 
+TEST(EvmProbe, ReadsTheHeadHashAndTheFinalizedBlock) {
+  auto st = parse(R"([{"jsonrpc":"2.0","id":1,"result":"0x1"},{"jsonrpc":"2.0","id":2,"result":false},
+    {"jsonrpc":"2.0","id":3,"result":"0x64"},
+    {"jsonrpc":"2.0","id":6,"result":{"number":"0x64","hash":"0xDC599A20FDEC4AFB9D1B6B6C616797489D095124CC42C9135DA3DF63C9FE5168"}},
+    {"jsonrpc":"2.0","id":7,"result":{"number":"0x24","hash":"0x01"}}])");
+  EXPECT_EQ(st.head_hash, "0xdc599a20fdec4afb9d1b6b6c616797489d095124cc42c9135da3df63c9fe5168");
+  EXPECT_EQ(st.finalized, 36u);
+  EXPECT_TRUE(st.error.empty()) << st.error;
+  // A node without the `finalized` tag (an error) or before any final block (null): unknown, and
+  // the probe still passes; a hash that is not 32 bytes is not taken.
+  for (const char* seventh : {R"({"jsonrpc":"2.0","id":7,"error":{"code":-32000,"message":"unknown block"}})",
+                              R"({"jsonrpc":"2.0","id":7,"result":null})"}) {
+    auto other = parse(std::string(R"([{"jsonrpc":"2.0","id":1,"result":"0x1"},{"jsonrpc":"2.0","id":2,"result":false},
+      {"jsonrpc":"2.0","id":3,"result":"0x64"},{"jsonrpc":"2.0","id":6,"result":{"number":"0x64","hash":"0xab"}},)") +
+                       seventh + "]");
+    EXPECT_FALSE(other.finalized) << seventh;
+    EXPECT_EQ(other.head_hash, "") << seventh;
+    EXPECT_TRUE(other.error.empty()) << other.error;
+    EXPECT_EQ(other.head, 100u);
+  }
+}
+
 TEST(EvmProbe, SyncingNodeAndMissingMethods) {
   auto st = parse(R"([{"jsonrpc":"2.0","id":1,"result":"0x1"},
     {"jsonrpc":"2.0","id":2,"result":{"startingBlock":"0x0","currentBlock":"0x10","highestBlock":"0x20"}},

@@ -88,3 +88,33 @@ TEST(GatewayConfig, MethodPolicyDeniesPrivateNamespacesUnlessAllowed) {
   EXPECT_FALSE(c.allows("eth_sendRawTransaction"));
   EXPECT_FALSE(c.allows("txpool_content"));
 }
+
+TEST(GatewayConfig, CacheKeysAndTheirErrors) {
+  auto ok = parse_gateway_config(R"(cache: { enabled: true, max_bytes: 32MiB, max_entry_bytes: 512KiB, unfinal_ttl: 0s }
+chains:
+  - { name: eth, chain_id: 1, finality_depth: 64, upstreams: [{ name: a, url: "http://x:1" }] }
+)", "gw.yaml");
+  EXPECT_TRUE(ok.cache.enabled);
+  EXPECT_EQ(ok.cache.max_bytes, 32u << 20);
+  EXPECT_EQ(ok.cache.max_entry_bytes, 512u << 10);
+  EXPECT_EQ(ok.cache.unfinal_ttl.count(), 0);
+  EXPECT_EQ(ok.chains[0].finality_depth, 64u);
+
+  auto errors = errors_of(R"(cache:
+  enabled: yes please
+  max_bytes: 1KiB
+  max_entry_bytes: 1MiB
+  ttl: 2s
+chains:
+  - name: sol
+    type: solana
+    finality_depth: 5
+    upstreams: [{ name: a, url: "http://x:1" }]
+)");
+  ASSERT_EQ(errors.size(), 5u) << ::testing::PrintToString(errors);
+  EXPECT_NE(errors[0].find("gw.yaml:2: cache.enabled:"), std::string::npos) << errors[0];
+  EXPECT_EQ(errors[1], "gw.yaml:3: cache.max_bytes: must be at least 64KiB");
+  EXPECT_EQ(errors[2], "gw.yaml:4: cache.max_entry_bytes: must be at most a sixteenth of max_bytes (the cache has 16 shards)");
+  EXPECT_NE(errors[3].find("gw.yaml:5: cache.ttl: unknown key"), std::string::npos) << errors[3];
+  EXPECT_EQ(errors[4], "gw.yaml:9: chains[0].finality_depth: only evm chains have a finality depth here");
+}

@@ -102,3 +102,37 @@ TEST(Health, EveryVerdictHasItsState) {
   // A lagging node's lag is its distance to the best head.
   EXPECT_EQ(h.upstreams[1].lag, 10u);
 }
+
+namespace {
+chains::NodeStatus final_node(uint64_t head, std::string hash, std::optional<uint64_t> finalized) {
+  auto s = node(head);
+  s.head_hash = std::move(hash);
+  s.finalized = finalized;
+  return s;
+}
+}  // namespace
+
+// The cache's finality facts come from the nodes in rotation, never guessed.
+TEST(Health, FinalizedIsTheLowestOfTheNodesInRotation) {
+  auto h = evaluate_health(chain(3), {final_node(100, "0xa", 36), final_node(100, "0xa", 35), final_node(50, "0xc", 1)},
+                           {});
+  EXPECT_EQ(h.finalized, 35u);  // the lagging node (out of rotation) does not count
+  EXPECT_EQ(h.head_key, "0xa,0xa");
+  // One node in rotation without the tag: nothing is final.
+  h = evaluate_health(chain(2), {final_node(100, "0xa", 36), final_node(100, "0xb", std::nullopt)}, {});
+  EXPECT_FALSE(h.finalized);
+  EXPECT_EQ(h.head_key, "0xa,0xb");
+  // One without a head hash: no key, so nothing unfinal is cached.
+  h = evaluate_health(chain(2), {final_node(100, "0xa", 36), final_node(100, "", 36)}, {});
+  EXPECT_EQ(h.head_key, "");
+  EXPECT_EQ(h.finalized, 36u);
+}
+
+TEST(Health, AFinalityDepthReplacesTheTag) {
+  auto c = chain(2);
+  c.finality_depth = 10;
+  auto h = evaluate_health(c, {final_node(100, "0xa", std::nullopt), final_node(99, "0xb", 90)}, {});
+  EXPECT_EQ(h.finalized, 90u);  // best head 100 - 10, whatever the nodes say
+  c.finality_depth = 200;
+  EXPECT_FALSE(evaluate_health(c, {final_node(100, "0xa", 36)}, {}).finalized);
+}

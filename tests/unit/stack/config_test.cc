@@ -36,6 +36,8 @@ TEST(StackConfig, RendersAGatewayConfigWithOneChainPerPool) {
   auto text = render_gateway_config(cfg);
   EXPECT_NE(text.find("- name: polygon\n    chain_id: 137"), std::string::npos);
   EXPECT_NE(text.find("{ name: eth-c, url: \"http://127.0.0.1:8548\" }"), std::string::npos);
+  // nodeops up turns the response cache on.
+  EXPECT_NE(text.find("cache:\n  enabled: true\n  max_bytes: 64MiB\n"), std::string::npos) << text;
   auto prom = render_prometheus_config(cfg, {"/r/nodes.rules.yml"});
   EXPECT_NE(prom.find("job_name: nodeops-exporter"), std::string::npos);
   EXPECT_NE(prom.find("- '/r/nodes.rules.yml'"), std::string::npos);
