@@ -41,6 +41,42 @@ bool is_field_text(std::string_view s) {
   return true;
 }
 
+// RFC 9112 7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ),
+// chunk-ext-val = token / quoted-string. Parsers that disagree on where an extension ends disagree
+// on where the chunk data starts, so anything else is refused.
+bool is_chunk_ext(std::string_view s) {
+  size_t i = 0;
+  auto ows = [&] {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+  };
+  auto token = [&] {
+    size_t start = i;
+    while (i < s.size() && kTokenChar[static_cast<unsigned char>(s[i])]) ++i;
+    return i > start;
+  };
+  while (ows(), i < s.size()) {
+    if (s[i++] != ';') return false;
+    ows();
+    if (!token()) return false;
+    ows();
+    if (i < s.size() && s[i] == '=') {
+      ++i;
+      ows();
+      if (i < s.size() && s[i] == '"') {
+        for (++i;; ++i) {
+          if (i >= s.size()) return false;
+          if (s[i] == '"') break;
+          if (s[i] == '\\' && ++i >= s.size()) return false;
+        }
+        ++i;
+      } else if (!token()) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 // True when [p, end) holds only text characters. Eight bytes at a time: a word with no byte below
 // 0x20 and none equal to 0x7f is clean (the usual "has a byte less than n" bit trick); only words
 // that have one, usually a tab, are looked at byte by byte. Header values are most of a head.
@@ -388,7 +424,7 @@ MessageReader::Result MessageReader::parse_chunked() {
           size = size * 16 + static_cast<uint64_t>(hex_value(line[i]));
         }
         auto ext = trim(line.substr(i));
-        if (i == 0 || (!ext.empty() && ext.front() != ';') || !is_field_text(ext)) {
+        if (i == 0 || !is_field_text(ext) || !is_chunk_ext(ext)) {
           return fail(Error::malformed, "malformed chunk size line");
         }
         begin_ += eol + 2;
@@ -437,6 +473,11 @@ MessageReader::Result MessageReader::parse_chunked() {
         if (colon == std::string_view::npos || !is_token(line.substr(0, colon)) ||
             !is_field_text(line.substr(colon + 1))) {
           return fail(Error::malformed, "malformed trailer line");
+        }
+        // Framing fields belong in the head only (RFC 9110 6.5.1); one in the trailers means the
+        // sender and some parser on the way disagree about the message: refuse, like Beast does.
+        if (auto name = line.substr(0, colon); iequals(name, "transfer-encoding") || iequals(name, "content-length")) {
+          return fail(Error::malformed, "framing field in the trailers");
         }
         break;  // trailers are read and dropped
       }
