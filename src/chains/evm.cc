@@ -218,6 +218,18 @@ bool is_write(std::string_view method) {
          method == "eth_sendTransaction";
 }
 
+bool batchable(std::string_view method) {
+  static constexpr std::string_view kLight[] = {
+      "eth_blockNumber", "eth_chainId", "net_version", "net_peerCount", "net_listening", "web3_clientVersion",
+      "eth_syncing", "eth_gasPrice", "eth_maxPriorityFeePerGas", "eth_blobBaseFee", "eth_feeHistory",
+      "eth_getBalance", "eth_getTransactionCount", "eth_getCode", "eth_getStorageAt", "eth_getBlockByNumber",
+      "eth_getBlockByHash", "eth_getTransactionByHash", "eth_getTransactionReceipt",
+      "eth_getBlockTransactionCountByNumber", "eth_getBlockTransactionCountByHash",
+      "eth_getTransactionByBlockNumberAndIndex", "eth_getTransactionByBlockHashAndIndex",
+      "eth_getUncleCountByBlockNumber", "eth_getUncleCountByBlockHash"};
+  return std::find(std::begin(kLight), std::end(kLight), method) != std::end(kLight);
+}
+
 BlockRange block_range(std::string_view method, std::string_view params_raw) {
   BlockRange r;
   if (params_raw.empty()) return r;

@@ -27,6 +27,12 @@ bool denied_by_default(std::string_view method);
 /// one hash), so writes are retried like reads; see docs/gateway.md.
 bool is_write(std::string_view method);
 
+/// Light reads that may share an upstream batch with other calls (the gateway's batching): each
+/// costs a node little and about the same, so none holds the others back. Heavy or unbounded calls
+/// (eth_call, eth_estimateGas, eth_getLogs, eth_getBlockReceipts, debug_*, trace_*), writes and
+/// filters always travel alone.
+bool batchable(std::string_view method);
+
 /// @brief The block numbers a call reads, when its params name them.
 /// `low` steers old-state reads to archive nodes; `high` keeps a call away from an upstream whose
 /// head is below it. Tags ("latest", "pending", "safe", "finalized") leave both unset;

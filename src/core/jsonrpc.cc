@@ -384,4 +384,31 @@ UpstreamReply parse_upstream_reply(std::string_view body, uint64_t expected_id) 
   return out;
 }
 
+BatchReply split_batch_reply(std::string_view body) {
+  BatchReply out;
+  if (trim(body).empty()) {
+    out.problem = "empty reply";
+    return out;
+  }
+  simdjson::padded_string copy;
+  simdjson::dom::element root;
+  if (dom_parse(padded_copy(body), copy, root)) {
+    out.problem = "reply is not JSON";
+    return out;
+  }
+  if (!root.is_array()) {
+    out.problem = "a batch was answered with something other than an array";
+    return out;
+  }
+  out.is_array = true;
+  auto spans = child_spans(body, skip_ws(body, 0));
+  size_t k = 0;
+  for (auto item : root.get_array()) {
+    std::string_view raw = spans[k++];
+    uint64_t id = 0;
+    if (item.is_object() && !item["id"].get_uint64().get(id)) out.items.emplace_back(id, raw);
+  }
+  return out;
+}
+
 }  // namespace nodeops::jsonrpc

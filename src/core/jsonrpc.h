@@ -74,4 +74,15 @@ struct UpstreamReply {
 /// Validates a single JSON-RPC response whose id must equal `expected_id`.
 UpstreamReply parse_upstream_reply(std::string_view body, uint64_t expected_id);
 
+/// @brief An upstream's reply to a batch of upstream_request()s, split into its elements.
+struct BatchReply {
+  bool is_array = false;  // false: the node did not answer the batch as a batch (`problem` says how)
+  std::string problem;
+  /// Raw bytes of each element whose `id` is an unsigned integer, with that id, in reply order.
+  /// Each is still to be checked with parse_upstream_reply().
+  std::vector<std::pair<uint64_t, std::string_view>> items;
+};
+/// Splits `body` (views into it); never throws on any input.
+BatchReply split_batch_reply(std::string_view body);
+
 }  // namespace nodeops::jsonrpc

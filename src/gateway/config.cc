@@ -82,6 +82,15 @@ ChainConfig read_chain(ConfigMap& m) {
     up.weight = u.number("weight", 1, 0.001, 1000);
     up.pool = u.string("pool", "default");
     up.max_inflight = static_cast<uint32_t>(u.integer("max_inflight", up.max_inflight, 1, 1000000));
+    auto batching = u.string("batching", "auto");
+    if (batching == "on") up.batching = Batching::on;
+    else if (batching == "off") up.batching = Batching::off;
+    else if (batching != "auto") u.error("batching", fmt::format("expected off, on or auto, got '{}'", batching));
+    up.batch_threshold = static_cast<uint32_t>(u.integer("batch_threshold", up.batch_threshold, 1, 1024));
+    up.batch_max_calls = static_cast<uint32_t>(u.integer("batch_max_calls", up.batch_max_calls, 2, 1000));
+    up.batch_max_bytes = u.size("batch_max_bytes", up.batch_max_bytes);
+    if (up.batch_max_bytes < 1024) u.error("batch_max_bytes", "must be at least 1KiB");
+    up.batch_wait = u.duration("batch_wait", up.batch_wait, Duration(0));
     if (!valid_name(up.pool)) u.error("pool", "use lowercase letters, digits, '-' and '_'");
     u.finish();
     c.upstreams.push_back(std::move(up));

@@ -13,6 +13,11 @@ namespace nodeops::gateway {
 
 enum class Role { full, archive };
 
+/// Upstream batching (gateway/batcher.h): `on` and `automatic` coalesce light calls that wait for a
+/// busy upstream into JSON-RPC batches; `automatic` stops for an upstream that answers a batch
+/// as anything but a batch, `on` keeps trying. `off` sends every call alone.
+enum class Batching { off, on, automatic };
+
 struct UpstreamConfig {
   std::string name;
   Url url;
@@ -20,6 +25,13 @@ struct UpstreamConfig {
   double weight = 1;
   std::string pool = "default";
   uint32_t max_inflight = 256;  // calls in flight to it from every loop; more are sent elsewhere or shed
+  Batching batching = Batching::automatic;
+  /// Exchanges in flight to it from one traffic loop before further light calls queue and travel
+  /// together as one batch when one of those returns: an idle upstream gets every call at once.
+  uint32_t batch_threshold = 2;
+  uint32_t batch_max_calls = 20;
+  uint64_t batch_max_bytes = 256 << 10;  // request bytes of one batch
+  Duration batch_wait{0};                // how long a queued call may wait for more (0: never waits for more)
 };
 
 /// Passive health from real traffic (the upstream's circuit breaker): out of rotation after

@@ -25,6 +25,15 @@ class UpstreamClient {
   /// POSTs `body` to the upstream's URL within `timeout`, its answer bounded by `limits`.
   virtual boost::asio::awaitable<http::ClientResponse> post(const Upstream& upstream, std::string body,
                                                             Duration timeout, http::ReplyLimits limits) = 0;
+  /// The same for a light call that may share a JSON-RPC batch with others (gateway/batcher.h):
+  /// `id` is the upstream id inside `body`, and the answer is this call's own reply object. By
+  /// default it is sent alone.
+  virtual boost::asio::awaitable<http::ClientResponse> post_batchable(const Upstream& upstream, uint64_t id,
+                                                                      std::string body, Duration timeout,
+                                                                      http::ReplyLimits limits) {
+    (void)id;
+    co_return co_await post(upstream, std::move(body), timeout, limits);
+  }
 };
 
 /// @brief One http::ClientPool per upstream of every chain, on one event loop.

@@ -58,6 +58,20 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
                                    {"chain", "upstream"});
   upstream_.in_flight = &r.gauge("nodeops_gateway_upstream_in_flight", "Calls in flight to an upstream.",
                                  {"chain", "upstream"});
+  upstream_.batch_calls = &r.histogram("nodeops_gateway_upstream_batch_calls",
+                                       "Calls per exchange with an upstream that batching handled (1: sent alone).",
+                                       {"chain", "upstream"}, {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128});
+  upstream_.coalesced = &r.counter("nodeops_gateway_upstream_coalesced_calls_total",
+                                   "Calls that travelled to an upstream in a batch with other calls.",
+                                   {"chain", "upstream"});
+  upstream_.coalesce_wait = &r.histogram("nodeops_gateway_upstream_coalesce_wait_seconds",
+                                         "Time a call queued for a busy upstream before it was sent.",
+                                         {"chain", "upstream"},
+                                         {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
+  upstream_.batching = &r.gauge("nodeops_gateway_upstream_batching",
+                                "1 while light calls to an upstream may travel in batches (0: batching off, or the "
+                                "upstream answered a batch as something else).",
+                                {"chain", "upstream"});
   auto& chain_head = r.gauge("nodeops_gateway_chain_head", "Best head of the chain across its upstreams.", {"chain"});
   auto& chain_healthy = r.gauge("nodeops_gateway_chain_healthy_upstreams", "Upstreams in rotation.", {"chain"});
   auto& head_regressions = r.counter("nodeops_gateway_head_regressions_total",

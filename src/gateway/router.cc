@@ -18,6 +18,7 @@
 #include "core/jsonrpc.h"
 #include "core/keccak.h"
 #include "core/log.h"
+#include "gateway/batcher.h"
 
 namespace nodeops::gateway {
 namespace asio = boost::asio;
@@ -113,8 +114,9 @@ Router::Router(const GatewayConfig& config, std::vector<std::unique_ptr<ChainRun
     : config_(config), chains_(chains), metrics_(metrics), loops_(loops) {}
 
 void Router::attach_loop(size_t index, asio::io_context& io) {
+  auto pools = std::make_unique<PooledUpstreamClient>(io, chains_, config_.limits.max_reply_bytes);
   attach_loop(index, std::make_unique<LoopContext>(
-                         io, std::make_unique<PooledUpstreamClient>(io, chains_, config_.limits.max_reply_bytes), chains_));
+                         io, std::make_unique<BatchingClient>(io, std::move(pools), chains_), chains_));
 }
 
 void Router::attach_loop(size_t index, std::unique_ptr<LoopContext> context) { loops_.at(index) = std::move(context); }
@@ -385,6 +387,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
     if (cfg.type == "evm") criteria.range = chains::evm::block_range(call.method, call.params);
     criteria.tried.assign(chain.upstreams.size(), false);
     bool write = cfg.type == "evm" && chains::evm::is_write(call.method);
+    bool batchable = cfg.type == "evm" && chains::evm::batchable(call.method);
     if (cfg.type == "evm") criteria.preferred = read_your_writes(chain.writes, call, client, started);
     // Monotonic reads: a call that reads the head goes to an upstream at or above the highest block
     // this client has been served, so the head it sees never goes backwards.
@@ -491,8 +494,13 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       };
       http::ClientResponse res;
       try {
-        res = co_await loop.client->post(up, std::move(body), timeout,
-                                         {budget.left, &buffered_, config_.limits.max_buffered_bytes});
+        http::ReplyLimits limits{budget.left, &buffered_, config_.limits.max_buffered_bytes};
+        // (Not a conditional expression: GCC 12 miscompiles co_await in one.)
+        if (batchable && up.batches()) {
+          res = co_await loop.client->post_batchable(up, id, std::move(body), timeout, limits);
+        } else {
+          res = co_await loop.client->post(up, std::move(body), timeout, limits);
+        }
       } catch (...) {
         release();
         up.breaker.on_neutral();

@@ -70,6 +70,11 @@ UpstreamMetrics::UpstreamMetrics(const UpstreamFamilies& f, const std::string& c
   healthy_ = &f.healthy->labels({chain, u.name});
   connections_ = &f.connections->labels({chain, u.name});
   in_flight_ = &f.in_flight->labels({chain, u.name});
+  batch_calls_ = &f.batch_calls->labels({chain, u.name});
+  coalesced_ = &f.coalesced->labels({chain, u.name});
+  coalesce_wait_ = &f.coalesce_wait->labels({chain, u.name});
+  batching_ = &f.batching->labels({chain, u.name});
+  batching_->set(u.batching == Batching::off ? 0 : 1);
   for (size_t i = 0; i < kUpstreamStateNames.size(); ++i) states_[i] = &f.state->labels({chain, u.name, kUpstreamStateNames[i]});
   states_[static_cast<size_t>(UpstreamState::not_probed)]->set(1);
   f.info->labels({chain, u.name, u.pool, u.role == Role::archive ? "archive" : "full"}).set(1);

@@ -128,6 +128,10 @@ struct UpstreamFamilies {
   metrics::Family<metrics::Gauge>* info;
   metrics::Family<metrics::Gauge>* connections;
   metrics::Family<metrics::Gauge>* in_flight;
+  metrics::Family<metrics::Histogram>* batch_calls;
+  metrics::Family<metrics::Counter>* coalesced;
+  metrics::Family<metrics::Histogram>* coalesce_wait;
+  metrics::Family<metrics::Gauge>* batching;
 };
 
 /// @brief Every series of one upstream, created with it (every label value it can take, at 0).
@@ -145,6 +149,10 @@ class UpstreamMetrics {
   metrics::Histogram& duration() { return *duration_; }
   metrics::Gauge& connections() { return *connections_; }
   metrics::Gauge& in_flight() { return *in_flight_; }
+  metrics::Histogram& batch_calls() { return *batch_calls_; }
+  metrics::Counter& coalesced() { return *coalesced_; }
+  metrics::Histogram& coalesce_wait() { return *coalesce_wait_; }
+  metrics::Gauge& batching() { return *batching_; }
   /// Publishes a probe verdict: healthy, state, and head/lag (removed when `head` is unset).
   void set_health(bool healthy, UpstreamState state, std::optional<uint64_t> head, uint64_t lag);
 
@@ -157,11 +165,16 @@ class UpstreamMetrics {
   metrics::Counter *ok_, *rpc_error_, *error_;
   std::array<metrics::Counter*, kUpstreamErrorNames.size()> errors_;
   metrics::Histogram* duration_;
-  metrics::Gauge *healthy_, *connections_, *in_flight_;
+  metrics::Gauge *healthy_, *connections_, *in_flight_, *batching_;
+  metrics::Histogram *batch_calls_, *coalesce_wait_;
+  metrics::Counter* coalesced_;
   std::array<metrics::Gauge*, kUpstreamStateNames.size()> states_;
   metrics::Gauge* head_ = nullptr;  // null while the head is unknown
   metrics::Gauge* lag_ = nullptr;
 };
+
+/// What batching has learnt about an upstream: nothing yet, or whether it answers batches as batches.
+enum class BatchSupport : uint8_t { unknown, yes, no };
 
 class Upstream {
  public:
@@ -181,6 +194,13 @@ class Upstream {
   std::atomic<uint32_t> in_flight{0};
   /// Samples the "upstream call failed" log line.
   log::Pow2Sampler failure_log;
+  std::atomic<BatchSupport> batch_support{BatchSupport::unknown};
+  /// Whether light calls to it may travel in batches now (config, and what it answered so far).
+  bool batches() const {
+    auto mode = config_.batching;
+    return mode == Batching::on ||
+           (mode == Batching::automatic && batch_support.load(std::memory_order_relaxed) != BatchSupport::no);
+  }
 
   // Admin loop only.
   std::deque<HistoryPoint> history;  // oldest first
