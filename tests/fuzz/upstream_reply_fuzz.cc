@@ -11,5 +11,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (reply.kind == nodeops::jsonrpc::UpstreamReply::Kind::invalid && reply.problem.empty()) __builtin_trap();
   if (reply.kind == nodeops::jsonrpc::UpstreamReply::Kind::result) check_raw_span(body, reply.payload, "\"-0123456789{[tfn");
   if (reply.kind == nodeops::jsonrpc::UpstreamReply::Kind::error) check_raw_span(body, reply.payload, "{");
+  // The same bytes as the answer to a batch: each element split out is an object within the body.
+  auto batch = nodeops::jsonrpc::split_batch_reply(body);
+  if (!batch.is_array && batch.problem.empty()) __builtin_trap();
+  if (!batch.is_array && !batch.items.empty()) __builtin_trap();
+  for (const auto& item : batch.items) check_raw_span(body, item.second, "{");
   return 0;
 }

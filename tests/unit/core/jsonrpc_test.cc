@@ -161,3 +161,27 @@ TEST(JsonRpc, ABatchOverTheLimitIsRefusedBeforeItsCallsAreRead) {
   EXPECT_TRUE(parsed.calls.empty());
   EXPECT_EQ(nodeops::jsonrpc::parse_request(body).calls.size(), 1000u);
 }
+
+TEST(JsonRpc, BatchReplySplitsElementsByIdInReplyOrder) {
+  std::string body = R"( [ {"jsonrpc":"2.0","id":12,"result":"0x2"} , {"id":"x","result":1},)"
+                     R"({"jsonrpc":"2.0","id":11,"error":{"code":-32000,"message":"m"}}, 5, {"id":-1,"result":2}] )";
+  auto r = split_batch_reply(body);
+  ASSERT_TRUE(r.is_array);
+  // Elements without an unsigned integer id (a string id, a bare number, a negative id) are skipped.
+  ASSERT_EQ(r.items.size(), 2u);
+  EXPECT_EQ(r.items[0].first, 12u);
+  EXPECT_EQ(r.items[0].second, R"({"jsonrpc":"2.0","id":12,"result":"0x2"})");
+  EXPECT_EQ(r.items[1].first, 11u);
+  EXPECT_EQ(parse_upstream_reply(r.items[1].second, 11).kind, UpstreamReply::Kind::error);
+}
+
+TEST(JsonRpc, BatchReplyThatIsNoBatchSaysWhy) {
+  auto single = split_batch_reply(R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"no batches"}})");
+  EXPECT_FALSE(single.is_array);
+  EXPECT_NE(single.problem.find("other than an array"), std::string::npos);
+  EXPECT_EQ(split_batch_reply("<html>").problem, "reply is not JSON");
+  EXPECT_EQ(split_batch_reply("  ").problem, "empty reply");
+  auto empty = split_batch_reply("[]");
+  EXPECT_TRUE(empty.is_array);
+  EXPECT_TRUE(empty.items.empty());
+}
