@@ -17,8 +17,14 @@ Faults on the HTTP exchange:
     reset         half the answer, then a TCP reset          html   HTTP 200 with an HTML page
     broken_chunked  chunked with a size line that is not hex    storm_1xx  1 000 "100 Continue" heads
     redirect      302 to another host        flapping       good and result_empty_object, every second
+Faults on batches of calls (the gateway's upstream batching; single calls and probes are honest):
+    batch_refused   a batch answered with one JSON-RPC error object, as providers without batches do
+    batch_partial   the last element of every batch reply left out
+    batch_reversed  batch replies in reverse order (valid JSON-RPC: order is not guaranteed)
+And `none`: every answer honest (a recording proxy).
 
-Counters: `probes`, `calls` (requests received of each kind).
+Counters: `probes`, `calls` (requests received of each kind); `batches` lists the methods of every
+batch of calls received (not probes), `singles` the method of every single call.
 """
 from __future__ import annotations
 
@@ -35,6 +41,10 @@ CONTENT_FAULTS = ("result_empty_object", "result_null", "result_number", "result
 HTTP_FAULTS = ("huge", "truncated", "drip", "no_answer", "reset", "html", "broken_chunked", "storm_1xx", "redirect",
                "flapping")
 FAULTS = CONTENT_FAULTS + HTTP_FAULTS
+# Only batches of calls see these (test_upstream_batching.py); "none" forwards everything honestly.
+BATCH_FAULTS = ("batch_refused", "batch_partial", "batch_reversed")
+# The gateway's health probe is a batch with these methods; client batches are told apart by them.
+PROBE_METHODS = {"eth_syncing", "net_peerCount", "web3_clientVersion"}
 # Faults that make a client wait (drip, no_answer): a test bounds them with the upstream timeout.
 SLOW_FAULTS = ("drip", "no_answer")
 
@@ -81,12 +91,14 @@ def mangle(body: bytes, fault: str) -> bytes:
 
 class FaultUpstream:
     def __init__(self, backend: str, fault: str, scope: str = "both"):
-        if fault not in FAULTS:
+        if fault not in FAULTS + BATCH_FAULTS + ("none",):
             raise ValueError(f"unknown fault {fault}")
         if scope not in ("probe", "calls", "both"):
             raise ValueError(f"unknown scope {scope}")
         self.backend, self.fault, self.scope = backend, fault, scope
         self.probes = self.calls = 0
+        self.batches: list[list[str]] = []
+        self.singles: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         upstream = self
@@ -146,12 +158,22 @@ class FaultUpstream:
 
     def _answer(self, sock: socket.socket, body: bytes) -> bool:
         """Answers one request; False when the connection must end."""
-        probe = body.lstrip().startswith(b"[")
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = None
+        methods = [c.get("method") for c in doc if isinstance(c, dict)] if isinstance(doc, list) else []
+        probe = PROBE_METHODS <= set(methods)
+        batch = isinstance(doc, list) and not probe
         with self._lock:
             if probe:
                 self.probes += 1
             else:
                 self.calls += 1
+            if batch:
+                self.batches.append(methods)
+            elif isinstance(doc, dict):
+                self.singles.append(doc.get("method"))
         req = urllib.request.Request(self.backend, data=body, headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10) as r:
             honest = r.read()
@@ -159,8 +181,19 @@ class FaultUpstream:
         fault = self.fault
         if fault == "flapping":
             fault = "result_empty_object" if int(time.monotonic()) % 2 else "none"
+        if fault in BATCH_FAULTS and not batch:
+            fault = "none"
         if not broken or fault == "none":
             sock.sendall(_response(200, "application/json", honest))
+            return True
+        if fault == "batch_refused":
+            refusal = b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch requests are not supported"}}'
+            sock.sendall(_response(200, "application/json", refusal))
+            return True
+        if fault in ("batch_partial", "batch_reversed"):
+            items = json.loads(honest)
+            items = items[:-1] if fault == "batch_partial" else items[::-1]
+            sock.sendall(_response(200, "application/json", json.dumps(items, separators=(",", ":")).encode()))
             return True
         if fault in CONTENT_FAULTS:
             sock.sendall(_response(200, "application/json", mangle(honest, fault)))
