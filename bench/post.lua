@@ -1,9 +1,9 @@
--- wrk script: every request is POST / with one eth_blockNumber call.
+-- wrk script: every request is POST / with one call: $BENCH_BODY (bench/run.sh sets it), else eth_blockNumber.
 -- done() prints one machine-readable line that bench/run.sh reads (latencies in microseconds, exact,
 -- instead of the rounded "1.23ms" of --latency's table, which run.sh only falls back to).
 wrk.method = "POST"
 wrk.path = "/"
-wrk.body = '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}'
+wrk.body = os.getenv("BENCH_BODY") or '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}'
 wrk.headers["Content-Type"] = "application/json"
 
 function done(summary, latency, requests)

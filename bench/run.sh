@@ -11,7 +11,9 @@
 #   BENCH_CONNECTIONS [32]    wrk -c;  BENCH_THREADS [2]: wrk -t
 #   BENCH_ROUNDS [1]          run all targets this many times, interleaved; the table shows medians
 #   BENCH_WORKERS [nproc]     worker processes/threads of every proxy (nginx, HAProxy, gateway)
-#   BENCH_TARGETS             subset/order of "direct nginx haproxy gateway"
+#   BENCH_TARGETS             subset/order of "direct nginx haproxy gateway" (also: gateway-unbatched,
+#                             the gateway with upstream batching off)
+#   BENCH_METHOD [blockNumber]  the call every request makes: blockNumber or getBalance
 #   BENCH_PIN_WRK, BENCH_PIN_ANVIL, BENCH_PIN_TARGET
 #                             taskset CPU lists (e.g. 1, 0, 0); empty = not pinned (the default)
 #   BENCH_RESULTS [bench/RESULTS.md]  where the section is appended; BENCH_RESULTS=- appends nothing
@@ -39,7 +41,12 @@ ANVIL=${ANVIL:-$ROOT/.tools/bin/anvil}
 WRK=${WRK:-wrk}
 NGINX=${NGINX:-/usr/sbin/nginx}
 HAPROXY=${HAPROXY:-haproxy}
-BODY='{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}'
+case ${BENCH_METHOD:-blockNumber} in
+  blockNumber) BODY='{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}' ;;
+  getBalance) BODY='{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266","latest"]}' ;;
+  *) echo "bench: BENCH_METHOD must be blockNumber or getBalance" >&2; exit 1 ;;
+esac
+export BENCH_BODY=$BODY  # bench/post.lua sends it
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
@@ -52,7 +59,7 @@ for t in $TARGETS; do
     direct) ;;
     nginx) [[ -x $NGINX ]] || die "nginx not found at $NGINX" ;;
     haproxy) command -v "$HAPROXY" >/dev/null || die "haproxy not found" ;;
-    gateway) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
+    gateway|gateway-unbatched) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
     *) die "unknown target '$t' in BENCH_TARGETS" ;;
   esac
 done
@@ -192,7 +199,7 @@ log "anvil on 127.0.0.1:$ANVIL_PORT; wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATI
 
 fill() {  # fill TEMPLATE OUT PORT [ADMIN_PORT]
   sed -e "s|@WORKERS@|$WORKERS|g" -e "s|@TMP@|$TMP|g" -e "s|@PORT@|$3|g" -e "s|@ANVIL_PORT@|$ANVIL_PORT|g" \
-    -e "s|@ADMIN_PORT@|${4:-0}|g" "$1" >"$2"
+    -e "s|@ADMIN_PORT@|${4:-0}|g" -e "s|@BATCHING@|${5:-auto}|g" "$1" >"$2"
 }
 
 # start_target NAME: starts it (nothing for direct); sets URL and TARGET_PID.
@@ -217,6 +224,10 @@ start_target() {
     gateway)
       fill bench/gateway.yaml "$TMP/gateway.yaml" "$port" "$(free_port)"
       start gateway "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway.yaml"
+      ;;
+    gateway-unbatched)
+      fill bench/gateway.yaml "$TMP/gateway-unbatched.yaml" "$port" "$(free_port)" off
+      start gateway-unbatched "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway-unbatched.yaml"
       ;;
   esac
   TARGET_PID=$STARTED_PID
@@ -325,6 +336,14 @@ if [[ -n ${RPS[gateway]:-} && -n ${RPS[nginx]:-} ]]; then
   fi
   SUMMARY+="
 - gateway/nginx p50: $(ratio "${P50[gateway]}" "${P50[nginx]}"), p99: $(ratio "${P99[gateway]}" "${P99[nginx]}"); proxy CPU per request: $(ratio "${CPU[gateway]}" "${CPU[nginx]}")"
+fi
+if [[ -n ${RPS[gateway]:-} && -n ${RPS[direct]:-} ]]; then
+  SUMMARY+="${SUMMARY:+
+}- gateway/direct anvil throughput: **$(ratio "${RPS[gateway]}" "${RPS[direct]}")** (issue 19's target ≥ 1.00)"
+fi
+if [[ -n ${RPS[gateway]:-} && -n ${RPS[gateway-unbatched]:-} ]]; then
+  SUMMARY+="${SUMMARY:+
+}- upstream batching: $(ratio "${RPS[gateway]}" "${RPS[gateway-unbatched]}")x the req/s of the same gateway with batching off; p50 $(ms "${P50[gateway]}") vs $(ms "${P50[gateway-unbatched]}") ms, p99 $(ms "${P99[gateway]}") vs $(ms "${P99[gateway-unbatched]}") ms"
 fi
 if [[ -n ${RPS[gateway]:-} && -n ${RPS[haproxy]:-} ]]; then
   SUMMARY+="

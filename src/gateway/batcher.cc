@@ -65,9 +65,9 @@ asio::awaitable<http::ClientResponse> BatchingClient::post(const Upstream& upstr
 asio::awaitable<http::ClientResponse> BatchingClient::post_batchable(const Upstream& upstream, uint64_t id,
                                                                      std::string body, Duration timeout,
                                                                      http::ReplyLimits limits) {
-  if (!upstream.batches()) co_return co_await inner_->post(upstream, std::move(body), timeout, limits);
-  auto& lane = lanes_[upstream.chain_index()][upstream.index()];
   auto now = Clock::now();
+  if (!upstream.batches(now)) co_return co_await inner_->post(upstream, std::move(body), timeout, limits);
+  auto& lane = lanes_[upstream.chain_index()][upstream.index()];
   Waiter w{id, std::move(body), now, now + timeout, limits, {}, {}};
   // Queued inside the initiation, so the waiter is never seen without its way to resume.
   co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(
@@ -143,10 +143,13 @@ Duration time_left(Clock::time_point deadline, Clock::time_point now) {
   return std::max(Duration(1), std::chrono::ceil<Duration>(deadline - now));
 }
 
-// Whether a reply to a batch says the node does not take batches (as opposed to failing now).
+// Whether a reply to a batch says the node does not take batches, as opposed to failing now: a
+// JSON-RPC answer that is not an array (one error object, the way providers refuse batches), or a
+// client error status. Bytes that are not JSON at all are a broken answer, not a refusal.
 bool refuses_batches(const http::ClientResponse& res, const jsonrpc::BatchReply& split) {
   if (res.status >= 400 && res.status < 500 && res.status != 408 && res.status != 429) return true;
-  return res.status == 200 && !split.is_array;
+  return res.status == 200 && !split.is_array && split.problem != "reply is not JSON" &&
+         split.problem != "empty reply";
 }
 
 }  // namespace
@@ -205,8 +208,7 @@ void BatchingClient::deliver(Lane& lane, const std::vector<Waiter*>& batch, http
   if (res.error == Error::too_large || (res.ok() && refuses_batches(res, split))) {
     // Too large together may be fine apart (each has its own budget); refused as a batch: alone.
     release(std::exchange(res.charged, 0));
-    if (res.ok() && up.config().batching == Batching::automatic &&
-        up.batch_support.exchange(BatchSupport::no) != BatchSupport::no) {
+    if (res.ok() && up.config().batching == Batching::automatic && up.refuse_batches(Clock::now())) {
       up.metrics.batching().set(0);
       log::warn("upstream refuses batches: sending its calls one by one",
                 {{"upstream", up.name()}, {"status", res.status},
@@ -215,8 +217,13 @@ void BatchingClient::deliver(Lane& lane, const std::vector<Waiter*>& batch, http
     send_alone(up, batch);
     return;
   }
+  if (res.ok() && res.status == 200 && !split.is_array) {
+    // Not JSON at all: as broken as it would have been for each call alone.
+    res.error = Error::protocol;
+    res.message = split.problem;
+  }
   if (!res.ok() || res.status != 200) {
-    // The exchange failed as a whole (connect, timeout, 5xx, 429...): so did each call in it.
+    // The exchange failed as a whole (connect, timeout, 5xx, 429, garbage...): so did each call in it.
     release(std::exchange(res.charged, 0));
     for (auto* w : batch) {
       w->result.error = res.error;
@@ -226,8 +233,8 @@ void BatchingClient::deliver(Lane& lane, const std::vector<Waiter*>& batch, http
     }
     return;
   }
-  if (up.batch_support.load(std::memory_order_relaxed) == BatchSupport::unknown) {
-    up.batch_support.store(BatchSupport::yes, std::memory_order_relaxed);
+  if (up.batch_support.exchange(BatchSupport::yes, std::memory_order_relaxed) == BatchSupport::no) {
+    up.metrics.batching().set(1);  // taken again after kBatchRefusalMemory
   }
   uint64_t given = 0;
   for (auto* w : batch) {

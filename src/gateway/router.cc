@@ -496,7 +496,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       try {
         http::ReplyLimits limits{budget.left, &buffered_, config_.limits.max_buffered_bytes};
         // (Not a conditional expression: GCC 12 miscompiles co_await in one.)
-        if (batchable && up.batches()) {
+        if (batchable) {
           res = co_await loop.client->post_batchable(up, id, std::move(body), timeout, limits);
         } else {
           res = co_await loop.client->post(up, std::move(body), timeout, limits);

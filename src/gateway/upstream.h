@@ -195,11 +195,20 @@ class Upstream {
   /// Samples the "upstream call failed" log line.
   log::Pow2Sampler failure_log;
   std::atomic<BatchSupport> batch_support{BatchSupport::unknown};
-  /// Whether light calls to it may travel in batches now (config, and what it answered so far).
-  bool batches() const {
+  /// A refusal is remembered this long; then batches are tried again (a provider's plan may change).
+  static constexpr Clock::duration kBatchRefusalMemory = std::chrono::minutes(10);
+  /// Records that it answered a batch as something else; true the first time since it last took one.
+  bool refuse_batches(Clock::time_point now) {
+    batch_refused_at_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+    return batch_support.exchange(BatchSupport::no, std::memory_order_relaxed) != BatchSupport::no;
+  }
+  /// Whether light calls to it may travel in batches now (config, and what it answered lately).
+  bool batches(Clock::time_point now) const {
     auto mode = config_.batching;
-    return mode == Batching::on ||
-           (mode == Batching::automatic && batch_support.load(std::memory_order_relaxed) != BatchSupport::no);
+    if (mode != Batching::automatic) return mode == Batching::on;
+    if (batch_support.load(std::memory_order_relaxed) != BatchSupport::no) return true;
+    return now.time_since_epoch().count() - batch_refused_at_.load(std::memory_order_relaxed) >
+           std::chrono::duration_cast<Clock::duration>(kBatchRefusalMemory).count();
   }
 
   // Admin loop only.
@@ -209,6 +218,7 @@ class Upstream {
   uint64_t seen_closes = 0;  // breaker.closes() when the window was last cleared
 
  private:
+  std::atomic<int64_t> batch_refused_at_{0};
   const UpstreamConfig& config_;
   size_t chain_index_;
   size_t index_;

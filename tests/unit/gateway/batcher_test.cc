@@ -180,7 +180,8 @@ TEST_F(BatcherTest, AnUpstreamThatRefusesBatchesGetsTheCallsAloneAndNoMoreBatche
   for (size_t i = 0; i < r.size(); ++i) expect_own_reply(r[i], 1 + i);
   EXPECT_EQ(upstream->bodies.size(), 4u);  // the batch, then each call alone
   EXPECT_EQ(up().batch_support.load(), BatchSupport::no);
-  EXPECT_FALSE(up().batches());
+  EXPECT_FALSE(up().batches(Clock::now()));
+  EXPECT_TRUE(up().batches(Clock::now() + Upstream::kBatchRefusalMemory + std::chrono::seconds(1)));
   EXPECT_EQ(up().metrics.batching().value(), 0);
   EXPECT_EQ(buffered.load(), r[0].charged + r[1].charged + r[2].charged);
   // From now on its calls go alone even when they queue up.
@@ -199,7 +200,7 @@ TEST_F(BatcherTest, BatchingOnKeepsTryingAfterARefusal) {
   };
   auto r = send(2, 1, 1);
   for (size_t i = 0; i < r.size(); ++i) expect_own_reply(r[i], 1 + i);
-  EXPECT_TRUE(up(1).batches());
+  EXPECT_TRUE(up(1).batches(Clock::now()));
 }
 
 TEST_F(BatcherTest, AnExchangeThatFailsAsAWholeFailsEveryCallInIt) {
@@ -223,6 +224,22 @@ TEST_F(BatcherTest, AnExchangeThatFailsAsAWholeFailsEveryCallInIt) {
     return refused;
   };
   for (auto& x : send(2, 5)) EXPECT_EQ(x.error, Error::connect);
+}
+
+TEST_F(BatcherTest, GarbageForABatchFailsEachCallAndIsNoRefusal) {
+  upstream->answer = [](const std::string&) {
+    http::ClientResponse r;
+    r.status = 200;
+    r.body = "<html>502 Bad Gateway</html>";
+    return r;
+  };
+  for (auto& x : send(3, 1)) {
+    EXPECT_EQ(x.error, Error::protocol);
+    EXPECT_EQ(x.message, "reply is not JSON");
+  }
+  EXPECT_EQ(upstream->bodies.size(), 1u);  // not sent again one by one
+  EXPECT_NE(up().batch_support.load(), BatchSupport::no);
+  EXPECT_EQ(buffered.load(), 0u);
 }
 
 TEST_F(BatcherTest, AReplyOverItsCallersBudgetFailsOnlyThatCall) {
@@ -274,7 +291,7 @@ chains:
                                   "off.yaml");
   GatewayMetrics m{cfg};
   auto off = make_chains(cfg, m);
-  EXPECT_FALSE(off[0]->upstreams[0]->batches());
+  EXPECT_FALSE(off[0]->upstreams[0]->batches(Clock::now()));
   EXPECT_EQ(off[0]->upstreams[0]->metrics.batching().value(), 0);
 }
 
