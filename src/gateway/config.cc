@@ -131,17 +131,17 @@ void read_edge(ConfigMap& root, GatewayConfig& cfg) {
     }
     a->finish();
   }
-  if (auto cm = root.map("cors")) {
+  if (auto co = root.map("cors")) {
     auto& cors = cfg.cors;
-    cors.allowed_origins = cm->strings("allowed_origins");
-    cors.max_age = cm->duration("max_age", cors.max_age, Duration(0));
+    cors.allowed_origins = co->strings("allowed_origins");
+    cors.max_age = co->duration("max_age", cors.max_age, Duration(0));
     for (const auto& o : cors.allowed_origins) {
       if (!valid_origin(o)) {
-        cm->error("allowed_origins", fmt::format("'{}': expected scheme://host[:port] as browsers send it "
+        co->error("allowed_origins", fmt::format("'{}': expected scheme://host[:port] as browsers send it "
                                                  "(no path, no trailing slash), or '*'", o));
       }
     }
-    cm->finish();
+    co->finish();
   }
   if (auto rl = root.map("rate_limits")) {
     auto& rate = cfg.rate_limits;
