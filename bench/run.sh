@@ -11,7 +11,8 @@
 #   BENCH_CONNECTIONS [32]    wrk -c;  BENCH_THREADS [2]: wrk -t
 #   BENCH_ROUNDS [1]          run all targets this many times, interleaved; the table shows medians
 #   BENCH_WORKERS [nproc]     worker processes/threads of every proxy (nginx, HAProxy, gateway)
-#   BENCH_TARGETS             subset/order of "direct nginx haproxy gateway"
+#   BENCH_TARGETS             subset/order of "direct nginx haproxy gateway" (also: gateway-edge, the
+#                             gateway with an API key required, token buckets, trusted proxies and CORS)
 #   BENCH_PIN_WRK, BENCH_PIN_ANVIL, BENCH_PIN_TARGET
 #                             taskset CPU lists (e.g. 1, 0, 0); empty = not pinned (the default)
 #   BENCH_RESULTS [bench/RESULTS.md]  where the section is appended; BENCH_RESULTS=- appends nothing
@@ -52,7 +53,7 @@ for t in $TARGETS; do
     direct) ;;
     nginx) [[ -x $NGINX ]] || die "nginx not found at $NGINX" ;;
     haproxy) command -v "$HAPROXY" >/dev/null || die "haproxy not found" ;;
-    gateway) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
+    gateway|gateway-edge) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
     *) die "unknown target '$t' in BENCH_TARGETS" ;;
   esac
 done
@@ -123,7 +124,8 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-rpc() { curl -sS --max-time 2 -X POST -H 'Content-Type: application/json' --data "$BODY" "$1"; }
+# BENCH_AUTH: the Authorization header of every request (set for gateway-edge only; post.lua sends it too).
+rpc() { curl -sS --max-time 2 -X POST -H 'Content-Type: application/json' ${BENCH_AUTH:+-H "Authorization: $BENCH_AUTH"} --data "$BODY" "$1"; }
 
 # wait_rpc NAME URL PID: until URL answers eth_blockNumber with a result (15 s at most).
 wait_rpc() {
@@ -200,6 +202,7 @@ start_target() {
   local name=$1 port
   port=$(free_port)
   TARGET_PID=""
+  unset BENCH_AUTH
   case $name in
     direct)
       URL="http://127.0.0.1:$ANVIL_PORT/"
@@ -217,6 +220,14 @@ start_target() {
     gateway)
       fill bench/gateway.yaml "$TMP/gateway.yaml" "$port" "$(free_port)"
       start gateway "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway.yaml"
+      ;;
+    gateway-edge)
+      local key="bench-$RANDOM$RANDOM"
+      printf 'keys:\n  - name: bench\n    sha256: %s\n    rps: 1000000000\n' \
+        "$(printf %s "$key" | sha256sum | cut -d' ' -f1)" >"$TMP/keys.yaml"
+      export BENCH_AUTH="Bearer $key"
+      fill bench/gateway_edge.yaml "$TMP/gateway-edge.yaml" "$port" "$(free_port)"
+      start gateway-edge "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway-edge.yaml"
       ;;
   esac
   TARGET_PID=$STARTED_PID
