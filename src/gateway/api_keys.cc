@@ -1,14 +1,14 @@
 #include "gateway/api_keys.h"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 #include <set>
 
@@ -71,8 +71,9 @@ KeySet read_keys(ConfigReader& reader, std::optional<ConfigMap> root) {
         key.hash = *h;
         if (!hashes.insert(*h).second) k.error("sha256", "the same key hash is listed twice");
       } else {
-        k.error("sha256", "expected the 64 hex digits of the key's SHA-256 (printf %s \"$KEY\" | sha256sum), "
-                          "not the key itself");
+        k.error("sha256",
+                "expected the 64 hex digits of the key's SHA-256 (printf %s \"$KEY\" | sha256sum), "
+                "not the key itself");
       }
     }
     key.chains = k.strings("chains");

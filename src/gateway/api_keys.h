@@ -15,10 +15,9 @@
 // admin loop loads new ones and publishes them whole. A broken file never replaces a good set.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-
 #include <array>
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>

@@ -91,8 +91,8 @@ std::optional<Cidr> Cidr::parse(std::string_view text, std::string* why) {
   c.base = *ip;
   for (unsigned bit = c.prefix; bit < 128; ++bit) c.base.bytes[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
   // A range with host bits set ("10.1.2.3/8") is almost always a typo for something else.
-  if (c.base.bytes != ip->bytes) return fail("host bits are set; did you mean " + c.base.to_string() + "/" +
-                                             std::to_string(prefix) + "?");
+  if (c.base.bytes != ip->bytes)
+    return fail("host bits are set; did you mean " + c.base.to_string() + "/" + std::to_string(prefix) + "?");
   return c;
 }
 

@@ -32,7 +32,7 @@ struct IpAddress {
 
 /// @brief An address range "10.0.0.0/8", "2001:db8::/32"; a bare address is a /32 or /128.
 struct Cidr {
-  IpAddress base;  // host bits cleared
+  IpAddress base;       // host bits cleared
   unsigned prefix = 0;  // in bits of the 16-byte form (IPv4 /8 is 96 + 8)
   static std::optional<Cidr> parse(std::string_view text, std::string* why = nullptr);
   bool contains(const IpAddress& ip) const;

@@ -36,25 +36,27 @@ std::pair<std::string_view, std::string_view> split_key_segment(std::string_view
 }  // namespace
 
 ClientGate::ClientGate(const GatewayConfig& config, metrics::Registry& r)
-    : mode_(config.auth.mode), cors_(config.cors), limiter_(config.rate_limits),
+    : mode_(config.auth.mode),
+      cors_(config.cors),
+      limiter_(config.rate_limits),
       reload_interval_(config.auth.reload_interval) {
   std::vector<Cidr> ranges;
   for (const auto& text : config.trusted_proxies) {
     if (auto c = Cidr::parse(text)) ranges.push_back(*c);  // validated with the config
   }
   proxies_ = TrustedProxies(std::move(ranges));
-  requests_ = &r.counter("nodeops_gateway_client_requests_total",
-                         "Client requests by API key name (`anonymous` without a valid key), refused ones included.",
-                         {"key"});
+  requests_ =
+      &r.counter("nodeops_gateway_client_requests_total",
+                 "Client requests by API key name (`anonymous` without a valid key), refused ones included.", {"key"});
   rejections_ = &r.counter("nodeops_gateway_client_rejections_total",
                            "Client requests refused before routing, by key name and reason (unauthorized, "
                            "forbidden, rate_limited, origin); forbidden also counts single calls of a method "
                            "the key may not use.",
                            {"key", "reason"});
   keys_loaded_ = &r.gauge("nodeops_gateway_api_keys", "API keys in the keys file in use.").labels({});
-  auto& reloads = r.counter("nodeops_gateway_api_keys_reloads_total",
-                            "Keys file reloads after a change, by result (ok, error: the previous keys stay).",
-                            {"result"});
+  auto& reloads =
+      r.counter("nodeops_gateway_api_keys_reloads_total",
+                "Keys file reloads after a change, by result (ok, error: the previous keys stay).", {"result"});
   reloads_ = {&reloads.labels({"ok"}), &reloads.labels({"error"})};
   auto& tracked = r.gauge("nodeops_gateway_rate_limit_tracked_addresses",
                           "Client addresses with a per-address token bucket (at most rate_limits.max_tracked_ips).")
@@ -82,8 +84,10 @@ ClientGate::ClientGate(const GatewayConfig& config, metrics::Registry& r)
             if (old.name == key.name && old.bucket) key.bucket = old.bucket;
           }
         }
-        if (key.bucket) key.bucket->set_rate(key.rate);
-        else key.bucket = std::make_shared<TokenBucket>(key.rate);
+        if (key.bucket)
+          key.bucket->set_rate(key.rate);
+        else
+          key.bucket = std::make_shared<TokenBucket>(key.rate);
       }
       keys_loaded_->set(static_cast<double>(next.keys().size()));
     };
@@ -102,7 +106,8 @@ const ClientSeries& ClientGate::series_for(const std::string& name) {
   if (!slot) {
     slot = std::make_unique<ClientSeries>();
     slot->requests = &requests_->labels({name});
-    for (size_t i = 0; i < kRejectionNames.size(); ++i) slot->rejections[i] = &rejections_->labels({name, kRejectionNames[i]});
+    for (size_t i = 0; i < kRejectionNames.size(); ++i)
+      slot->rejections[i] = &rejections_->labels({name, kRejectionNames[i]});
   }
   return *slot;
 }
@@ -165,8 +170,8 @@ Admission ClientGate::admit(const http::Request& req, std::string_view path) {
   }
   if (auto no = limiter_.admits(a.key ? a.key->bucket.get() : nullptr, a.client, LimitClock::now())) {
     refuse(a, Rejection::rate_limited, 429, jsonrpc::kLimitExceeded, "rate limit exceeded; retry later");
-    a.answer->headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(
-                                                      1, static_cast<int64_t>(std::ceil(no->retry_after_seconds)))));
+    a.answer->headers.emplace_back(
+        "Retry-After", std::to_string(std::max<int64_t>(1, static_cast<int64_t>(std::ceil(no->retry_after_seconds)))));
   }
   return a;
 }
@@ -191,8 +196,8 @@ bool ClientGate::charge(Admission& a, std::vector<jsonrpc::Call>& calls) {
   auto no = limiter_.take(a.key ? a.key->bucket.get() : nullptr, a.client, cost, LimitClock::now());
   if (!no) return true;
   refuse(a, Rejection::rate_limited, 429, jsonrpc::kLimitExceeded, "rate limit exceeded; retry later");
-  a.answer->headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(
-                                                    1, static_cast<int64_t>(std::ceil(no->retry_after_seconds)))));
+  a.answer->headers.emplace_back(
+      "Retry-After", std::to_string(std::max<int64_t>(1, static_cast<int64_t>(std::ceil(no->retry_after_seconds)))));
   return false;
 }
 

@@ -12,9 +12,8 @@
 // on the admin loop and read through immutable snapshots.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-
 #include <array>
+#include <boost/asio/io_context.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,9 +45,9 @@ struct ClientSeries {
 
 /// @brief What the gate knows about one request while it is served.
 struct Admission {
-  std::string client;          // the client's address (trusted_proxies applied)
-  std::string_view path;       // the request's path without its key segment
-  std::string_view origin;     // the CORS origin answers must name; empty: not a CORS request
+  std::string client;                  // the client's address (trusted_proxies applied)
+  std::string_view path;               // the request's path without its key segment
+  std::string_view origin;             // the CORS origin answers must name; empty: not a CORS request
   std::shared_ptr<const KeySet> keys;  // keeps `key` alive
   const ApiKey* key = nullptr;         // null: anonymous
   const ClientSeries* series = nullptr;

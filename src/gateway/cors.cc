@@ -20,8 +20,10 @@ bool iequal(std::string_view a, std::string_view b) {
 CorsPolicy::CorsPolicy(const CorsConfig& config)
     : max_age_(std::to_string(std::chrono::duration_cast<std::chrono::seconds>(config.max_age).count())) {
   for (const auto& o : config.allowed_origins) {
-    if (o == "*") any_ = true;
-    else origins_.push_back(o);
+    if (o == "*")
+      any_ = true;
+    else
+      origins_.push_back(o);
   }
 }
 

@@ -56,7 +56,8 @@ BucketRate TokenBucket::rate() const {
 }
 
 AddressBuckets::AddressBuckets(BucketRate rate, size_t max_tracked)
-    : rate_(rate), per_shard_(std::max<size_t>(1, (max_tracked + kShards - 1) / kShards)),
+    : rate_(rate),
+      per_shard_(std::max<size_t>(1, (max_tracked + kShards - 1) / kShards)),
       shards_(new Shard[kShards]) {}
 
 AddressBuckets::Shard& AddressBuckets::shard_of(std::string_view address) {
@@ -118,8 +119,10 @@ size_t AddressBuckets::tracked() const {
 
 MethodWeights::MethodWeights(const std::vector<MethodWeight>& rules) {
   for (const auto& r : rules) {
-    if (!r.method.empty() && r.method.back() == '_') prefixes_.emplace_back(r.method, r.weight);
-    else exact_[r.method] = r.weight;
+    if (!r.method.empty() && r.method.back() == '_')
+      prefixes_.emplace_back(r.method, r.weight);
+    else
+      exact_[r.method] = r.weight;
   }
   std::stable_sort(prefixes_.begin(), prefixes_.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
@@ -163,8 +166,10 @@ std::optional<Refusal> RateLimiter::take(TokenBucket* key_bucket, std::string_vi
   if (global_) {
     if (double wait = global_->take(cost, now); wait > 0) {
       // All or nothing: the client's own bucket gets back what this refused request took.
-      if (key_bucket) key_bucket->give_back(cost);
-      else if (by_address) addresses_->give_back(address, cost);
+      if (key_bucket)
+        key_bucket->give_back(cost);
+      else if (by_address)
+        addresses_->give_back(address, cost);
       return Refusal{Refusal::Scope::global, wait};
     }
   }

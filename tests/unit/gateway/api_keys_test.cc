@@ -44,7 +44,8 @@ TEST(ApiKeys, Sha256IsTheStandardOne) {
 TEST(ApiKeys, FindsAKeyByWhatTheClientSends) {
   auto set = parse_key_file("keys:\n  - name: dapp\n    sha256: " + hex(sha256("s3cret")) +
                                 "\n    chains: [eth]\n    methods: [eth_call, net_]\n    rps: 5\n    burst: 10\n"
-                                "  - { name: other, sha256: " + hex(sha256("other")) + " }\n",
+                                "  - { name: other, sha256: " +
+                                hex(sha256("other")) + " }\n",
                             "keys.yaml");
   ASSERT_EQ(set.keys().size(), 2u);
   const auto* k = set.find("s3cret");
@@ -108,6 +109,4 @@ TEST(KeyStore, ReloadsAChangedFileAndKeepsTheOldKeysWhenTheNewFileIsBroken) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(KeyStore, ABrokenFileAtStartIsAConfigError) {
-  EXPECT_THROW(KeyStore("/nonexistent/keys.yaml", {}), ConfigError);
-}
+TEST(KeyStore, ABrokenFileAtStartIsAConfigError) { EXPECT_THROW(KeyStore("/nonexistent/keys.yaml", {}), ConfigError); }

@@ -56,8 +56,9 @@ TEST(AddressBuckets, EachAddressHasItsOwnBucket) {
 TEST(AddressBuckets, RotatingAddressesCannotGrowMemory) {
   AddressBuckets a({1, 1}, 64);
   auto t0 = LimitClock::now();
-  for (int i = 0; i < 100000; ++i) a.take("10." + std::to_string(i / 65536) + "." + std::to_string(i / 256 % 256) + "." +
-                                              std::to_string(i % 256), 1, t0);
+  for (int i = 0; i < 100000; ++i)
+    a.take("10." + std::to_string(i / 65536) + "." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256), 1,
+           t0);
   EXPECT_LE(a.tracked(), 64u + 16u) << "at most max_tracked (rounded up per shard)";
   EXPECT_GE(a.evictions(), 100000u - 80u);
   // A recently used address is still tracked (and still empty).
@@ -66,8 +67,8 @@ TEST(AddressBuckets, RotatingAddressesCannotGrowMemory) {
 }
 
 TEST(MethodWeights, ExactThenLongestPrefixThenOne) {
-  MethodWeights w({{"eth_getLogs", 20}, {"debug_", 50}, {"debug_traceCall", 100}, {"eth_chainId", 0},
-                   {"x_", 2}, {"x_y_", 3}});
+  MethodWeights w(
+      {{"eth_getLogs", 20}, {"debug_", 50}, {"debug_traceCall", 100}, {"eth_chainId", 0}, {"x_", 2}, {"x_y_", 3}});
   EXPECT_EQ(w.of("eth_getLogs"), 20);
   EXPECT_EQ(w.of("debug_traceCall"), 100) << "an exact name beats a prefix";
   EXPECT_EQ(w.of("debug_getRawBlock"), 50);
