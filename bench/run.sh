@@ -337,6 +337,11 @@ if [[ -n ${RPS[gateway]:-} && -n ${RPS[nginx]:-} ]]; then
   SUMMARY+="
 - gateway/nginx p50: $(ratio "${P50[gateway]}" "${P50[nginx]}"), p99: $(ratio "${P99[gateway]}" "${P99[nginx]}"); proxy CPU per request: $(ratio "${CPU[gateway]}" "${CPU[nginx]}")"
 fi
+if [[ -n ${RPS[gateway]:-} && -n ${RPS[gateway-edge]:-} ]]; then
+  edge_ratio=$(ratio "${RPS[gateway-edge]}" "${RPS[gateway]}")
+  SUMMARY+="${SUMMARY:+
+}- gateway-edge/gateway throughput: **$edge_ratio** (issue 17: auth + rate limiting cost ≤ 5% of req/s: $(awk -v r="$edge_ratio" 'BEGIN { print (r >= 0.95 ? "met" : "not met") }')); proxy CPU per request: ${CPU[gateway-edge]} vs ${CPU[gateway]} µs"
+fi
 if [[ -n ${RPS[gateway]:-} && -n ${RPS[haproxy]:-} ]]; then
   SUMMARY+="
 - gateway/haproxy throughput: $(ratio "${RPS[gateway]}" "${RPS[haproxy]}")"
@@ -360,6 +365,7 @@ BUSY=""
 if [[ $BUSY_START -gt 20 || $BUSY_END -gt 20 || ${COMPILERS_START:-0} != 0 || ${COMPILERS_END:-0} != 0 ]]; then
   BUSY=" **Other work ran on the machine (CPU ${BUSY_START}% / ${BUSY_END}% busy in the second before / after the run; compiler processes before/after: ${COMPILERS_START:-0}/${COMPILERS_END:-0}): the numbers are depressed and noisy.**"
 fi
+unset BENCH_AUTH  # set by the script itself for gateway-edge, not part of the command
 CMD="$( (env | grep -E '^(BENCH_[A-Z_]+|ANVIL|WRK|NGINX|HAPROXY)=' || true) | sort | tr '\n' ' ')bash bench/run.sh ${1:-build/release/nodeops}"
 
 SECTION="## $(date -u '+%Y-%m-%d %H:%M UTC')
