@@ -5,6 +5,9 @@ wrk.method = "POST"
 wrk.path = "/"
 wrk.body = os.getenv("BENCH_BODY") or '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}'
 wrk.headers["Content-Type"] = "application/json"
+-- The gateway-edge target requires an API key (bench/run.sh sets BENCH_AUTH for it).
+local auth = os.getenv("BENCH_AUTH")
+if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
 
 function done(summary, latency, requests)
   local e = summary.errors

@@ -11,8 +11,9 @@
 #   BENCH_CONNECTIONS [32]    wrk -c;  BENCH_THREADS [2]: wrk -t
 #   BENCH_ROUNDS [1]          run all targets this many times, interleaved; the table shows medians
 #   BENCH_WORKERS [nproc]     worker processes/threads of every proxy (nginx, HAProxy, gateway)
-#   BENCH_TARGETS             subset/order of "direct nginx haproxy gateway" (also: gateway-unbatched,
-#                             the gateway with upstream batching off)
+#   BENCH_TARGETS             subset/order of "direct nginx haproxy gateway"; also gateway-unbatched
+#                             (the gateway with upstream batching off) and gateway-edge (the gateway
+#                             with an API key required, token buckets, trusted proxies and CORS)
 #   BENCH_METHOD [blockNumber]  the call every request makes: blockNumber or getBalance
 #   BENCH_PIN_WRK, BENCH_PIN_ANVIL, BENCH_PIN_TARGET
 #                             taskset CPU lists (e.g. 1, 0, 0); empty = not pinned (the default)
@@ -59,7 +60,7 @@ for t in $TARGETS; do
     direct) ;;
     nginx) [[ -x $NGINX ]] || die "nginx not found at $NGINX" ;;
     haproxy) command -v "$HAPROXY" >/dev/null || die "haproxy not found" ;;
-    gateway|gateway-unbatched) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
+    gateway|gateway-unbatched|gateway-edge) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
     *) die "unknown target '$t' in BENCH_TARGETS" ;;
   esac
 done
@@ -130,7 +131,8 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-rpc() { curl -sS --max-time 2 -X POST -H 'Content-Type: application/json' --data "$BODY" "$1"; }
+# BENCH_AUTH: the Authorization header of every request (set for gateway-edge only; post.lua sends it too).
+rpc() { curl -sS --max-time 2 -X POST -H 'Content-Type: application/json' ${BENCH_AUTH:+-H "Authorization: $BENCH_AUTH"} --data "$BODY" "$1"; }
 
 # wait_rpc NAME URL PID: until URL answers eth_blockNumber with a result (15 s at most).
 wait_rpc() {
@@ -207,6 +209,7 @@ start_target() {
   local name=$1 port
   port=$(free_port)
   TARGET_PID=""
+  unset BENCH_AUTH
   case $name in
     direct)
       URL="http://127.0.0.1:$ANVIL_PORT/"
@@ -228,6 +231,14 @@ start_target() {
     gateway-unbatched)
       fill bench/gateway.yaml "$TMP/gateway-unbatched.yaml" "$port" "$(free_port)" off
       start gateway-unbatched "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway-unbatched.yaml"
+      ;;
+    gateway-edge)
+      local key="bench-$RANDOM$RANDOM"
+      printf 'keys:\n  - name: bench\n    sha256: %s\n    rps: 1000000000\n' \
+        "$(printf %s "$key" | sha256sum | cut -d' ' -f1)" >"$TMP/keys.yaml"
+      export BENCH_AUTH="Bearer $key"
+      fill bench/gateway_edge.yaml "$TMP/gateway-edge.yaml" "$port" "$(free_port)"
+      start gateway-edge "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway-edge.yaml"
       ;;
   esac
   TARGET_PID=$STARTED_PID
@@ -345,6 +356,11 @@ if [[ -n ${RPS[gateway]:-} && -n ${RPS[gateway-unbatched]:-} ]]; then
   SUMMARY+="${SUMMARY:+
 }- upstream batching: $(ratio "${RPS[gateway]}" "${RPS[gateway-unbatched]}")x the req/s of the same gateway with batching off; p50 $(ms "${P50[gateway]}") vs $(ms "${P50[gateway-unbatched]}") ms, p99 $(ms "${P99[gateway]}") vs $(ms "${P99[gateway-unbatched]}") ms"
 fi
+if [[ -n ${RPS[gateway]:-} && -n ${RPS[gateway-edge]:-} ]]; then
+  edge_ratio=$(ratio "${RPS[gateway-edge]}" "${RPS[gateway]}")
+  SUMMARY+="${SUMMARY:+
+}- gateway-edge/gateway throughput: **$edge_ratio** (issue 17: auth + rate limiting cost ≤ 5% of req/s: $(awk -v r="$edge_ratio" 'BEGIN { print (r >= 0.95 ? "met" : "not met") }')); proxy CPU per request: ${CPU[gateway-edge]} vs ${CPU[gateway]} µs"
+fi
 if [[ -n ${RPS[gateway]:-} && -n ${RPS[haproxy]:-} ]]; then
   SUMMARY+="
 - gateway/haproxy throughput: $(ratio "${RPS[gateway]}" "${RPS[haproxy]}")"
@@ -368,6 +384,7 @@ BUSY=""
 if [[ $BUSY_START -gt 20 || $BUSY_END -gt 20 || ${COMPILERS_START:-0} != 0 || ${COMPILERS_END:-0} != 0 ]]; then
   BUSY=" **Other work ran on the machine (CPU ${BUSY_START}% / ${BUSY_END}% busy in the second before / after the run; compiler processes before/after: ${COMPILERS_START:-0}/${COMPILERS_END:-0}): the numbers are depressed and noisy.**"
 fi
+unset BENCH_AUTH  # set by the script itself for gateway-edge, not part of the command
 CMD="$( (env | grep -E '^(BENCH_[A-Z_]+|ANVIL|WRK|NGINX|HAPROXY)=' || true) | sort | tr '\n' ' ')bash bench/run.sh ${1:-build/release/nodeops}"
 
 SECTION="## $(date -u '+%Y-%m-%d %H:%M UTC')

@@ -372,6 +372,29 @@ def gateway():
             ], w=12, rename={"Value #A": "info", "Value #B": "healthy", "Value #C": "connections"}),
             timeseries("Healthy upstreams per chain", [(
                 f"min by (chain) (nodeops_gateway_chain_healthy_upstreams{{{SEL}}})", "{{chain}}")], unit="none", w=12),
+            row("Clients (API keys, rate limits, CORS)"),
+            timeseries("Client requests/s per API key", [(
+                "sum by (key) (rate(nodeops_gateway_client_requests_total[$__rate_interval]))", "{{key}}")],
+                unit="reqps", w=8,
+                desc="Per key name from the keys file; `anonymous` is every request without a valid key."),
+            timeseries("Refused requests/s per key and reason", [(
+                "sum by (key, reason) (rate(nodeops_gateway_client_rejections_total[$__rate_interval])) > 0",
+                "{{key}} {{reason}}")], unit="reqps", w=8,
+                desc="unauthorized: 401 (no or wrong key); forbidden: 403 or -32021 (chain, method); "
+                     "rate_limited: 429; origin: 403 (CORS). Alert: NodeOpsGatewayClientRateLimited."),
+            timeseries("Rate limited share per key", [(
+                'sum by (key) (rate(nodeops_gateway_client_rejections_total{reason="rate_limited"}[$__rate_interval]))'
+                " / sum by (key) (rate(nodeops_gateway_client_requests_total[$__rate_interval]))",
+                "{{key}}")], unit="percentunit", w=8, min=0, max=1),
+            timeseries("Keys file: keys loaded, reloads", [
+                ("max(nodeops_gateway_api_keys)", "keys"),
+                ("sum by (result) (increase(nodeops_gateway_api_keys_reloads_total[$__rate_interval]))", "reloads {{result}}")],
+                unit="none", w=12,
+                desc="A reload with result=error kept the previous keys: the gateway log names file:line: key."),
+            timeseries("Tracked client addresses, evictions/s", [
+                ("sum(nodeops_gateway_rate_limit_tracked_addresses)", "tracked"),
+                ("sum(rate(nodeops_gateway_rate_limit_evictions_total[$__rate_interval]))", "evictions/s")], w=12,
+                desc="Per-address buckets, at most rate_limits.max_tracked_ips per replica."),
             row("Response cache"),
             timeseries("Cache hit ratio per chain and class", [(
                 f'sum by (chain, class) (rate(nodeops_gateway_cache_requests_total{{{SEL}, result="hit"}}[$__rate_interval]))'

@@ -35,9 +35,14 @@ struct Request {
   std::string target;  // path and query
   std::string content_type;
   std::string authorization;
+  std::string api_key;  // X-API-Key
+  std::string origin;   // Origin (CORS)
   std::string cache_control;
   std::string body;
-  std::string remote_address;  // client IP, or the first X-Forwarded-For hop when present
+  /// The direct peer's IP. Who the client is behind a proxy is the gateway's call (its
+  /// trusted_proxies), never the header's: anyone can send X-Forwarded-For.
+  std::string peer_address;
+  std::string forwarded_for;  // every X-Forwarded-For line as received, joined with ", "
   size_t loop = 0;             // index of the event loop serving it (its position in the server's loops)
 };
 

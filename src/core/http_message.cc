@@ -186,6 +186,8 @@ void MessageReader::next() {
   head_.authorization.clear();
   head_.cache_control.clear();
   head_.forwarded_for.clear();
+  head_.api_key.clear();
+  head_.origin.clear();
   head_.keep_alive = true;
   head_.expect_continue = false;
   uncharge();  // not taken by the caller: dropped here
@@ -339,6 +341,10 @@ MessageReader::Result MessageReader::parse_field(std::string_view name, std::str
   switch (name.size()) {
     case 6:
       if (iequals(name, "expect")) head_.expect_continue = head_.version == 11 && iequals(value, "100-continue");
+      else if (iequals(name, "origin") && head_.origin.empty()) head_.origin.assign(value);
+      break;
+    case 9:
+      if (iequals(name, "x-api-key") && head_.api_key.empty()) head_.api_key.assign(value);
       break;
     case 12:
       if (iequals(name, "content-type") && head_.content_type.empty()) head_.content_type.assign(value);
@@ -361,7 +367,10 @@ MessageReader::Result MessageReader::parse_field(std::string_view name, std::str
       }
       break;
     case 15:
-      if (iequals(name, "x-forwarded-for") && head_.forwarded_for.empty()) head_.forwarded_for.assign(value);
+      if (iequals(name, "x-forwarded-for")) {
+        if (!head_.forwarded_for.empty()) head_.forwarded_for.append(", ");
+        head_.forwarded_for.append(value);
+      }
       break;
     case 17:
       if (iequals(name, "transfer-encoding")) {

@@ -29,7 +29,11 @@ struct MessageHead {
   std::string content_type;
   std::string authorization;
   std::string cache_control;  // requests: the gateway's cache honours no-cache
-  std::string forwarded_for;  // the X-Forwarded-For value as received
+  /// Every X-Forwarded-For field line, joined with ", " in order (RFC 9110 5.3): a proxy that adds
+  /// its own line rather than appending must not hide the hop it saw behind one the client wrote.
+  std::string forwarded_for;
+  std::string api_key;  // requests: X-API-Key, first occurrence
+  std::string origin;   // requests: Origin (CORS), first occurrence
   bool keep_alive = true;
   bool expect_continue = false;  // the client waits for "100 Continue" before sending the body
 };

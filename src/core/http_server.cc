@@ -234,13 +234,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         r.content_type.assign(h.content_type);
         r.authorization.assign(h.authorization);
         r.cache_control.assign(h.cache_control);
-        if (h.forwarded_for.empty()) {
-          r.remote_address.assign(remote);
-        } else {
-          std::string_view first = std::string_view(h.forwarded_for).substr(0, h.forwarded_for.find(','));
-          while (!first.empty() && first.back() == ' ') first.remove_suffix(1);
-          r.remote_address.assign(first);
-        }
+        r.api_key.assign(h.api_key);
+        r.origin.assign(h.origin);
+        r.peer_address.assign(remote);
+        r.forwarded_for.assign(h.forwarded_for);
         std::swap(r.body, reader.body());
         bool keep_alive = h.keep_alive;
         unsigned version = h.version;

@@ -24,7 +24,9 @@ enum Code : int {
   kTimeout = -32012,
   kBatchTooLarge = -32013,
   kReplyTooLarge = -32014,
-  kLimitExceeded = -32005,  // EIP-1474 "limit exceeded": shed under overload, retry later
+  kLimitExceeded = -32005,  // EIP-1474 "limit exceeded": shed under overload or rate limited, retry later
+  kUnauthorized = -32020,   // no API key, or a wrong one (HTTP 401)
+  kForbidden = -32021,      // the key may not use this chain or method, or the origin is not allowed (HTTP 403)
 };
 
 /// @brief One call of a request. Views point into the body the request was parsed from.

@@ -120,7 +120,7 @@ struct AdminApi::Impl {
     constexpr std::string_view kBearer = "Bearer ";
     std::string_view auth = req.authorization;
     if (!auth.starts_with(kBearer) || !same_secret(auth.substr(kBearer.size()), token)) {
-      log::warn("admin request without a valid token", {{"target", req.target}, {"client", req.remote_address}});
+      log::warn("admin request without a valid token", {{"target", req.target}, {"client", req.peer_address}});
       auto r = error(401, "missing or wrong bearer token");
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
       return r;

@@ -6,6 +6,7 @@
 
 #include "chains/evm.h"
 #include "core/config_reader.h"
+#include "gateway/client_address.h"
 
 namespace nodeops::gateway {
 namespace {
@@ -106,6 +107,75 @@ ChainConfig read_chain(ConfigMap& m) {
   return c;
 }
 
+// "https://app.example" or "http://localhost:3000": a scheme, a host, an optional port; what a
+// browser sends in Origin, which never has a path or a trailing slash.
+bool valid_origin(const std::string& o) {
+  if (o == "*") return true;
+  auto scheme = o.find("://");
+  if (scheme == std::string::npos || scheme == 0) return false;
+  auto rest = std::string_view(o).substr(scheme + 3);
+  if (rest.empty()) return false;
+  for (char c : rest) {
+    if (c == '/' || c == '?' || c == '#' || c == ' ' || c == '*') return false;
+  }
+  return true;
+}
+
+// The public edge: trusted_proxies, auth, cors, rate_limits (gateway/client_gate.h).
+void read_edge(ConfigMap& root, GatewayConfig& cfg) {
+  cfg.trusted_proxies = root.strings("trusted_proxies");
+  for (const auto& text : cfg.trusted_proxies) {
+    std::string why;
+    if (!Cidr::parse(text, &why)) root.error("trusted_proxies", fmt::format("'{}': {}", text, why));
+  }
+  if (auto a = root.map("auth")) {
+    auto& auth = cfg.auth;
+    auth.mode = a->string("mode", auth.mode);
+    auth.keys_file = a->string("keys_file", "");
+    auth.reload_interval = a->duration("reload_interval", auth.reload_interval, Duration(100));
+    if (auth.mode != "off" && auth.mode != "optional" && auth.mode != "required") {
+      a->error("mode", fmt::format("expected off, optional or required, got '{}'", auth.mode));
+    } else if (auth.mode != "off" && auth.keys_file.empty()) {
+      a->error("keys_file", fmt::format("is required when mode is {}", auth.mode));
+    }
+    a->finish();
+  }
+  if (auto co = root.map("cors")) {
+    auto& cors = cfg.cors;
+    cors.allowed_origins = co->strings("allowed_origins");
+    cors.max_age = co->duration("max_age", cors.max_age, Duration(0));
+    for (const auto& o : cors.allowed_origins) {
+      if (!valid_origin(o)) {
+        co->error("allowed_origins", fmt::format("'{}': expected scheme://host[:port] as browsers send it "
+                                                 "(no path, no trailing slash), or '*'", o));
+      }
+    }
+    co->finish();
+  }
+  if (auto rl = root.map("rate_limits")) {
+    auto& rate = cfg.rate_limits;
+    rate.per_ip_rps = rl->number("per_ip_rps", rate.per_ip_rps, 0, 1e9);
+    rate.per_ip_burst = rl->number("per_ip_burst", rate.per_ip_burst, 0, 1e9);
+    rate.global_rps = rl->number("global_rps", rate.global_rps, 0, 1e9);
+    rate.global_burst = rl->number("global_burst", rate.global_burst, 0, 1e9);
+    rate.max_tracked_ips = static_cast<uint32_t>(rl->integer("max_tracked_ips", rate.max_tracked_ips, 16, 100000000));
+    std::set<std::string> methods;
+    for (auto& w : rl->list("method_weights")) {
+      MethodWeight mw;
+      if (auto m = w.required_string("method")) {
+        mw.method = *m;
+        if (!methods.insert(mw.method).second) w.error("method", fmt::format("'{}' has a weight already", mw.method));
+      }
+      mw.weight = w.number("weight", 1, 0, 1e6);
+      w.finish();
+      rate.method_weights.push_back(std::move(mw));
+    }
+    if (rate.per_ip_burst > 0 && rate.per_ip_rps == 0) rl->error("per_ip_burst", "needs per_ip_rps");
+    if (rate.global_burst > 0 && rate.global_rps == 0) rl->error("global_burst", "needs global_rps");
+    rl->finish();
+  }
+}
+
 GatewayConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
   GatewayConfig cfg;
   if (!root) throw ConfigError(reader.errors());
@@ -146,6 +216,7 @@ GatewayConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
     }
     cm->finish();
   }
+  read_edge(*root, cfg);
   std::set<std::string> names;
   for (auto& c : root->list("chains")) {
     auto chain = read_chain(c);

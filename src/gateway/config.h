@@ -93,6 +93,36 @@ struct CacheConfig {
   Duration unfinal_ttl{2000};
 };
 
+/// Client API keys (gateway/api_keys.h): `off` ignores keys, `optional` serves requests without
+/// a key as `anonymous` but refuses a wrong one, `required` refuses requests without a valid key.
+struct AuthConfig {
+  std::string mode = "off";  // off | optional | required
+  std::string keys_file;     // YAML of hashed keys, reloaded when it changes
+  Duration reload_interval{1000};  // how often the keys file is checked for a change
+};
+
+/// CORS for browser dapps (gateway/cors.h); no origins: no CORS headers, and no Origin refused.
+struct CorsConfig {
+  std::vector<std::string> allowed_origins;  // "https://app.example", or "*"
+  Duration max_age{600000};                  // how long browsers may keep a preflight's answer
+};
+
+struct MethodWeight {
+  std::string method;  // exact name, or a prefix ending in "_"
+  double weight = 1;
+};
+
+/// Token buckets (gateway/rate_limit.h); an rps of 0 turns that limit off. A burst of 0 is one
+/// second's worth. Per-key limits are in the keys file.
+struct RateLimitConfig {
+  double per_ip_rps = 0;    // requests without an API key, per client address
+  double per_ip_burst = 0;
+  double global_rps = 0;    // every request of this replica
+  double global_burst = 0;
+  uint32_t max_tracked_ips = 100000;  // per-address buckets kept (least recently used out)
+  std::vector<MethodWeight> method_weights;  // what a call costs; 1 for other methods
+};
+
 struct GatewayConfig {
   HostPort listen{"127.0.0.1", 8545};
   HostPort admin_listen{"127.0.0.1", 9100};
@@ -102,6 +132,11 @@ struct GatewayConfig {
   std::string log_level = "info";
   Limits limits;
   CacheConfig cache;
+  /// Peers whose X-Forwarded-For names the client (CIDRs: the ALB's subnets); empty: none.
+  std::vector<std::string> trusted_proxies;
+  AuthConfig auth;
+  CorsConfig cors;
+  RateLimitConfig rate_limits;
   std::vector<ChainConfig> chains;
 
   const ChainConfig* chain(std::string_view name) const;

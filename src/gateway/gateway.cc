@@ -11,6 +11,7 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "gateway/admin.h"
+#include "gateway/client_gate.h"
 #include "gateway/health.h"
 #include "gateway/metrics.h"
 #include "gateway/router.h"
@@ -49,6 +50,10 @@ int run_gateway(const GatewayConfig& config) {
     metrics.watch_cache(*cache);
   }
   for (unsigned i = 0; i < threads; ++i) router.attach_loop(i, *loops[i]);
+  // Keys, limits, CORS, trusted proxies; a broken keys file throws ConfigError: the gateway does
+  // not start without the keys it was told to require.
+  ClientGate gate(config, metrics.registry());
+  router.use_gate(&gate);
 
   std::vector<std::unique_ptr<HealthTracker>> trackers;
   for (auto& rt : chains) {
@@ -88,6 +93,7 @@ int run_gateway(const GatewayConfig& config) {
   // The trackers start now; their first round runs before traffic is served (up to 3 s), so the
   // first request already has a healthy pool.
   for (auto& t : trackers) t->start();
+  gate.start(admin_io);
   admin_io.run_for(std::chrono::milliseconds(0));
   {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);

@@ -168,6 +168,28 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
     if (path == "/readyz") co_return readiness();
     if (path.starts_with("/readyz/")) co_return readiness_of(path.substr(8));
   }
+  // The client gate (gateway/client_gate.h) before any other work: key, origin, empty buckets.
+  Admission admission;
+  if (gate_) {
+    admission = gate_->admit(req, path);
+  } else {
+    admission.client = req.peer_address;
+    admission.path = path;
+  }
+  // Not a conditional expression: GCC 12 miscompiles co_await inside one.
+  http::Response r;
+  if (admission.answer) {
+    r = std::move(*admission.answer);
+  } else {
+    r = co_await serve(req, admission);
+  }
+  if (gate_) gate_->finish(admission, r);
+  co_return r;
+}
+
+asio::awaitable<http::Response> Router::serve(http::Request& req, Admission& admission) {
+  auto path = admission.path;
+  const std::string& client = admission.client;
   ChainRuntime* chain = chain_for(path);
   if (!chain) {
     std::string known;
@@ -184,7 +206,8 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
     co_return json_response(415, jsonrpc::error_reply("", jsonrpc::kInvalidRequest,
                                                       "Content-Type must be application/json"));
   }
-  active_clients_.seen(req.remote_address, unix_now());
+  if (gate_ && !gate_->check_chain(admission, chain->config->name)) co_return std::move(*admission.answer);
+  active_clients_.seen(client, unix_now());
   metrics_.in_flight().inc();
   struct InFlight {
     metrics::Gauge& g;
@@ -199,6 +222,8 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
     metrics_.record_request(chain->index, "other", Outcome::rejected, 0);
     co_return json_response(200, jsonrpc::error_reply("", parsed.fatal->first, parsed.fatal->second));
   }
+  // Method allow-lists and weights need the calls: refused calls become invalid, the rest are charged.
+  if (gate_ && !gate_->charge(admission, parsed.calls)) co_return std::move(*admission.answer);
   // The request's reply bytes count in the buffered total until its response has been written:
   // a slow client reading a large answer holds those bytes as surely as an upstream still sending.
   struct Held {
@@ -219,8 +244,7 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
   };
   bool no_cache = cache_ && !req.cache_control.empty() && asks_no_cache(req.cache_control);
   if (!parsed.batch) {
-    auto result = co_await serve_call(loop, *chain, parsed.calls.front(), deadline, budget, no_cache,
-                                      req.remote_address);
+    auto result = co_await serve_call(loop, *chain, parsed.calls.front(), deadline, budget, no_cache, client);
     if (parsed.calls.front().notification()) co_return json_response(204, "");
     auto r = respond(result.shed ? 503 : 200, std::move(result.reply));
     if (result.shed) r.headers.emplace_back("Retry-After", "1");
@@ -234,8 +258,7 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
   co_await for_each_concurrently(
       loop.io, n,
       [&](size_t i) -> asio::awaitable<void> {
-        auto result = co_await serve_call(loop, *chain, parsed.calls[i], deadline, budget, no_cache,
-                                          req.remote_address);
+        auto result = co_await serve_call(loop, *chain, parsed.calls[i], deadline, budget, no_cache, client);
         if (result.cache == CacheResult::hit) ++hits;
         replies[i] = std::move(result.reply);
       },

@@ -19,6 +19,7 @@
 #include "gateway/active_clients.h"
 #include "gateway/cache.h"
 #include "gateway/chain_runtime.h"
+#include "gateway/client_gate.h"
 #include "gateway/config.h"
 #include "gateway/loop_context.h"
 #include "gateway/metrics.h"
@@ -67,6 +68,9 @@ class Router {
 
   /// Answers from the response cache when it may (set with use_cache; null: no cache).
   void use_cache(ResponseCache* cache) { cache_ = cache; }
+  /// Puts API keys, rate limits, CORS and trusted proxies in front of every request (null: none;
+  /// the client is then the direct peer).
+  void use_gate(ClientGate* gate) { gate_ = gate; }
 
   /// Answers one call: from the cache when it holds the answer (or an identical call in flight
   /// brings it), else route_call(); `no_cache` (the client's Cache-Control) skips the cache.
@@ -83,6 +87,8 @@ class Router {
 
  private:
   ChainRuntime* chain_for(std::string_view path) const;
+  /// handle() once the gate has let the request in.
+  boost::asio::awaitable<http::Response> serve(http::Request& request, Admission& admission);
   /// Sends a raw transaction one upstream accepted to every other healthy one, within `deadline`:
   /// anvil and many private nodes do not gossip, and a pool whose members disagree about pending
   /// transactions answers nonces and receipts at random.
@@ -102,6 +108,7 @@ class Router {
   ActiveClients active_clients_;
   std::atomic<bool> draining_{false};
   ResponseCache* cache_ = nullptr;
+  ClientGate* gate_ = nullptr;
 };
 
 }  // namespace nodeops::gateway

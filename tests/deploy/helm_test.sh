@@ -238,6 +238,10 @@ must_fail "snapshot enabled without a source fails" "snapshot.url or snapshot.s3
   "$HELM" template x "$BN" --set snapshot.enabled=true
 must_fail "gateway Ingress without an ACM certificate fails" "certificateArn is required" \
   "$HELM" template x "$GW" --set ingress.enabled=true
+must_fail "gateway API keys without their Secret fail" "apiKeys.existingSecret is required" \
+  "$HELM" template x "$GW" --set apiKeys.mode=required
+must_fail "gateway schema rejects an unknown auth mode" "apiKeys" \
+  "$HELM" template x "$GW" --set apiKeys.mode=on --set apiKeys.existingSecret=k
 must_fail "gateway active_pool outside the declared pools fails" "active_pool \"purple\"" \
   "$HELM" template x "$GW" --set 'config.chains[0].name=ethereum' --set 'config.chains[0].type=evm' \
     --set 'config.chains[0].active_pool=purple' --set 'config.chains[0].upstreams[0].name=a' \

@@ -752,11 +752,14 @@ TEST(HttpMessage, CapturesTheFieldsTheGatewayNeeds) {
                    "POST / HTTP/1.1\r\ncontent-TYPE:   application/json; charset=utf-8  \r\n"
                    "AUTHORIZATION: Bearer abc\r\nx-forwarded-for: 203.0.113.7, 10.0.0.1\r\n"
                    "X-Forwarded-For: 198.51.100.1\r\nContent-Type: text/plain\r\nAuthorization: Basic zzz\r\n"
-                   "X-Forwarded-Forx: nope\r\nContent-Types: nope\r\n\r\n");
+                   "X-Forwarded-Forx: nope\r\nContent-Types: nope\r\nx-api-KEY: k1\r\nX-API-Key: k2\r\n"
+                   "Origin: https://app.example\r\n\r\n");
   ASSERT_EQ(out.result, Result::done) << out.describe();
   EXPECT_EQ(out.head.content_type, "application/json; charset=utf-8") << "trimmed, first occurrence";
   EXPECT_EQ(out.head.authorization, "Bearer abc");
-  EXPECT_EQ(out.head.forwarded_for, "203.0.113.7, 10.0.0.1") << "the first field line, as received";
+  EXPECT_EQ(out.head.forwarded_for, "203.0.113.7, 10.0.0.1, 198.51.100.1") << "every field line, joined in order";
+  EXPECT_EQ(out.head.api_key, "k1") << "first occurrence";
+  EXPECT_EQ(out.head.origin, "https://app.example");
 }
 
 TEST(HttpMessage, ErrorsAreStickyAndNamed) {

@@ -118,3 +118,54 @@ chains:
   EXPECT_NE(errors[3].find("gw.yaml:5: cache.ttl: unknown key"), std::string::npos) << errors[3];
   EXPECT_EQ(errors[4], "gw.yaml:9: chains[0].finality_depth: only evm chains have a finality depth here");
 }
+
+TEST(GatewayConfig, ReadsThePublicEdge) {
+  auto cfg = parse_gateway_config(R"(
+trusted_proxies: [10.0.0.0/16, "fd00::/8"]
+auth: { mode: required, keys_file: /etc/keys.yaml, reload_interval: 2s }
+cors: { allowed_origins: ["https://app.example", "*"], max_age: 1m }
+rate_limits:
+  per_ip_rps: 10
+  per_ip_burst: 20
+  global_rps: 1000
+  method_weights: [{ method: eth_getLogs, weight: 20 }, { method: debug_ }]
+chains:
+  - { name: eth, chain_id: 1, upstreams: [{ name: a, url: "http://127.0.0.1:8546" }] }
+)", "gw.yaml");
+  EXPECT_EQ(cfg.trusted_proxies.size(), 2u);
+  EXPECT_EQ(cfg.auth.mode, "required");
+  EXPECT_EQ(cfg.auth.keys_file, "/etc/keys.yaml");
+  EXPECT_EQ(cfg.auth.reload_interval, Duration(2000));
+  EXPECT_EQ(cfg.cors.allowed_origins.size(), 2u);
+  EXPECT_EQ(cfg.cors.max_age, Duration(60000));
+  EXPECT_EQ(cfg.rate_limits.per_ip_rps, 10);
+  EXPECT_EQ(cfg.rate_limits.global_burst, 0);
+  ASSERT_EQ(cfg.rate_limits.method_weights.size(), 2u);
+  EXPECT_EQ(cfg.rate_limits.method_weights[1].weight, 1) << "default weight";
+}
+
+TEST(GatewayConfig, EdgeMistakesNameFileLineAndKey) {
+  auto errors = errors_of(R"(trusted_proxies: [10.0.0.1/8, alb]
+auth: { mode: on }
+cors: { allowed_origins: ["https://app.example/"] }
+rate_limits:
+  per_ip_burst: 5
+  method_weights: [{ method: eth_call, weight: 2 }, { method: eth_call, wieght: 3 }]
+chains:
+  - { name: eth, chain_id: 1, upstreams: [{ name: a, url: "http://127.0.0.1:8546" }] }
+)");
+  std::string all;
+  for (auto& e : errors) all += e + "\n";
+  EXPECT_NE(all.find("gw.yaml:1: trusted_proxies: '10.0.0.1/8': host bits are set; did you mean 10.0.0.0/8?"),
+            std::string::npos) << all;
+  EXPECT_NE(all.find("'alb': not an IPv4 or IPv6 address"), std::string::npos) << all;
+  EXPECT_NE(all.find("gw.yaml:2: auth.mode: expected off, optional or required"), std::string::npos) << all;
+  EXPECT_NE(all.find("gw.yaml:3: cors.allowed_origins: 'https://app.example/'"), std::string::npos) << all;
+  EXPECT_NE(all.find("rate_limits.per_ip_burst: needs per_ip_rps"), std::string::npos) << all;
+  EXPECT_NE(all.find("'eth_call' has a weight already"), std::string::npos) << all;
+  EXPECT_NE(all.find("did you mean weight?"), std::string::npos) << all;
+  auto no_file = errors_of("auth: { mode: optional }\nchains:\n  - { name: eth, chain_id: 1, upstreams: [{ name: a, url: "
+                           "\"http://127.0.0.1:8546\" }] }\n");
+  ASSERT_EQ(no_file.size(), 1u);
+  EXPECT_NE(no_file[0].find("auth.keys_file: is required when mode is optional"), std::string::npos) << no_file[0];
+}

@@ -81,5 +81,12 @@ release's headless Service, so the gateway health-checks every node on its own.
   "state_file" "/var/lib/nodeops/rollout-state.json"
   "limits" $limits
   "chains" $chains }}
+{{- with $v.config.trusted_proxies }}{{ $_ := set $cfg "trusted_proxies" . }}{{ end }}
+{{- with $v.config.cors }}{{ $_ := set $cfg "cors" . }}{{ end }}
+{{- with $v.config.rate_limits }}{{ $_ := set $cfg "rate_limits" . }}{{ end }}
+{{- if ne $v.apiKeys.mode "off" }}
+{{- if not $v.apiKeys.existingSecret }}{{ fail (printf "apiKeys.existingSecret is required when apiKeys.mode is %s (the keys file comes from a Secret)" $v.apiKeys.mode) }}{{ end }}
+{{- $_ := set $cfg "auth" (dict "mode" $v.apiKeys.mode "keys_file" "/var/run/secrets/nodeops-keys/keys.yaml") }}
+{{- end }}
 {{- toYaml $cfg }}
 {{- end }}
