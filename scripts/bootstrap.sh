@@ -12,7 +12,7 @@ APT_PACKAGES=(
   # test and run
   python3 python3-pytest python3-requests python3-yaml jq unzip curl procps
   prometheus prometheus-alertmanager prometheus-blackbox-exporter
-  chromium
+  chromium redis-server
   # benchmark peers and load generator
   nginx-light haproxy wrk hyperfine
 )
