@@ -1,7 +1,11 @@
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/intrusive/list.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <deque>
+#include <optional>
 
 #include "core/http.h"
 #include "core/http_io.h"
@@ -21,6 +25,7 @@ std::string_view to_string(ClientResponse::Error e) {
     case ClientResponse::Error::too_large: return "too_large";
     case ClientResponse::Error::protocol: return "protocol";
     case ClientResponse::Error::over_budget: return "over_budget";
+    case ClientResponse::Error::tls: return "tls";
   }
   return "io";
 }
@@ -29,11 +34,17 @@ namespace {
 
 using io::Clock;
 namespace bi = boost::intrusive;
+namespace ssl = asio::ssl;
+
+// TLS runs over the connection's own socket (a reference), so the deadline sweep cancels a TLS
+// exchange by cancelling the socket, as for plain ones.
+using TlsStream = ssl::stream<io::Socket&>;
 
 // One keep-alive connection to the origin with its read buffer. While an exchange (or the connect)
 // runs, it is on its pool's busy list with a deadline.
 struct Connection : bi::list_base_hook<bi::link_mode<bi::auto_unlink>> {
   io::Socket socket;
+  std::optional<TlsStream> tls;  // engaged on https connections only: nothing more on plain ones
   MessageReader reader;
   io::Deadline deadline;
   Connection(asio::io_context& io, uint64_t max_response)
@@ -59,6 +70,11 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
   bool sweeping = false;
   size_t open = 0;
   metrics::Gauge* gauge = nullptr;
+  Headers headers;  // sent with every request
+  // TLS (https): the context this pool's connections share, or why it could not be built.
+  std::unique_ptr<ssl::context> tls;
+  std::string tls_error;
+  bool host_is_ip = false;
 
   Impl(asio::io_context& i) : io(i) {}
   ~Impl() { busy.clear(); }  // connections destroyed later (at shutdown) then have nothing to unlink from
@@ -155,28 +171,69 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
       }
       std::tie(ec, std::ignore) = co_await asio::async_connect(c->socket, endpoints, io::nothrow);
     }
-    end(*c);
     if (ec || c->deadline.passed) {
+      end(*c);
       out.error = c->deadline.passed ? ClientResponse::Error::timeout : ClientResponse::Error::connect;
       out.message = "connect " + host + ":" + std::to_string(port) + ": " +
                     (c->deadline.passed ? std::string("timed out") : ec.message());
       co_return nullptr;
     }
     c->socket.set_option(tcp::no_delay(true), ec);
+    if (tls && !co_await handshake(*c, out)) {
+      end(*c);
+      co_return nullptr;
+    }
+    end(*c);
     c->socket.non_blocking(true, ec);  // for io::write_now
     opened();
     co_return c;
   }
 
+  // The TLS handshake on a connected socket, within the connection's deadline. A failure is
+  // Error::tls with OpenSSL's reason, the certificate's own when verification refused it.
+  asio::awaitable<bool> handshake(Connection& c, ClientResponse& out) {
+    auto& stream = c.tls.emplace(c.socket, *tls);
+    SSL* s = stream.native_handle();
+    X509_VERIFY_PARAM* param = SSL_get0_param(s);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (host_is_ip) {
+      X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+    } else {
+      SSL_set_tlsext_host_name(s, host.c_str());  // SNI: providers serve many names on one address
+      X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+    }
+    auto [ec] = co_await stream.async_handshake(ssl::stream_base::client, io::nothrow);
+    if (!ec && !c.deadline.passed) co_return true;
+    out.error = c.deadline.passed ? ClientResponse::Error::timeout : ClientResponse::Error::tls;
+    std::string why;
+    if (c.deadline.passed) {
+      why = "timed out";
+    } else if (long v = SSL_get_verify_result(s); v != X509_V_OK) {
+      why = std::string("certificate verify failed: ") + X509_verify_cert_error_string(v);
+    } else {
+      why = ec.message();
+    }
+    out.message = "tls handshake with " + host + ":" + std::to_string(port) + ": " + why;
+    co_return false;
+  }
+
   // One exchange on one connection. `stale` is set when it failed before any byte of the answer
   // arrived (on a reused connection that is a keep-alive the peer had closed).
-  asio::awaitable<ClientResponse> exchange(Connection* c, const std::string& head, const std::string& body,
-                                           Clock::time_point deadline, bool& stale, bool& keep) {
+  // `Stream` is the plain socket or its TLS stream: one code path, no indirection per read.
+  template <typename Stream>
+  asio::awaitable<ClientResponse> exchange(Stream& stream, Connection* c, const std::string& head,
+                                           const std::string& body, Clock::time_point deadline, bool& stale,
+                                           bool& keep) {
     ClientResponse out;
     begin(*c, deadline);
     boost::system::error_code ec;
-    auto rest = io::write_now(c->socket, {asio::buffer(head), asio::buffer(body)}, ec);
-    if (!ec && !io::empty(rest)) std::tie(ec, std::ignore) = co_await asio::async_write(c->socket, rest, io::nothrow);
+    if constexpr (std::is_same_v<Stream, io::Socket>) {
+      auto rest = io::write_now(stream, {asio::buffer(head), asio::buffer(body)}, ec);
+      if (!ec && !io::empty(rest)) std::tie(ec, std::ignore) = co_await asio::async_write(stream, rest, io::nothrow);
+    } else {
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(stream, io::Buffers{asio::buffer(head), asio::buffer(body)}, io::nothrow);
+    }
     if (ec || c->deadline.passed) {
       end(*c);
       stale = !c->deadline.passed;
@@ -188,14 +245,15 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
     bool got_some = false;
     auto res = reader.parse();
     while (res == MessageReader::Result::incomplete) {
-      auto [rec, n] = co_await c->socket.async_read_some(io::read_space(reader), io::nothrow);
+      auto [rec, n] = co_await stream.async_read_some(io::read_space(reader), io::nothrow);
       if (c->deadline.passed) {
         end(*c);
         out.error = ClientResponse::Error::timeout;
         out.message = "read: timed out";
         co_return out;
       }
-      if (rec == asio::error::eof) {
+      // A TLS peer that closes without close_notify ends the stream the same way as a plain one.
+      if (rec == asio::error::eof || rec == ssl::error::stream_truncated) {
         res = reader.finish();
         break;
       }
@@ -225,6 +283,7 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
       co_return out;
     }
     out.status = reader.head().status;
+    if (!reader.head().retry_after.empty()) out.retry_after = reader.head().retry_after;
     out.body = std::move(reader.body());
     out.charged = reader.take_charge();
     keep = reader.head().keep_alive && !reader.buffered();
@@ -233,13 +292,43 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
   }
 };
 
-ClientPool::ClientPool(asio::io_context& io, std::string host, uint16_t port, size_t max_idle, uint64_t max_response)
+namespace {
+
+// One client context per pool: the trust store (system CAs or ca_file alone), peer verification
+// on, TLS 1.2 at least. `error` says why it cannot be used.
+std::unique_ptr<ssl::context> make_tls_context(const TlsOptions& options, std::string& error) {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+  ctx->set_verify_mode(ssl::verify_peer);
+  boost::system::error_code ec;
+  if (!options.ca_file.empty()) {
+    ctx->load_verify_file(options.ca_file, ec);
+    if (ec) error = "ca_file " + options.ca_file + ": " + ec.message();
+  } else {
+    ctx->set_default_verify_paths(ec);
+    if (ec) error = "system CA certificates: " + ec.message();
+  }
+  return ctx;
+}
+
+}  // namespace
+
+ClientPool::ClientPool(asio::io_context& io, std::string host, uint16_t port, size_t max_idle, uint64_t max_response,
+                       TlsOptions tls, Headers headers)
     : impl_(std::make_shared<Impl>(io)) {
   impl_->host = std::move(host);
   impl_->port = port;
-  impl_->host_header = impl_->host + ":" + std::to_string(port);
+  bool default_port = port == (tls.enabled ? 443 : 80);
+  impl_->host_is_ip = impl_->host.find_first_not_of("0123456789.") == std::string::npos ||
+                      impl_->host.find(':') != std::string::npos;
+  std::string bracketed = impl_->host.find(':') != std::string::npos ? "[" + impl_->host + "]" : impl_->host;
+  // Virtual hosts (providers behind a CDN) match the Host header exactly: no default port in it.
+  impl_->host_header = default_port ? bracketed : bracketed + ":" + std::to_string(port);
   impl_->max_idle = max_idle;
   impl_->max_response = max_response;
+  impl_->headers = std::move(headers);
+  if (tls.enabled) impl_->tls = make_tls_context(tls, impl_->tls_error);
 }
 
 ClientPool::~ClientPool() {
@@ -261,6 +350,12 @@ asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std
   head += " HTTP/1.1\r\nHost: "sv;
   head += impl->host_header;
   head += "\r\nUser-Agent: nodeops"sv;
+  for (const auto& [name, value] : impl->headers) {
+    head += "\r\n"sv;
+    head += name;
+    head += ": "sv;
+    head += value;
+  }
   for (const auto& [name, value] : headers) {
     head += "\r\n"sv;
     head += name;
@@ -274,6 +369,12 @@ asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std
     head += std::to_string(body.size());
   }
   head += "\r\n\r\n"sv;
+  if (impl->tls) {
+    if (!impl->tls_error.empty()) co_return ClientResponse{ClientResponse::Error::tls, impl->tls_error};
+    // One TLS record (and one send) for head and body, rather than one each.
+    head += body;
+    body.clear();
+  }
 
   auto deadline = Clock::now() + timeout;
   for (int attempt = 0;; ++attempt) {
@@ -292,7 +393,8 @@ asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std
     bool keep = false;
     c->reader.set_max_body(limits.max_body ? std::min(limits.max_body, impl->max_response) : impl->max_response);
     c->reader.charge_to(limits.buffered, limits.max_buffered);
-    out = co_await impl->exchange(c.get(), head, body, deadline, stale, keep);
+    if (c->tls) out = co_await impl->exchange(*c->tls, c.get(), head, body, deadline, stale, keep);
+    else out = co_await impl->exchange(c->socket, c.get(), head, body, deadline, stale, keep);
     if (out.ok() && keep && impl->idle.size() < impl->max_idle) {
       impl->idle.push_back(std::move(c));
     } else {

@@ -186,6 +186,7 @@ void MessageReader::next() {
   head_.authorization.clear();
   head_.cache_control.clear();
   head_.forwarded_for.clear();
+  head_.retry_after.clear();
   head_.keep_alive = true;
   head_.expect_continue = false;
   uncharge();  // not taken by the caller: dropped here
@@ -339,6 +340,11 @@ MessageReader::Result MessageReader::parse_field(std::string_view name, std::str
   switch (name.size()) {
     case 6:
       if (iequals(name, "expect")) head_.expect_continue = head_.version == 11 && iequals(value, "100-continue");
+      break;
+    case 11:
+      if (kind_ == Kind::response && iequals(name, "retry-after") && head_.retry_after.empty()) {
+        head_.retry_after.assign(value);
+      }
       break;
     case 12:
       if (iequals(name, "content-type") && head_.content_type.empty()) head_.content_type.assign(value);

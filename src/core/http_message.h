@@ -30,6 +30,7 @@ struct MessageHead {
   std::string authorization;
   std::string cache_control;  // requests: the gateway's cache honours no-cache
   std::string forwarded_for;  // the X-Forwarded-For value as received
+  std::string retry_after;    // responses: the Retry-After value as received (429, 503)
   bool keep_alive = true;
   bool expect_continue = false;  // the client waits for "100 Continue" before sending the body
 };
