@@ -30,7 +30,17 @@ class Prober {
   /// Runs every call of the probe (one after the other, on kept-alive connections) within
   /// `timeout` in total, then parses. Never throws. Error texts never contain the URL's path
   /// (it may hold a provider's key).
-  boost::asio::awaitable<NodeStatus> probe(const Adapter& adapter, Duration timeout, const ProbeAccess& access = {});
+  boost::asio::awaitable<NodeStatus> probe(const Adapter& adapter, Duration timeout, const ProbeAccess& access);
+  /// Same, with nothing beyond the URL. (Not a default argument: GCC 12 destroys a temporary
+  /// bound to a coroutine's reference parameter twice when the call is co_awaited.)
+  boost::asio::awaitable<NodeStatus> probe(const Adapter& adapter, Duration timeout) {
+    return probe(adapter, timeout, kNoAccess);
+  }
+
+ private:
+  static inline const ProbeAccess kNoAccess{};
+
+ public:
 
  private:
   boost::asio::io_context& io_;
