@@ -115,12 +115,11 @@ namespace {
 
 // The upstream keys: what one upstream is and how to reach it. Credentials come from files
 // (Kubernetes Secrets) and no error message repeats them.
-UpstreamConfig read_upstream(ConfigMap& u, std::set<std::string>& names) {
+UpstreamConfig read_upstream(ConfigMap& u) {
   UpstreamConfig up;
   if (auto name = u.required_string("name")) {
     up.name = *name;
     if (!valid_name(up.name)) u.error("name", "use lowercase letters, digits, '-' and '_'");
-    if (!names.insert(up.name).second) u.error("name", fmt::format("duplicate upstream '{}'", up.name));
   }
   bool has_url = u.has("url"), has_url_file = u.has("url_file");
   if (has_url && has_url_file) u.error("url_file", "set url or url_file, not both");
@@ -229,7 +228,12 @@ ChainConfig read_chain(ConfigMap& m) {
     p->finish();
   }
   std::set<std::string> names;
-  for (auto& u : m.list("upstreams")) c.upstreams.push_back(read_upstream(u, names));
+  for (auto& u : m.list("upstreams")) {
+    if (u.has("name") && !names.insert(u.string("name", "")).second) {
+      u.error("name", fmt::format("duplicate upstream '{}'", u.string("name", "")));
+    }
+    c.upstreams.push_back(read_upstream(u));
+  }
   if (c.upstreams.empty()) m.error("upstreams", "a chain needs at least one upstream");
   auto pools = c.pools();
   if (c.active_pool.empty()) {
