@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "chains/evm.h"
 #include "core/config_reader.h"
@@ -32,19 +32,32 @@ bool valid_name(const std::string& s) {
 }
 
 // The whole file, or nullopt with `why`.
+// The whole of a small regular file (a FIFO or /dev/zero would block or never end), or nullopt with `why`.
 std::optional<std::string> read_file(const std::string& path, std::string& why) {
+  constexpr size_t kMax = 64u << 10;
+  std::error_code ec;
+  auto type = std::filesystem::status(path, ec).type();
+  if (type == std::filesystem::file_type::not_found) {
+    why = fmt::format("cannot read '{}': no such file", path);
+    return std::nullopt;
+  }
+  if (ec || type != std::filesystem::file_type::regular) {
+    why = ec ? fmt::format("cannot read '{}': {}", path, ec.message()) : fmt::format("'{}' is not a regular file", path);
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     why = fmt::format("cannot read '{}': {}", path, std::strerror(errno));
     return std::nullopt;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > (64u << 10)) {
+  std::string text(kMax + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMax) {
     why = fmt::format("'{}' is larger than 64KiB", path);
     return std::nullopt;
   }
-  return text.str();
+  return text;
 }
 
 std::string_view trim(std::string_view s) {
@@ -151,7 +164,9 @@ UpstreamConfig read_upstream(ConfigMap& u) {
   if (!up.ca_file.empty()) {
     std::string why;
     if (!up.url.tls()) u.error("ca_file", "only https upstreams use a ca_file");
-    else if (!std::ifstream(up.ca_file)) u.error("ca_file", fmt::format("cannot read '{}': {}", up.ca_file, std::strerror(errno)));
+    else if (std::error_code ec; !std::filesystem::is_regular_file(up.ca_file, ec) || !std::ifstream(up.ca_file)) {
+      u.error("ca_file", fmt::format("cannot read '{}' (a PEM file of CA certificates)", up.ca_file));
+    }
   }
   up.headers_file = u.string("headers_file", "");
   if (!up.headers_file.empty()) {

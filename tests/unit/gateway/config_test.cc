@@ -192,3 +192,11 @@ TEST(GatewayConfig, MethodWeightsNeedABudgetAndCaFileNeedsHttps) {
   EXPECT_NE(errors[0].find("ca_file: only https upstreams use a ca_file"), std::string::npos) << errors[0];
   EXPECT_NE(errors[1].find("method_weights: weigh calls against a budget: set max_rps too"), std::string::npos) << errors[1];
 }
+
+TEST(GatewayConfig, CredentialFilesMustBeSmallRegularFiles) {
+  // A device or a FIFO would hang the load or never end: refused before it is opened.
+  auto errors = errors_of(provider_config("{ name: p, url_file: /dev/zero, headers_file: /dev/null }"));
+  ASSERT_EQ(errors.size(), 2u) << ::testing::PrintToString(errors);
+  EXPECT_NE(errors[0].find("url_file: '/dev/zero' is not a regular file"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("headers_file: '/dev/null' is not a regular file"), std::string::npos) << errors[1];
+}
