@@ -113,9 +113,25 @@ def fill(template: str, out: pathlib.Path, **values) -> None:
     out.write_text(text)
 
 
-def run_wrk(url: str) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (nginx's workers) so far."""
+    hz = os.sysconf("SC_CLK_TCK")
+    total = 0
+    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                                   text=True).stdout.split()]
+    for p in pids:
+        try:
+            fields = pathlib.Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / hz
+
+
+def run_wrk(url: str, pid: int | None = None) -> dict:
     lua = str(ROOT / "bench/post.lua")
     subprocess.run([WRK, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{WARMUP}", "-s", lua, url], capture_output=True)
+    cpu0 = cpu_seconds(pid) if pid else 0
     out = subprocess.run([WRK, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}", "-s", lua, url],
                          capture_output=True, text=True).stdout
     m = re.search(r"BENCH (.*)", out)
@@ -124,6 +140,7 @@ def run_wrk(url: str) -> dict:
     r = {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
     r["errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
+    r["cpu_us"] = (cpu_seconds(pid) - cpu0) * 1e6 / r["requests"] if pid and r["requests"] else 0
     return r
 
 
@@ -145,7 +162,7 @@ def main() -> None:
         if term.poll() is not None:
             sys.exit("bench: the TLS terminator did not start: " + (tmp / "term.log").read_text())
         for rnd in range(ROUNDS):
-            results["terminator"].append(run_wrk(f"https://localhost:{tls_port}/"))
+            results["terminator"].append(run_wrk(f"https://localhost:{tls_port}/", term.pid))
 
             port = free_port()
             (tmp / "proxy").mkdir(exist_ok=True)
@@ -154,7 +171,7 @@ def main() -> None:
             ngx = start([NGINX, "-p", tmp / "proxy", "-e", tmp / "proxy" / "error.log", "-c", tmp / "proxy" / "nginx.conf"],
                         tmp / "proxy.log")
             wait_rpc(f"http://127.0.0.1:{port}/", ngx, "nginx proxy_pass https")
-            results["nginx"].append(run_wrk(f"http://127.0.0.1:{port}/"))
+            results["nginx"].append(run_wrk(f"http://127.0.0.1:{port}/", ngx.pid))
             stop(ngx)
 
             port, admin = free_port(), free_port()
@@ -162,7 +179,7 @@ def main() -> None:
                  TLS_PORT=tls_port, CERT_DIR=tmp)
             gw = start([NODEOPS, "gateway", "--config", tmp / "gateway.yaml"], tmp / "gateway.log")
             wait_rpc(f"http://127.0.0.1:{port}/", gw, "gateway")
-            r = run_wrk(f"http://127.0.0.1:{port}/")
+            r = run_wrk(f"http://127.0.0.1:{port}/", gw.pid)
             status = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{admin}/status", timeout=5).read())
             up = status["chains"][0]["upstreams"][0]
             metrics = urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5).read().decode()
@@ -184,10 +201,11 @@ def main() -> None:
              "nginx": "nginx proxy_pass https:// (keepalive 64, verify, SNI, session reuse)",
              "gateway": "nodeops gateway, https upstream (ca_file)"}
     ref = med(results["nginx"], "rps")
-    lines = ["| target | req/s | × nginx | p50 ms | p99 ms | non-2xx/errors | notes |", "|---|---|---|---|---|---|---|"]
+    lines = ["| target | req/s | × nginx | p50 ms | p99 ms | its CPU µs/req | non-2xx/errors | notes |",
+             "|---|---|---|---|---|---|---|---|"]
     for key, rows in results.items():
         lines.append(f"| {names[key]} | {med(rows, 'rps'):.0f} | {med(rows, 'rps') / ref:.2f} | "
-                     f"{med(rows, 'p50_us') / 1000:.2f} | {med(rows, 'p99_us') / 1000:.2f} | "
+                     f"{med(rows, 'p50_us') / 1000:.2f} | {med(rows, 'p99_us') / 1000:.2f} | {med(rows, 'cpu_us'):.1f} | "
                      f"{sum(r['non2xx'] for r in rows)}/{sum(r['errors'] for r in rows)} | {rows[-1].get('note', '')} |")
     table = "\n".join(lines)
     print(table)

@@ -410,6 +410,8 @@ std::unique_ptr<SSL_CTX, SslCtxFree> make_tls_context(const TlsOptions& options,
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  // Read what the socket has in one read(2), not a record's 5-byte header and then its body.
+  SSL_CTX_set_read_ahead(ctx.get(), 1);
   ERR_clear_error();
   if (!options.ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr) != 1) {
