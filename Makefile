@@ -24,6 +24,7 @@ run: build
 bench: build
 	@bash bench/run.sh $(BUILD)/nodeops
 	@python3 bench/cache.py $(BUILD)/nodeops
+	@python3 bench/tls.py $(BUILD)/nodeops
 	@python3 bench/hostile.py memory $(BUILD)/nodeops
 
 # Ten minutes of load while an upstream cycles through every fault (SOAK_SECONDS to change).

@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # test and run
   python3 python3-pytest python3-requests python3-yaml jq unzip curl procps
+  openssl  # the CLI: throwaway CAs and certificates for the TLS upstream tests
   prometheus prometheus-alertmanager prometheus-blackbox-exporter
   chromium redis-server
   # benchmark peers and load generator

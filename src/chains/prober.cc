@@ -8,7 +8,7 @@ namespace nodeops::chains {
 
 Prober::Prober(boost::asio::io_context& io) : io_(io) {}
 
-boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duration timeout) {
+boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duration timeout, const ProbeAccess& access) {
   auto calls = adapter.probe_calls();
   std::vector<HttpReply> replies;
   replies.reserve(calls.size());
@@ -20,14 +20,19 @@ boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duratio
     auto url = parse_url(call.url, &why);
     auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
     if (!url) {
-      reply.error = "bad URL " + call.url + ": " + why;
+      reply.error = "bad URL: " + why;
     } else if (left <= Duration(0)) {
       reply.error = "probe timed out";
     } else {
-      auto& pool = pools_[url->origin()];
-      if (!pool) pool = std::make_unique<http::ClientPool>(io_, url->host, url->port, 2, 16ull << 20);
+      auto key = std::string(url->scheme_name()) + "://" + url->origin() + " " + access.ca_file;
+      auto& pool = pools_[key];
+      if (!pool) {
+        pool = std::make_unique<http::ClientPool>(io_, url->host, url->port, 2, 16ull << 20,
+                                                  http::TlsOptions{url->tls(), access.ca_file});
+      }
       try {
-        auto res = co_await pool->request(call.method, url->target, call.body, left);
+        auto res = co_await pool->request(call.method, url->target, call.body, left, "application/json",
+                                          access.headers);
         reply.ok = res.ok();
         // A peer that answered with broken HTTP did answer: garbled, not down.
         garbled = garbled || res.error == http::ClientResponse::Error::protocol ||

@@ -15,13 +15,32 @@
 
 namespace nodeops::chains {
 
-/// @brief Keeps one keep-alive pool per origin; lives on one event loop.
+/// @brief How to reach a node beyond its URL: the CAs to trust for https, and headers every probe
+/// call carries (a provider's API key).
+struct ProbeAccess {
+  std::string ca_file;
+  http::Headers headers;
+};
+
+/// @brief Keeps one keep-alive pool per origin (and trust store); lives on one event loop. https
+/// URLs are probed over TLS with the same client, and the same verification, as traffic.
 class Prober {
  public:
   explicit Prober(boost::asio::io_context& io);
   /// Runs every call of the probe (one after the other, on kept-alive connections) within
-  /// `timeout` in total, then parses. Never throws.
-  boost::asio::awaitable<NodeStatus> probe(const Adapter& adapter, Duration timeout);
+  /// `timeout` in total, then parses. Never throws. Error texts never contain the URL's path
+  /// (it may hold a provider's key).
+  boost::asio::awaitable<NodeStatus> probe(const Adapter& adapter, Duration timeout, const ProbeAccess& access);
+  /// Same, with nothing beyond the URL. (Not a default argument: GCC 12 destroys a temporary
+  /// bound to a coroutine's reference parameter twice when the call is co_awaited.)
+  boost::asio::awaitable<NodeStatus> probe(const Adapter& adapter, Duration timeout) {
+    return probe(adapter, timeout, kNoAccess);
+  }
+
+ private:
+  static inline const ProbeAccess kNoAccess{};
+
+ public:
 
  private:
   boost::asio::io_context& io_;

@@ -298,6 +298,13 @@ std::optional<ConfigMap> ConfigMap::map(const std::string& key) {
   return ConfigMap(*reader_, n, key_path(key));
 }
 
+std::vector<std::string> ConfigMap::keys() const {
+  std::vector<std::string> out;
+  if (!node_.IsMap()) return out;
+  for (const auto& kv : node_) out.push_back(kv.first.as<std::string>(""));
+  return out;
+}
+
 void ConfigMap::finish() {
   if (!node_.IsMap()) return;
   for (const auto& kv : node_) {

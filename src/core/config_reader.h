@@ -45,6 +45,8 @@ class ConfigMap {
   /// A sequence of mappings; reports an error and returns what it could when items are not maps.
   std::vector<ConfigMap> list(const std::string& key);
   std::optional<ConfigMap> map(const std::string& key);
+  /// The keys of this mapping, in file order (maps whose keys are data, e.g. method names).
+  std::vector<std::string> keys() const;
 
   /// Records an error about `key` (or the map itself when key is empty) at its line.
   void error(const std::string& key, const std::string& message);

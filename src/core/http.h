@@ -103,10 +103,14 @@ class Server {
 };
 
 struct ClientResponse {
-  enum class Error { none, connect, timeout, io, too_large, protocol, over_budget };
+  /// `tls`: the TLS handshake failed, certificate verification included (`message` says why, e.g.
+  /// "certificate verify failed: certificate has expired").
+  enum class Error { none, connect, timeout, io, too_large, protocol, over_budget, tls };
   Error error = Error::none;
   std::string message;  // transport error detail
   int status = 0;
+  /// The Retry-After header of a 429 or 503 answer, as sent (seconds or an HTTP date); else empty.
+  std::string retry_after;
   std::string body;
   /// Bytes of `body` charged to ReplyLimits::buffered: the caller gives them back when it frees them.
   uint64_t charged = 0;
@@ -122,18 +126,31 @@ struct ReplyLimits {
   uint64_t max_buffered = 0;
 };
 
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+/// @brief TLS towards an origin (https). Verification is never off: the peer's certificate must
+/// chain to a trusted CA (the system's, or `ca_file` alone when set) and name the host (SNI is
+/// sent for host names); TLS 1.2 at least.
+struct TlsOptions {
+  bool enabled = false;
+  std::string ca_file;  // PEM file of the CAs to trust instead of the system's; empty: the system's
+};
+
 /// @brief Keep-alive connections to one origin (host:port), for use on one event loop only.
 /// A request on a reused connection that the peer had already closed is retried once on a fresh
-/// connection: that is a stale keep-alive, not an upstream failure.
+/// connection: that is a stale keep-alive, not an upstream failure. With TLS the connections are
+/// kept alive the same way, so a handshake is paid once per connection, not per request.
 class ClientPool {
  public:
+  using Headers = http::Headers;
+  /// `headers` are sent with every request (a provider's API key: never logged). A `tls.ca_file`
+  /// that cannot be loaded makes every request fail with Error::tls saying why.
   ClientPool(asio::io_context& io, std::string host, uint16_t port, size_t max_idle = 64,
-             uint64_t max_response = 64ull << 20);
+             uint64_t max_response = 64ull << 20, TlsOptions tls = {}, Headers headers = {});
   ~ClientPool();
   ClientPool(const ClientPool&) = delete;
   ClientPool& operator=(const ClientPool&) = delete;
 
-  using Headers = std::vector<std::pair<std::string, std::string>>;
   /// `limits` bound this answer's body: larger than max_body fails with Error::too_large as soon
   /// as its size is known, before it is buffered; past the shared budget, with Error::over_budget.
   asio::awaitable<ClientResponse> request(std::string_view method, std::string_view target, std::string body,

@@ -1,7 +1,13 @@
 #include <boost/asio.hpp>
 #include <boost/intrusive/list.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <cerrno>
 
 #include <deque>
+#include <optional>
 
 #include "core/http.h"
 #include "core/http_io.h"
@@ -21,6 +27,7 @@ std::string_view to_string(ClientResponse::Error e) {
     case ClientResponse::Error::too_large: return "too_large";
     case ClientResponse::Error::protocol: return "protocol";
     case ClientResponse::Error::over_budget: return "over_budget";
+    case ClientResponse::Error::tls: return "tls";
   }
   return "io";
 }
@@ -29,11 +36,72 @@ namespace {
 
 using io::Clock;
 namespace bi = boost::intrusive;
+// TLS is OpenSSL doing the socket I/O itself (SSL_set_fd on the non-blocking socket), with Asio
+// only waiting for readiness: a request then costs one SSL_write and one SSL_read beside the same
+// epoll waits as a plain one. Asio's ssl::stream copies every byte through a BIO pair and runs a
+// composed operation per read and write: twice the instructions of this (bench/RESULTS.md).
+struct SslFree {
+  void operator()(SSL* s) const { SSL_free(s); }
+};
+using SslPtr = std::unique_ptr<SSL, SslFree>;
+struct SslCtxFree {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+
+/// A connection's TLS session, as the stream type exchange() is instantiated for.
+struct TlsSession {
+  io::Socket& socket;
+  SSL* ssl;
+};
+
+// OpenSSL's last error on this thread as text (empty when none).
+std::string ssl_error_text() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
+// SSL_get_error needs the thread's OpenSSL error queue empty before each call. Clearing it before
+// every read and write cost ~5% of a TLS request (a thread-local lookup each time), so instead
+// this file never leaves an error there: every failure drains it (ssl_outcome, ssl_error_text),
+// and only the rare paths (context, handshake) clear it beforehand. Nothing else here uses OpenSSL.
+//
+// What an SSL_read/SSL_write/SSL_connect result `n` means when it is not progress: a readiness to
+// wait for (`wait` set, ec clear), the end of the stream (eof), or an error.
+struct SslOutcome {
+  std::optional<io::Socket::wait_type> wait;
+  boost::system::error_code ec;
+  std::string why;  // for SSL errors: OpenSSL's text
+};
+SslOutcome ssl_outcome(SSL* ssl, int n) {
+  int saved_errno = errno;
+  SslOutcome out;
+  switch (SSL_get_error(ssl, n)) {
+    case SSL_ERROR_WANT_READ: out.wait = io::Socket::wait_read; return out;
+    case SSL_ERROR_WANT_WRITE: out.wait = io::Socket::wait_write; return out;
+    case SSL_ERROR_ZERO_RETURN: out.ec = asio::error::eof; return out;
+    case SSL_ERROR_SYSCALL:
+      out.ec = saved_errno ? boost::system::error_code(saved_errno, boost::system::system_category())
+                           : boost::system::error_code(asio::error::eof);
+      ERR_clear_error();
+      return out;
+    default:
+      out.why = ssl_error_text();  // drains the queue
+      out.ec = asio::error::fault;
+      return out;
+  }
+}
 
 // One keep-alive connection to the origin with its read buffer. While an exchange (or the connect)
 // runs, it is on its pool's busy list with a deadline.
 struct Connection : bi::list_base_hook<bi::link_mode<bi::auto_unlink>> {
   io::Socket socket;
+  SslPtr tls;  // https connections only: a null pointer on plain ones
   MessageReader reader;
   io::Deadline deadline;
   Connection(asio::io_context& io, uint64_t max_response)
@@ -59,6 +127,11 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
   bool sweeping = false;
   size_t open = 0;
   metrics::Gauge* gauge = nullptr;
+  Headers headers;  // sent with every request
+  // TLS (https): the context this pool's connections share, or why it could not be built.
+  std::unique_ptr<SSL_CTX, SslCtxFree> tls;
+  std::string tls_error;
+  bool host_is_ip = false;
 
   Impl(asio::io_context& i) : io(i) {}
   ~Impl() { busy.clear(); }  // connections destroyed later (at shutdown) then have nothing to unlink from
@@ -155,28 +228,95 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
       }
       std::tie(ec, std::ignore) = co_await asio::async_connect(c->socket, endpoints, io::nothrow);
     }
-    end(*c);
     if (ec || c->deadline.passed) {
+      end(*c);
       out.error = c->deadline.passed ? ClientResponse::Error::timeout : ClientResponse::Error::connect;
       out.message = "connect " + host + ":" + std::to_string(port) + ": " +
                     (c->deadline.passed ? std::string("timed out") : ec.message());
       co_return nullptr;
     }
     c->socket.set_option(tcp::no_delay(true), ec);
+    if (tls && !co_await handshake(*c, out)) {
+      end(*c);
+      co_return nullptr;
+    }
+    end(*c);
     c->socket.non_blocking(true, ec);  // for io::write_now
     opened();
     co_return c;
   }
 
+  // The TLS handshake on a connected socket, within the connection's deadline. A failure is
+  // Error::tls with OpenSSL's reason, the certificate's own when verification refused it.
+  asio::awaitable<bool> handshake(Connection& c, ClientResponse& out) {
+    boost::system::error_code ec;
+    c.socket.non_blocking(true, ec);  // OpenSSL reads and writes it directly
+    c.tls.reset(SSL_new(tls.get()));
+    SSL* s = c.tls.get();
+    std::string why;
+    if (!s || !SSL_set_fd(s, c.socket.native_handle())) why = "cannot create a TLS session: " + ssl_error_text();
+    if (why.empty()) {
+      X509_VERIFY_PARAM* param = SSL_get0_param(s);
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      if (host_is_ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+      } else {
+        SSL_set_tlsext_host_name(s, host.c_str());  // SNI: providers serve many names on one address
+        X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+      }
+      SSL_set_connect_state(s);
+    }
+    while (why.empty() && !c.deadline.passed) {
+      ERR_clear_error();
+      errno = 0;
+      int n = SSL_do_handshake(s);
+      if (n == 1) co_return true;
+      auto r = ssl_outcome(s, n);
+      if (r.wait) {
+        auto [wec] = co_await c.socket.async_wait(*r.wait, io::nothrow);
+        if (wec && !c.deadline.passed) why = wec.message();
+        continue;
+      }
+      if (long v = SSL_get_verify_result(s); v != X509_V_OK) {
+        why = std::string("certificate verify failed: ") + X509_verify_cert_error_string(v);
+      } else {
+        why = !r.why.empty() ? r.why : r.ec == asio::error::eof ? "the peer closed the connection" : r.ec.message();
+      }
+    }
+    out.error = c.deadline.passed ? ClientResponse::Error::timeout : ClientResponse::Error::tls;
+    if (c.deadline.passed) why = "timed out";
+    out.message = "tls handshake with " + host + ":" + std::to_string(port) + ": " + why;
+    co_return false;
+  }
+
   // One exchange on one connection. `stale` is set when it failed before any byte of the answer
   // arrived (on a reused connection that is a keep-alive the peer had closed).
-  asio::awaitable<ClientResponse> exchange(Connection* c, const std::string& head, const std::string& body,
-                                           Clock::time_point deadline, bool& stale, bool& keep) {
+  // `Stream` is the plain socket or its TLS session: one code path, no indirection per read.
+  template <typename Stream>
+  asio::awaitable<ClientResponse> exchange(Stream& stream, Connection* c, const std::string& head,
+                                           const std::string& body, Clock::time_point deadline, bool& stale,
+                                           bool& keep) {
     ClientResponse out;
     begin(*c, deadline);
     boost::system::error_code ec;
-    auto rest = io::write_now(c->socket, {asio::buffer(head), asio::buffer(body)}, ec);
-    if (!ec && !io::empty(rest)) std::tie(ec, std::ignore) = co_await asio::async_write(c->socket, rest, io::nothrow);
+    if constexpr (std::is_same_v<Stream, io::Socket>) {
+      auto rest = io::write_now(stream, {asio::buffer(head), asio::buffer(body)}, ec);
+      if (!ec && !io::empty(rest)) std::tie(ec, std::ignore) = co_await asio::async_write(stream, rest, io::nothrow);
+    } else {
+      // request() put the body into `head`: one record, one send.
+      size_t sent = 0;
+      while (!ec && sent < head.size() && !c->deadline.passed) {
+        errno = 0;
+        int n = SSL_write(stream.ssl, head.data() + sent, static_cast<int>(head.size() - sent));
+        if (n > 0) {
+          sent += static_cast<size_t>(n);
+          continue;
+        }
+        auto r = ssl_outcome(stream.ssl, n);
+        if (r.wait) std::tie(ec) = co_await stream.socket.async_wait(*r.wait, io::nothrow);
+        else ec = r.ec;
+      }
+    }
     if (ec || c->deadline.passed) {
       end(*c);
       stale = !c->deadline.passed;
@@ -188,13 +328,36 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
     bool got_some = false;
     auto res = reader.parse();
     while (res == MessageReader::Result::incomplete) {
-      auto [rec, n] = co_await c->socket.async_read_some(io::read_space(reader), io::nothrow);
+      boost::system::error_code rec;
+      size_t n = 0;
+      if constexpr (std::is_same_v<Stream, io::Socket>) {
+        std::tie(rec, n) = co_await stream.async_read_some(io::read_space(reader), io::nothrow);
+      } else {
+        auto space = io::read_space(reader);
+        for (;;) {
+          errno = 0;
+          int got = SSL_read(stream.ssl, space.data(), static_cast<int>(std::min<size_t>(space.size(), INT32_MAX)));
+          if (got > 0) {
+            n = static_cast<size_t>(got);
+            break;
+          }
+          auto r = ssl_outcome(stream.ssl, got);
+          if (!r.wait) {
+            rec = r.ec;
+            break;
+          }
+          std::tie(rec) = co_await stream.socket.async_wait(*r.wait, io::nothrow);
+          if (rec || c->deadline.passed) break;
+        }
+      }
       if (c->deadline.passed) {
         end(*c);
         out.error = ClientResponse::Error::timeout;
         out.message = "read: timed out";
         co_return out;
       }
+      // A TLS peer that closes without close_notify ends the stream as a plain one does (the
+      // context ignores the missing close_notify; HTTP framing says whether the answer is whole).
       if (rec == asio::error::eof) {
         res = reader.finish();
         break;
@@ -225,6 +388,7 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
       co_return out;
     }
     out.status = reader.head().status;
+    if (!reader.head().retry_after.empty()) out.retry_after = reader.head().retry_after;
     out.body = std::move(reader.body());
     out.charged = reader.take_charge();
     keep = reader.head().keep_alive && !reader.buffered();
@@ -233,13 +397,49 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
   }
 };
 
-ClientPool::ClientPool(asio::io_context& io, std::string host, uint16_t port, size_t max_idle, uint64_t max_response)
+namespace {
+
+// One client context per pool: the trust store (system CAs or ca_file alone), peer verification
+// on, TLS 1.2 at least. `error` says why it cannot be used.
+std::unique_ptr<SSL_CTX, SslCtxFree> make_tls_context(const TlsOptions& options, std::string& error) {
+  std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) {
+    error = "cannot create a TLS context: " + ssl_error_text();
+    return ctx;
+  }
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  // Read what the socket has in one read(2), not a record's 5-byte header and then its body.
+  SSL_CTX_set_read_ahead(ctx.get(), 1);
+  ERR_clear_error();
+  if (!options.ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr) != 1) {
+      error = "ca_file " + options.ca_file + ": " + ssl_error_text();
+    }
+  } else if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
+    error = "system CA certificates: " + ssl_error_text();
+  }
+  return ctx;
+}
+
+}  // namespace
+
+ClientPool::ClientPool(asio::io_context& io, std::string host, uint16_t port, size_t max_idle, uint64_t max_response,
+                       TlsOptions tls, Headers headers)
     : impl_(std::make_shared<Impl>(io)) {
   impl_->host = std::move(host);
   impl_->port = port;
-  impl_->host_header = impl_->host + ":" + std::to_string(port);
+  bool default_port = port == (tls.enabled ? 443 : 80);
+  impl_->host_is_ip = impl_->host.find_first_not_of("0123456789.") == std::string::npos ||
+                      impl_->host.find(':') != std::string::npos;
+  std::string bracketed = impl_->host.find(':') != std::string::npos ? "[" + impl_->host + "]" : impl_->host;
+  // Virtual hosts (providers behind a CDN) match the Host header exactly: no default port in it.
+  impl_->host_header = default_port ? bracketed : bracketed + ":" + std::to_string(port);
   impl_->max_idle = max_idle;
   impl_->max_response = max_response;
+  impl_->headers = std::move(headers);
+  if (tls.enabled) impl_->tls = make_tls_context(tls, impl_->tls_error);
 }
 
 ClientPool::~ClientPool() {
@@ -261,6 +461,12 @@ asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std
   head += " HTTP/1.1\r\nHost: "sv;
   head += impl->host_header;
   head += "\r\nUser-Agent: nodeops"sv;
+  for (const auto& [name, value] : impl->headers) {
+    head += "\r\n"sv;
+    head += name;
+    head += ": "sv;
+    head += value;
+  }
   for (const auto& [name, value] : headers) {
     head += "\r\n"sv;
     head += name;
@@ -274,6 +480,12 @@ asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std
     head += std::to_string(body.size());
   }
   head += "\r\n\r\n"sv;
+  if (impl->tls) {
+    if (!impl->tls_error.empty()) co_return ClientResponse{ClientResponse::Error::tls, impl->tls_error};
+    // One TLS record (and one send) for head and body, rather than one each.
+    head += body;
+    body.clear();
+  }
 
   auto deadline = Clock::now() + timeout;
   for (int attempt = 0;; ++attempt) {
@@ -292,7 +504,12 @@ asio::awaitable<ClientResponse> ClientPool::request(std::string_view method, std
     bool keep = false;
     c->reader.set_max_body(limits.max_body ? std::min(limits.max_body, impl->max_response) : impl->max_response);
     c->reader.charge_to(limits.buffered, limits.max_buffered);
-    out = co_await impl->exchange(c.get(), head, body, deadline, stale, keep);
+    if (c->tls) {
+      TlsSession session{c->socket, c->tls.get()};
+      out = co_await impl->exchange(session, c.get(), head, body, deadline, stale, keep);
+    } else {
+      out = co_await impl->exchange(c->socket, c.get(), head, body, deadline, stale, keep);
+    }
     if (out.ok() && keep && impl->idle.size() < impl->max_idle) {
       impl->idle.push_back(std::move(c));
     } else {

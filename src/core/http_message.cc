@@ -188,6 +188,7 @@ void MessageReader::next() {
   head_.forwarded_for.clear();
   head_.api_key.clear();
   head_.origin.clear();
+  head_.retry_after.clear();
   head_.keep_alive = true;
   head_.expect_continue = false;
   uncharge();  // not taken by the caller: dropped here
@@ -345,6 +346,11 @@ MessageReader::Result MessageReader::parse_field(std::string_view name, std::str
       break;
     case 9:
       if (iequals(name, "x-api-key") && head_.api_key.empty()) head_.api_key.assign(value);
+      break;
+    case 11:
+      if (kind_ == Kind::response && iequals(name, "retry-after") && head_.retry_after.empty()) {
+        head_.retry_after.assign(value);
+      }
       break;
     case 12:
       if (iequals(name, "content-type") && head_.content_type.empty()) head_.content_type.assign(value);

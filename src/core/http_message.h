@@ -34,6 +34,7 @@ struct MessageHead {
   std::string forwarded_for;
   std::string api_key;  // requests: X-API-Key, first occurrence
   std::string origin;   // requests: Origin (CORS), first occurrence
+  std::string retry_after;    // responses: the Retry-After value as received (429, 503)
   bool keep_alive = true;
   bool expect_continue = false;  // the client waits for "100 Continue" before sending the body
 };

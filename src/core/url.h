@@ -1,4 +1,4 @@
-// http://host:port/path URLs of nodes and listen addresses (host:port).
+// http(s)://host:port/path URLs of nodes and providers, and listen addresses (host:port).
 #pragma once
 
 #include <cstdint>
@@ -9,15 +9,29 @@
 namespace nodeops {
 
 struct Url {
+  /// ws and wss are parsed (WebSocket upstreams come later); what may use them decides.
+  enum class Scheme { http, https, ws, wss };
+  Scheme scheme = Scheme::http;
   std::string host;
   uint16_t port = 80;
   std::string target = "/";  // path and query, never empty
+  /// The path and query are a credential (a provider's key in the URL, read from a url_file):
+  /// shown() never prints them.
+  bool secret = false;
+
+  bool tls() const { return scheme == Scheme::https || scheme == Scheme::wss; }
+  std::string_view scheme_name() const;
   std::string origin() const { return host + ":" + std::to_string(port); }
-  std::string str() const { return "http://" + origin() + (target == "/" ? "" : target); }
+  /// The whole URL, credentials included: for requests only, never for logs or pages.
+  std::string str() const;
+  /// The URL as logs, /status and error messages show it: scheme, host and port, and a path with
+  /// its secrets redacted: the whole path and query of a secret URL; otherwise every query value
+  /// and every path segment that looks like a key (16+ characters mixing letters and digits).
+  std::string shown() const;
 };
 
-/// Parses "http://host[:port][/path]". Returns nullopt and sets `why` for anything else
-/// (https is refused with a hint: terminate TLS in front of the node, e.g. a sidecar).
+/// Parses "http[s]://host[:port][/path]" (and ws/wss). Returns nullopt and sets `why` for anything
+/// else. `why` never repeats the text: the URL may hold a credential.
 std::optional<Url> parse_url(std::string_view text, std::string* why = nullptr);
 
 struct HostPort {

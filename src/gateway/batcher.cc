@@ -229,6 +229,7 @@ void BatchingClient::deliver(Lane& lane, const std::vector<Waiter*>& batch, http
       w->result.error = res.error;
       w->result.message = res.message;
       w->result.status = res.status;
+      w->result.retry_after = res.retry_after;  // a provider's 429 backs off the upstream for each call
       complete(*w);
     }
     return;

@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "chains/evm.h"
@@ -25,6 +30,189 @@ bool valid_name(const std::string& s) {
     }
   }
   return true;
+}
+
+// The whole file, or nullopt with `why`.
+// The whole of a small regular file (a FIFO or /dev/zero would block or never end), or nullopt with `why`.
+std::optional<std::string> read_file(const std::string& path, std::string& why) {
+  constexpr size_t kMax = 64u << 10;
+  std::error_code ec;
+  auto type = std::filesystem::status(path, ec).type();
+  if (type == std::filesystem::file_type::not_found) {
+    why = fmt::format("cannot read '{}': no such file", path);
+    return std::nullopt;
+  }
+  if (ec || type != std::filesystem::file_type::regular) {
+    why = ec ? fmt::format("cannot read '{}': {}", path, ec.message()) : fmt::format("'{}' is not a regular file", path);
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    why = fmt::format("cannot read '{}': {}", path, std::strerror(errno));
+    return std::nullopt;
+  }
+  std::string text(kMax + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMax) {
+    why = fmt::format("'{}' is larger than 64KiB", path);
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  return s;
+}
+
+bool token_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_headers_file(std::string_view text,
+                                                                                 std::string& why) {
+  // Headers the client writes itself (framing, Host): a file must not be able to change them.
+  static constexpr std::array<std::string_view, 7> kReserved = {"host", "content-length", "content-type",
+                                                                "transfer-encoding", "connection", "user-agent",
+                                                                "expect"};
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    auto line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    ++line_no;
+    line = trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    // Messages name the line and the header, never the value: it is the secret.
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      why = fmt::format("line {}: expected 'Name: value'", line_no);
+      return std::nullopt;
+    }
+    auto name = line.substr(0, colon);
+    auto value = trim(line.substr(colon + 1));
+    if (!std::all_of(name.begin(), name.end(), token_char)) {
+      why = fmt::format("line {}: the header name has invalid characters", line_no);
+      return std::nullopt;
+    }
+    std::string lower(name);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (std::find(kReserved.begin(), kReserved.end(), lower) != kReserved.end()) {
+      why = fmt::format("line {}: {} is set by the gateway itself", line_no, name);
+      return std::nullopt;
+    }
+    for (char c : value) {
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) {
+        why = fmt::format("line {}: the value of {} has control characters", line_no, name);
+        return std::nullopt;
+      }
+    }
+    if (value.empty()) {
+      why = fmt::format("line {}: {} has no value", line_no, name);
+      return std::nullopt;
+    }
+    out.emplace_back(std::string(name), std::string(value));
+  }
+  if (out.empty()) {
+    why = "no header in it (lines 'Name: value')";
+    return std::nullopt;
+  }
+  return out;
+}
+
+namespace {
+
+// The upstream keys: what one upstream is and how to reach it. Credentials come from files
+// (Kubernetes Secrets) and no error message repeats them.
+UpstreamConfig read_upstream(ConfigMap& u) {
+  UpstreamConfig up;
+  if (auto name = u.required_string("name")) {
+    up.name = *name;
+    if (!valid_name(up.name)) u.error("name", "use lowercase letters, digits, '-' and '_'");
+  }
+  bool has_url = u.has("url"), has_url_file = u.has("url_file");
+  if (has_url && has_url_file) u.error("url_file", "set url or url_file, not both");
+  if (!has_url && !has_url_file) u.error("url", "is required (or url_file, for a URL that holds a key)");
+  if (has_url) {
+    auto text = u.string("url", "");
+    std::string why;
+    if (auto url = parse_url(text, &why)) up.url = *url;
+    // The URL is in the config text anyway: saying it back helps, except its key-like parts.
+    else u.error("url", fmt::format("'{}': {}", text, why));
+  }
+  if (has_url_file) {
+    up.url_file = u.string("url_file", "");
+    std::string why;
+    auto text = read_file(up.url_file, why);
+    if (!text) {
+      u.error("url_file", why);
+    } else if (auto url = parse_url(trim(*text), &why)) {
+      up.url = *url;
+      up.url.secret = true;
+    } else {
+      u.error("url_file", fmt::format("'{}' does not hold a URL: {}", up.url_file, why));
+    }
+  }
+  if (up.url.scheme == Url::Scheme::ws || up.url.scheme == Url::Scheme::wss) {
+    u.error(has_url ? "url" : "url_file", "WebSocket upstreams are not supported yet: give the node's http(s) URL");
+  }
+  up.ca_file = u.string("ca_file", "");
+  if (!up.ca_file.empty()) {
+    std::string why;
+    if (!up.url.tls()) u.error("ca_file", "only https upstreams use a ca_file");
+    else if (std::error_code ec; !std::filesystem::is_regular_file(up.ca_file, ec) || !std::ifstream(up.ca_file)) {
+      u.error("ca_file", fmt::format("cannot read '{}' (a PEM file of CA certificates)", up.ca_file));
+    }
+  }
+  up.headers_file = u.string("headers_file", "");
+  if (!up.headers_file.empty()) {
+    std::string why;
+    auto text = read_file(up.headers_file, why);
+    if (!text) {
+      u.error("headers_file", why);
+    } else if (auto headers = parse_headers_file(*text, why)) {
+      up.headers = std::move(*headers);
+    } else {
+      u.error("headers_file", fmt::format("'{}' {}", up.headers_file, why));
+    }
+  }
+  auto role = u.string("role", "full");
+  if (role == "archive") up.role = Role::archive;
+  else if (role != "full") u.error("role", fmt::format("expected full or archive, got '{}'", role));
+  auto tier = u.string("tier", "primary");
+  if (tier == "fallback") up.tier = Tier::fallback;
+  else if (tier != "primary") u.error("tier", fmt::format("expected primary or fallback, got '{}'", tier));
+  up.weight = u.number("weight", 1, 0.001, 1000);
+  up.pool = u.string("pool", "default");
+  up.max_inflight = static_cast<uint32_t>(u.integer("max_inflight", up.max_inflight, 1, 1000000));
+  auto batching = u.string("batching", "auto");
+  if (batching == "on") up.batching = Batching::on;
+  else if (batching == "off") up.batching = Batching::off;
+  else if (batching != "auto") u.error("batching", fmt::format("expected off, on or auto, got '{}'", batching));
+  up.batch_threshold = static_cast<uint32_t>(u.integer("batch_threshold", up.batch_threshold, 1, 1024));
+  up.batch_max_calls = static_cast<uint32_t>(u.integer("batch_max_calls", up.batch_max_calls, 2, 1000));
+  up.batch_max_bytes = u.size("batch_max_bytes", up.batch_max_bytes);
+  if (up.batch_max_bytes < 1024) u.error("batch_max_bytes", "must be at least 1KiB");
+  up.batch_wait = u.duration("batch_wait", up.batch_wait, Duration(0));
+  if (!valid_name(up.pool)) u.error("pool", "use lowercase letters, digits, '-' and '_'");
+  up.max_rps = u.number("max_rps", 0, 0, 1e9);
+  if (auto weights = u.map("method_weights")) {
+    for (const auto& method : weights->keys()) {
+      double w = weights->number(method, 1, 0, 1e6);
+      up.method_weights.emplace_back(method, w);
+    }
+    if (up.max_rps == 0 && !up.method_weights.empty()) {
+      u.error("method_weights", "weigh calls against a budget: set max_rps too");
+    }
+    weights->finish();
+  }
+  u.finish();
+  return up;
 }
 
 ChainConfig read_chain(ConfigMap& m) {
@@ -66,35 +254,10 @@ ChainConfig read_chain(ConfigMap& m) {
   }
   std::set<std::string> names;
   for (auto& u : m.list("upstreams")) {
-    UpstreamConfig up;
-    if (auto name = u.required_string("name")) {
-      up.name = *name;
-      if (!valid_name(up.name)) u.error("name", "use lowercase letters, digits, '-' and '_'");
-      if (!names.insert(up.name).second) u.error("name", fmt::format("duplicate upstream '{}'", up.name));
+    if (u.has("name") && !names.insert(u.string("name", "")).second) {
+      u.error("name", fmt::format("duplicate upstream '{}'", u.string("name", "")));
     }
-    if (auto text = u.required_string("url")) {
-      std::string why;
-      if (auto url = parse_url(*text, &why)) up.url = *url;
-      else u.error("url", fmt::format("'{}': {}", *text, why));
-    }
-    auto role = u.string("role", "full");
-    if (role == "archive") up.role = Role::archive;
-    else if (role != "full") u.error("role", fmt::format("expected full or archive, got '{}'", role));
-    up.weight = u.number("weight", 1, 0.001, 1000);
-    up.pool = u.string("pool", "default");
-    up.max_inflight = static_cast<uint32_t>(u.integer("max_inflight", up.max_inflight, 1, 1000000));
-    auto batching = u.string("batching", "auto");
-    if (batching == "on") up.batching = Batching::on;
-    else if (batching == "off") up.batching = Batching::off;
-    else if (batching != "auto") u.error("batching", fmt::format("expected off, on or auto, got '{}'", batching));
-    up.batch_threshold = static_cast<uint32_t>(u.integer("batch_threshold", up.batch_threshold, 1, 1024));
-    up.batch_max_calls = static_cast<uint32_t>(u.integer("batch_max_calls", up.batch_max_calls, 2, 1000));
-    up.batch_max_bytes = u.size("batch_max_bytes", up.batch_max_bytes);
-    if (up.batch_max_bytes < 1024) u.error("batch_max_bytes", "must be at least 1KiB");
-    up.batch_wait = u.duration("batch_wait", up.batch_wait, Duration(0));
-    if (!valid_name(up.pool)) u.error("pool", "use lowercase letters, digits, '-' and '_'");
-    u.finish();
-    c.upstreams.push_back(std::move(up));
+    c.upstreams.push_back(read_upstream(u));
   }
   if (c.upstreams.empty()) m.error("upstreams", "a chain needs at least one upstream");
   auto pools = c.pools();

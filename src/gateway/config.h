@@ -1,6 +1,7 @@
 // The gateway's configuration: what docs/interfaces.md documents, typed and validated.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,9 +18,16 @@ enum class Role { full, archive };
 /// busy upstream into JSON-RPC batches; `automatic` stops for an upstream that answers a batch
 /// as anything but a batch, `on` keeps trying. `off` sends every call alone.
 enum class Batching { off, on, automatic };
+/// primary: takes the chain's traffic. fallback (a paid provider): only calls no healthy primary
+/// can serve — every primary down, lagging, open, saturated or out of budget, or the call needs a
+/// block or archive state none of them has.
+enum class Tier { primary, fallback };
+constexpr std::array<const char*, 2> kTierNames = {"primary", "fallback"};
+inline const char* tier_name(Tier t) { return kTierNames[static_cast<size_t>(t)]; }
 
 struct UpstreamConfig {
   std::string name;
+  /// From `url`, or read from `url_file` at load (then url.secret: its path is never shown).
   Url url;
   Role role = Role::full;
   double weight = 1;
@@ -32,6 +40,25 @@ struct UpstreamConfig {
   uint32_t batch_max_calls = 20;
   uint64_t batch_max_bytes = 256 << 10;  // request bytes of one batch
   Duration batch_wait{0};                // how long a queued call may wait for more (0: never waits for more)
+  Tier tier = Tier::primary;
+  /// Request budget (a provider's plan): units per second across every loop, a call costing its
+  /// method's weight (1 unless method_weights says otherwise); 0 = no budget. Bursts up to one
+  /// second's worth.
+  double max_rps = 0;
+  std::vector<std::pair<std::string, double>> method_weights;
+  std::string ca_file;       // https: the CAs to trust instead of the system's
+  std::string headers_file;  // where `headers` came from
+  std::string url_file;      // where `url` came from
+  /// Sent with every call and probe (an API key): read from headers_file, never shown.
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  /// What one call of `method` costs of max_rps.
+  double cost(std::string_view method) const {
+    for (const auto& [m, w] : method_weights) {
+      if (m == method) return w;
+    }
+    return 1;
+  }
 };
 
 /// Passive health from real traffic (the upstream's circuit breaker): out of rotation after
@@ -146,5 +173,10 @@ struct GatewayConfig {
 GatewayConfig load_gateway_config(const std::string& path);
 /// Same, from text (tests, and configs embedded in the binary); `name` is used in messages.
 GatewayConfig parse_gateway_config(const std::string& text, const std::string& name);
+
+/// Reads a headers_file: one `Name: value` per line, blank lines and `#` comments skipped. On a
+/// bad line, nullopt and `why` names the line (never the value: it is a credential).
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_headers_file(std::string_view text,
+                                                                                 std::string& why);
 
 }  // namespace nodeops::gateway

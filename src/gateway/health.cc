@@ -112,9 +112,15 @@ struct HealthTracker::Impl {
   std::vector<Totals> last;
   std::chrono::steady_clock::time_point last_at = std::chrono::steady_clock::now();
 
+  // How each upstream is reached beyond its URL (CAs for https, a provider's key headers): probes
+  // go through the same TLS client, with the same verification, as traffic.
+  std::vector<chains::ProbeAccess> access;
+
   Impl(asio::io_context& i, ChainRuntime& c, GatewayMetrics& m, Duration t)
       : io(i), chain(c), config(*c.config), board(c.health), metrics(m), probe_timeout(t), prober(i),
-        last(c.upstreams.size()) {}
+        last(c.upstreams.size()) {
+    for (const auto& up : c.upstreams) access.push_back({up->config().ca_file, up->config().headers});
+  }
 
   // Passive health: real calls that fail too often take an upstream out of rotation even while
   // its probes pass. The breaker is the one mechanism; this only trips it on the window's ratio.
@@ -227,7 +233,7 @@ asio::awaitable<void> HealthTracker::round() {
   // Probe every upstream at once: one slow node must not delay the verdict on the others.
   co_await for_each_concurrently(impl->io, n, [&](size_t i) -> asio::awaitable<void> {
     auto t0 = std::chrono::steady_clock::now();
-    statuses[i] = co_await impl->prober.probe(ups[i]->adapter(), impl->probe_timeout);
+    statuses[i] = co_await impl->prober.probe(ups[i]->adapter(), impl->probe_timeout, impl->access[i]);
     seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   });
 

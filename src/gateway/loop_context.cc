@@ -9,7 +9,9 @@ PooledUpstreamClient::PooledUpstreamClient(boost::asio::io_context& io,
     auto& pools = pools_.emplace_back();
     for (const auto& up : chain->upstreams) {
       const auto& url = up->config().url;
-      auto pool = std::make_unique<http::ClientPool>(io, url.host, url.port, 256, max_reply);
+      auto pool = std::make_unique<http::ClientPool>(io, url.host, url.port, 256, max_reply,
+                                                     http::TlsOptions{url.tls(), up->config().ca_file},
+                                                     up->config().headers);
       pool->set_connections_gauge(&up->metrics.connections());
       pools.push_back(std::move(pool));
     }

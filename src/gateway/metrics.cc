@@ -33,7 +33,8 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
   request_duration_ = &r.histogram("nodeops_gateway_request_duration_seconds",
                                    "Time to answer one JSON-RPC call, retries included.", {"chain", "method"});
   upstream_.requests = &r.counter("nodeops_gateway_upstream_requests_total",
-                                  "Calls sent to an upstream, by outcome (ok, rpc_error, error).",
+                                  "Calls sent to an upstream, by outcome (ok, rpc_error, error, rate_limited: it "
+                                  "answered HTTP 429).",
                                   {"chain", "upstream", "outcome"});
   upstream_.errors = &r.counter("nodeops_gateway_upstream_errors_total",
                                 "Failed calls to an upstream, by reason (connect, timeout, http_status, bad_response).",
@@ -53,7 +54,15 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
                              "failing_calls, circuit_open, bad_response, not_probed).",
                              {"chain", "upstream", "state"});
   upstream_.info = &r.gauge("nodeops_gateway_upstream_info", "Static facts of an upstream (always 1).",
-                            {"chain", "upstream", "pool", "role"});
+                            {"chain", "upstream", "pool", "role", "tier"});
+  upstream_.throttled = &r.counter("nodeops_gateway_upstream_throttled_total",
+                                   "Calls not sent to an upstream that could serve them, by reason (budget: its "
+                                   "max_rps is spent; backoff: it answered 429 and its Retry-After has not passed).",
+                                   {"chain", "upstream", "reason"});
+  upstream_.tier_requests = &r.counter("nodeops_gateway_tier_requests_total",
+                                       "Calls answered by an upstream of the tier (primary, fallback): fallback "
+                                       "traffic is what a paid provider bills.",
+                                       {"chain", "tier"});
   upstream_.connections = &r.gauge("nodeops_gateway_upstream_connections", "Open connections to an upstream.",
                                    {"chain", "upstream"});
   upstream_.in_flight = &r.gauge("nodeops_gateway_upstream_in_flight", "Calls in flight to an upstream.",
@@ -79,7 +88,8 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
                                      "or the leading upstreams left and a node behind them took over).",
                                      {"chain"});
   auto& shed = r.counter("nodeops_gateway_shed_total",
-                         "Calls refused at once because every eligible upstream was at max_inflight.", {"chain"});
+                         "Calls refused at once because every eligible upstream was at max_inflight, out of its "
+                         "max_rps budget or backing off after a 429.", {"chain"});
   retries_ = &r.counter("nodeops_gateway_retries_total", "Calls retried on another upstream, by the failure that caused it.",
                         {"chain", "reason"});
   broadcasts_ = &r.counter("nodeops_gateway_broadcasts_total",
@@ -137,10 +147,11 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
     set_rollout_phase(c, "idle");
     // Counters start at 0 so increase() sees the first rollout of a fresh gateway.
     for (const char* result : {"completed", "rolled_back", "aborted", "refused"}) rollouts_->labels({c.name, result});
-    for (const char* reason : {"connect", "timeout", "http_status", "bad_response", "state_unavailable"}) {
+    for (const char* reason : {"connect", "timeout", "http_status", "bad_response", "state_unavailable", "rate_limited"}) {
       retries_->labels({c.name, reason});
     }
     for (const char* outcome : {"ok", "rejected", "failed"}) broadcasts_->labels({c.name, outcome});
+    for (const char* tier : kTierNames) upstream_.tier_requests->labels({c.name, tier});
   }
 }
 

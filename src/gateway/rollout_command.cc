@@ -44,7 +44,7 @@ Reply call(const Url& base, const std::string& token, const std::string& method,
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        http::ClientPool pool(io, base.host, base.port, 1);
+        http::ClientPool pool(io, base.host, base.port, 1, 64ull << 20, http::TlsOptions{base.tls(), {}});
         http::ClientPool::Headers headers;
         headers.emplace_back("Authorization", "Bearer " + token);
         auto res = co_await pool.request(method, path, body, Duration(10000), "application/json", headers);

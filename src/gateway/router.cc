@@ -465,8 +465,16 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
         auto& candidate = *chain.upstreams[*pick];
         if (candidate.in_flight.load(std::memory_order_relaxed) >= candidate.config().max_inflight) {
           ++saturated;
+        } else if (candidate.backoff.active(now)) {
+          // It said 429: no call until its Retry-After has passed (a full provider, not a broken one).
+          ++saturated;
+          candidate.metrics.throttled(Throttle::backoff);
         } else if (panic || candidate.breaker.try_acquire(now)) {
-          break;
+          // The budget is spent last, so a call refused by the breaker costs none of it.
+          if (!candidate.budget.limited() || candidate.budget.try_spend(now, candidate.config().cost(call.method))) break;
+          if (!panic) candidate.breaker.on_neutral();
+          ++saturated;
+          candidate.metrics.throttled(Throttle::budget);
         } else {
           broken.push_back(*pick);
         }
@@ -479,7 +487,8 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       if (!pick) {
         if (attempt > 0) break;
         if (saturated > 0) {
-          co_return shed(fmt::format("every upstream of {} is at its in-flight limit; retry shortly", cfg.name));
+          co_return shed(fmt::format("every upstream of {} is at its in-flight limit or request budget; retry shortly",
+                                     cfg.name));
         }
         if (auto n = chain.unavailable_log.tick()) {
           log::error("call failed: no healthy upstream", {{"chain", cfg.name}, {"method", call.method}, {"occurrences", n}});
@@ -580,7 +589,23 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
              res.message);
         continue;
       }
-      if (res.status == 429 || res.status >= 500) {
+      if (res.status == 429) {
+        // Too many requests: the provider's plan, not a broken node. Back this upstream off for
+        // its Retry-After and try another; the breaker and the failure window never see it.
+        auto wait = RateLimitBackoff::backoff_for(res.retry_after, std::chrono::system_clock::now());
+        up.backoff.back_off(Clock::now(), wait);
+        up.breaker.on_neutral();
+        series.rate_limited().inc();
+        last_problem = fmt::format("{}: HTTP 429 (backing off {}s)", up.name(), wait.count() / 1000.0);
+        if (auto n = up.failure_log.tick()) {
+          log::warn("upstream rate-limited us: backing off", {{"chain", cfg.name}, {"upstream", up.name()},
+                                                             {"method", call.method}, {"backoff_s", wait.count() / 1000.0},
+                                                             {"occurrences", n}});
+        }
+        retry_reason = "rate_limited";
+        continue;
+      }
+      if (res.status >= 500) {
         fail(UpstreamError::http_status, fmt::format("HTTP {}", res.status));
         continue;
       }
@@ -597,6 +622,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       }
       // The node answered in JSON-RPC: whatever it said, it works.
       up.breaker.on_success();
+      series.tier_served().inc();
       budget.left -= std::min<uint64_t>(budget.left, res.body.size());
       if (reply.kind == jsonrpc::UpstreamReply::Kind::error) {
         if (write && chains::evm::is_already_known(reply.error_code, reply.error_message)) {
@@ -655,7 +681,9 @@ asio::awaitable<void> Router::broadcast(LoopContext& loop, ChainRuntime& chain, 
   auto health = chain.health.load();
   std::vector<Upstream*> targets;
   for (auto& up : chain.upstreams) {
-    if (up->index() != except && up->index() < health->upstreams.size() && health->upstreams[up->index()].healthy) {
+    // Not to fallbacks: a provider gossips the transaction on its own network, and each call to it is billed.
+    if (up->index() != except && up->index() < health->upstreams.size() && health->upstreams[up->index()].healthy &&
+        up->config().tier == Tier::primary) {
       targets.push_back(up.get());
     }
   }

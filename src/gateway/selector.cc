@@ -43,6 +43,23 @@ std::optional<size_t> select_upstream(const ChainConfig& config, const ChainHeal
     std::copy_if(candidates.begin(), candidates.end(), std::back_inserter(kept), keep);
     if (!kept.empty()) candidates = std::move(kept);
   };
+  bool old_state = criteria.range.low && health.best_head > config.archive_after_blocks &&
+                   *criteria.range.low < health.best_head - config.archive_after_blocks;
+  bool needs_archive = criteria.prefer_archive || old_state;
+  // Tiers: a fallback (a provider that bills) takes a call only when no primary candidate can
+  // serve it: has the block asked for and, for old state, is an archive. When no candidate at all
+  // can, the primaries keep it (the freshest of them answers, as without tiers).
+  auto serves = [&](size_t i) {
+    if (criteria.range.high && health.upstreams[i].head.value_or(0) < *criteria.range.high) return false;
+    return !needs_archive || config.upstreams[i].role == Role::archive;
+  };
+  auto primary = [&](size_t i) { return config.upstreams[i].tier == Tier::primary; };
+  if (std::any_of(candidates.begin(), candidates.end(), primary)) {
+    bool primary_serves = false, fallback_serves = false;
+    for (size_t i : candidates) (primary(i) ? primary_serves : fallback_serves) |= serves(i);
+    if (primary_serves || !fallback_serves) narrow(primary);
+    else narrow([&](size_t i) { return !primary(i); });
+  }
   if (criteria.range.high) {
     // Those that have the block; when none has it yet, the freshest (a client that was served a
     // higher head must not be sent back to an older one).
@@ -51,9 +68,7 @@ std::optional<size_t> select_upstream(const ChainConfig& config, const ChainHeal
     for (size_t i : candidates) freshest = std::max(freshest, health.upstreams[i].head.value_or(0));
     narrow([&](size_t i) { return health.upstreams[i].head.value_or(0) >= std::min(want, freshest); });
   }
-  bool old_state = criteria.range.low && health.best_head > config.archive_after_blocks &&
-                   *criteria.range.low < health.best_head - config.archive_after_blocks;
-  if (criteria.prefer_archive || old_state) {
+  if (needs_archive) {
     narrow([&](size_t i) { return config.upstreams[i].role == Role::archive; });
   }
   if (candidates.size() == 1) return candidates.front();

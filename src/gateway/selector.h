@@ -47,9 +47,11 @@ using Rng = std::mt19937_64;
 /// Picks a pool by traffic share.
 std::string pick_pool(const TrafficSplit& split, Rng& rng);
 
-/// Picks an upstream: healthy, in an allowed pool, not tried; among those, ones whose head covers
-/// the block asked for, and archives for old state, when any qualify; then at random, in
-/// proportion to weight / ((outstanding + 1) x latency relative to the fastest).
+/// Picks an upstream: healthy, in an allowed pool, not tried; primaries only while one of them can
+/// serve the call (has the block, is an archive when old state is asked for), fallbacks when none
+/// can (or when no primary is left, e.g. all tried); among those, ones whose head covers the block
+/// asked for, and archives for old state, when any qualify; then at random, in proportion to
+/// weight / ((outstanding + 1) x latency relative to the fastest).
 std::optional<size_t> select_upstream(const ChainConfig& config, const ChainHealth& health,
                                       const TrafficSplit& split, std::span<const UpstreamLoad> load,
                                       const Criteria& criteria, Rng& rng);

@@ -45,11 +45,16 @@ std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains
       out += "{\"name\":";
       json::append_string(out, up.name);
       out += ",\"url\":";
-      json::append_string(out, up.url.str());
+      json::append_string(out, up.url.shown());  // never the key a provider's URL holds
       out += ",\"pool\":";
       json::append_string(out, up.pool);
-      out += fmt::format(",\"role\":\"{}\",\"weight\":", up.role == Role::archive ? "archive" : "full");
+      out += fmt::format(",\"role\":\"{}\",\"tier\":\"{}\",\"tls\":{},\"weight\":",
+                         up.role == Role::archive ? "archive" : "full", tier_name(up.tier), up.url.tls());
       json::append_number(out, up.weight);
+      out += ",\"max_rps\":";
+      json::append_number(out, up.max_rps);
+      out += ",\"backoff_s\":";
+      json::append_number(out, std::round(upstream->backoff.seconds_left(Clock::now()) * 10) / 10);
       if (health->probed && u < health->upstreams.size()) {
         const auto& h = health->upstreams[u];
         out += fmt::format(",\"healthy\":{},\"state\":\"{}\",\"reason\":", h.healthy, state_name(h.state));

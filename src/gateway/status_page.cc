@@ -164,7 +164,8 @@ function upstreamRow(chain, u, now) {
   const name = el('td');
   name.appendChild(el('span', 'dot ' + cls));
   name.appendChild(el('span', 'name', u.name));
-  const meta = [u.url, u.pool && u.pool !== 'default' ? 'pool ' + u.pool : '', u.role === 'archive' ? 'archive' : '']
+  const meta = [u.url, u.pool && u.pool !== 'default' ? 'pool ' + u.pool : '', u.role === 'archive' ? 'archive' : '',
+                u.tier === 'fallback' ? 'fallback' : '', u.backoff_s > 0 ? 'backing off ' + u.backoff_s + 's (429)' : '']
     .filter(Boolean).join(' · ');
   name.appendChild(el('div', 'url', meta));
   tr.appendChild(name);

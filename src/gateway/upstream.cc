@@ -1,6 +1,8 @@
 #include "gateway/upstream.h"
 
 #include <algorithm>
+#include <charconv>
+#include <ctime>
 
 namespace nodeops::gateway {
 
@@ -54,6 +56,52 @@ CircuitBreaker::Phase CircuitBreaker::phase(Clock::time_point now) const {
   return ticks(now) < until ? Phase::open : Phase::half_open;
 }
 
+bool RequestBudget::try_spend(Clock::time_point now, double units) {
+  if (!limited()) return true;
+  auto cost = static_cast<int64_t>(units * ns_per_unit_);
+  int64_t t = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  int64_t burst = std::max(kBurstNs, cost);
+  int64_t tat = tat_.load(std::memory_order_relaxed);
+  for (;;) {
+    int64_t next = std::max(tat, t) + cost;
+    if (next - t > burst) return false;
+    if (tat_.compare_exchange_weak(tat, next, std::memory_order_relaxed)) return true;
+  }
+}
+
+Duration RateLimitBackoff::backoff_for(std::string_view v, std::chrono::system_clock::time_point now) {
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  Duration d = kDefault;
+  uint64_t seconds = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+  if (!v.empty() && ec == std::errc() && end == v.data() + v.size()) {
+    d = seconds >= static_cast<uint64_t>(kMax.count() / 1000) ? kMax : Duration(seconds * 1000);
+  } else if (!v.empty()) {
+    // An HTTP date: "Wed, 21 Oct 2015 07:28:00 GMT".
+    std::tm tm{};
+    std::string text(v);
+    if (const char* rest = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm); rest && *rest == '\0') {
+      auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
+      d = at > now ? std::chrono::ceil<Duration>(at - now) : Duration(0);
+    }
+  }
+  // Retry-After: 0 on a 429 would be a retry storm; one second at least.
+  return std::clamp(d, Duration(1000), kMax);
+}
+
+void RateLimitBackoff::back_off(Clock::time_point now, Duration d) {
+  int64_t until = (now + d).time_since_epoch().count();
+  int64_t cur = until_.load(std::memory_order_relaxed);
+  while (cur < until && !until_.compare_exchange_weak(cur, until, std::memory_order_relaxed)) {
+  }
+}
+
+double RateLimitBackoff::seconds_left(Clock::time_point now) const {
+  int64_t left = until_.load(std::memory_order_relaxed) - now.time_since_epoch().count();
+  return left > 0 ? std::chrono::duration<double>(Clock::duration(left)).count() : 0;
+}
+
 void CallWindow::add(Clock::time_point now, double requests, double failures, Clock::duration window) {
   samples_.push_back({now, requests, failures});
   // Keep one sample at or before the window's start, so the window spans all of it.
@@ -65,6 +113,9 @@ UpstreamMetrics::UpstreamMetrics(const UpstreamFamilies& f, const std::string& c
   ok_ = &f.requests->labels({chain, u.name, "ok"});
   rpc_error_ = &f.requests->labels({chain, u.name, "rpc_error"});
   error_ = &f.requests->labels({chain, u.name, "error"});
+  rate_limited_ = &f.requests->labels({chain, u.name, "rate_limited"});
+  for (size_t i = 0; i < kThrottleNames.size(); ++i) throttled_[i] = &f.throttled->labels({chain, u.name, kThrottleNames[i]});
+  tier_served_ = &f.tier_requests->labels({chain, tier_name(u.tier)});
   for (size_t i = 0; i < kUpstreamErrorNames.size(); ++i) errors_[i] = &f.errors->labels({chain, u.name, kUpstreamErrorNames[i]});
   duration_ = &f.duration->labels({chain, u.name});
   healthy_ = &f.healthy->labels({chain, u.name});
@@ -77,7 +128,7 @@ UpstreamMetrics::UpstreamMetrics(const UpstreamFamilies& f, const std::string& c
   batching_->set(u.batching == Batching::off ? 0 : 1);
   for (size_t i = 0; i < kUpstreamStateNames.size(); ++i) states_[i] = &f.state->labels({chain, u.name, kUpstreamStateNames[i]});
   states_[static_cast<size_t>(UpstreamState::not_probed)]->set(1);
-  f.info->labels({chain, u.name, u.pool, u.role == Role::archive ? "archive" : "full"}).set(1);
+  f.info->labels({chain, u.name, u.pool, u.role == Role::archive ? "archive" : "full", tier_name(u.tier)}).set(1);
 }
 
 void UpstreamMetrics::set_health(bool healthy, UpstreamState state, std::optional<uint64_t> head, uint64_t lag) {
@@ -99,6 +150,7 @@ Upstream::Upstream(const ChainConfig& chain, size_t chain_index, const UpstreamC
                    const UpstreamFamilies& families)
     : breaker(chain.passive_health),
       metrics(families, chain.name, config),
+      budget(config.max_rps),
       config_(config),
       chain_index_(chain_index),
       index_(index),

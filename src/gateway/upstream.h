@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "chains/adapter.h"
 #include "core/log.h"
@@ -89,6 +90,47 @@ class CircuitBreaker {
   std::atomic<uint64_t> closes_{0};
 };
 
+/// @brief An upstream's request budget (max_rps) shared by every loop: a token bucket kept as one
+/// atomic "theoretical arrival time" (GCRA), so spending is a compare-and-swap, never a lock.
+/// Bursts up to one second's worth (or one call, when a call costs more than that).
+class RequestBudget {
+ public:
+  explicit RequestBudget(double per_second)
+      : ns_per_unit_(per_second > 0 ? 1e9 / per_second : 0) {}
+  bool limited() const { return ns_per_unit_ > 0; }
+  /// Takes `units` from the budget when it has them; false (and nothing taken) when spent.
+  bool try_spend(Clock::time_point now, double units);
+
+ private:
+  static constexpr int64_t kBurstNs = 1'000'000'000;
+  double ns_per_unit_;
+  std::atomic<int64_t> tat_{0};  // steady-clock ns when the bucket is full again
+};
+
+/// @brief An upstream's answer "too many requests" (HTTP 429): no call goes to it until the time
+/// its Retry-After asked for (kDefault without one, kMax at most). Not a failure: the breaker and
+/// the passive-health window never see it. Atomics only, shared by every loop.
+class RateLimitBackoff {
+ public:
+  static constexpr Duration kDefault{5000};
+  static constexpr Duration kMax{60000};
+  /// How long a 429 with this Retry-After value (seconds, or an HTTP date) backs off for.
+  static Duration backoff_for(std::string_view retry_after, std::chrono::system_clock::time_point now);
+  void back_off(Clock::time_point now, Duration d);
+  bool active(Clock::time_point now) const { return now.time_since_epoch().count() < until_.load(std::memory_order_relaxed); }
+  /// Seconds left (0 when not backing off), for /status.
+  double seconds_left(Clock::time_point now) const;
+
+ private:
+  std::atomic<int64_t> until_{0};  // steady-clock ticks
+};
+
+/// Why a call was not sent to an upstream that could serve it (the `reason` of
+/// nodeops_gateway_upstream_throttled_total): its max_rps budget is spent, or it is backing off
+/// after a 429.
+enum class Throttle { budget, backoff };
+constexpr std::array<const char*, 2> kThrottleNames = {"budget", "backoff"};
+
 /// @brief The failure ratio of an upstream's real calls over a sliding window, from its lifetime
 /// counters sampled once per health round. Admin loop only.
 class CallWindow {
@@ -132,6 +174,8 @@ struct UpstreamFamilies {
   metrics::Family<metrics::Counter>* coalesced;
   metrics::Family<metrics::Histogram>* coalesce_wait;
   metrics::Family<metrics::Gauge>* batching;
+  metrics::Family<metrics::Counter>* throttled;
+  metrics::Family<metrics::Counter>* tier_requests;
 };
 
 /// @brief Every series of one upstream, created with it (every label value it can take, at 0).
@@ -141,6 +185,11 @@ class UpstreamMetrics {
   UpstreamMetrics(const UpstreamFamilies& families, const std::string& chain, const UpstreamConfig& config);
   metrics::Counter& ok() { return *ok_; }
   metrics::Counter& rpc_error() { return *rpc_error_; }
+  /// The upstream answered HTTP 429: neither a success nor a failure.
+  metrics::Counter& rate_limited() { return *rate_limited_; }
+  void throttled(Throttle why) { throttled_[static_cast<size_t>(why)]->inc(); }
+  /// A call this upstream answered, counted under its tier.
+  metrics::Counter& tier_served() { return *tier_served_; }
   /// A failed call: counts it as an error and under its reason.
   void failed(UpstreamError why) {
     error_->inc();
@@ -156,14 +205,16 @@ class UpstreamMetrics {
   /// Publishes a probe verdict: healthy, state, and head/lag (removed when `head` is unset).
   void set_health(bool healthy, UpstreamState state, std::optional<uint64_t> head, uint64_t lag);
 
-  double requests() const { return ok_->value() + rpc_error_->value() + error_->value(); }
+  double requests() const { return ok_->value() + rpc_error_->value() + error_->value() + rate_limited_->value(); }
   double failures() const { return error_->value(); }
 
  private:
   const UpstreamFamilies& f_;
   std::vector<std::string> labels_;  // {chain, upstream}
-  metrics::Counter *ok_, *rpc_error_, *error_;
+  metrics::Counter *ok_, *rpc_error_, *error_, *rate_limited_;
   std::array<metrics::Counter*, kUpstreamErrorNames.size()> errors_;
+  std::array<metrics::Counter*, kThrottleNames.size()> throttled_;
+  metrics::Counter* tier_served_;
   metrics::Histogram* duration_;
   metrics::Gauge *healthy_, *connections_, *in_flight_, *batching_;
   metrics::Histogram *batch_calls_, *coalesce_wait_;
@@ -190,6 +241,8 @@ class Upstream {
 
   CircuitBreaker breaker;
   UpstreamMetrics metrics;
+  RequestBudget budget;
+  RateLimitBackoff backoff;
   /// Calls in flight to this upstream from every loop; new calls are refused at config().max_inflight.
   std::atomic<uint32_t> in_flight{0};
   /// Samples the "upstream call failed" log line.

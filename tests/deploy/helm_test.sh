@@ -75,7 +75,9 @@ render_case() {
     printf '{"name":"%s","files":["%s","%s"],"secretCheck":%s}\n' "$label" "$a" "$b" "$([[ -z $env ]] && echo true || echo false)" >"$OUT/case-$n.json"
     # The rendered gateway config must load in the real binary when one is built.
     local bin
-    bin=$(ls build/*/nodeops 2>/dev/null | head -1 || true)
+    # The binary under test (ctest sets NODEOPS_BIN), else the release build: never another
+    # build tree's binary, which may be older than the chart.
+    bin=${NODEOPS_BIN:-build/release/nodeops}
     if [[ $chart == nodeops-gateway && -n $bin && -x $bin ]]; then
       python3 - "$a" "$OUT/gateway-$n.yaml" <<'PY'
 import sys, yaml

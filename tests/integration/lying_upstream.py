@@ -18,7 +18,8 @@ according to `mode`:
                  node that has not received a transaction yet
 
 `delay` (seconds) is slept before answering a single call (never a probe). `absurd_head` makes the
-probe report eth_blockNumber 0xffffffffff. Counters: `calls` (single calls received), `probes`.
+probe report eth_blockNumber 0xffffffffff. Counters: `calls` (calls received, alone or in a batch of
+calls: each is answered by `mode`), `probes`.
 
 `framing` says how the answer to a single call goes on the wire (probes always use Content-Length),
 each part in its own write so the gateway reads it in pieces:
@@ -42,6 +43,8 @@ import requests
 ABSURD_HEAD = "0xffffffffff"
 LIE = "0xbadbadbad"  # the value a lying reply carries; it must never reach a client
 FRAMINGS = ("length", "chunked", "until_close", "interim")
+# The gateway's health probe is a batch with these methods; other batches are batched calls.
+PROBE_METHODS = {"eth_syncing", "net_peerCount", "web3_clientVersion"}
 PART_GAP = 0.02  # seconds between the writes of a framed answer, so they arrive as separate reads
 
 
@@ -86,7 +89,7 @@ class LyingUpstream:
             request = json.loads(body)
         except ValueError:
             return 400, "text/plain", b"bad request"
-        if isinstance(request, list):
+        if isinstance(request, list) and PROBE_METHODS <= {c.get("method") for c in request if isinstance(c, dict)}:
             self._count("probes")
             replies = requests.post(self.backend, data=body, headers={"Content-Type": "application/json"},
                                     timeout=5).json()
@@ -95,9 +98,30 @@ class LyingUpstream:
                     if r.get("id") == 3:
                         r["result"] = ABSURD_HEAD
             return 200, "application/json", json.dumps(replies).encode()
-        self._count("calls")
         if self.delay:
             threading.Event().wait(self.delay)
+        if isinstance(request, list):
+            return self._answer_batch(request)
+        self._count("calls")
+        return self._answer_call(request, body)
+
+    def _answer_batch(self, calls: list) -> tuple[int, str, bytes | None]:
+        """A batch of calls (the gateway's upstream batching) gets each call's lie; a lie about the
+        exchange itself (HTML, a 500, a closed connection...) is told about the whole batch."""
+        replies = []
+        for call in calls:
+            self._count("calls")
+            status, ctype, payload = self._answer_call(call, json.dumps(call).encode())
+            try:
+                item = json.loads(payload) if status == 200 and payload else None
+            except ValueError:
+                item = None
+            if not isinstance(item, dict):
+                return status, ctype, payload
+            replies.append(item)
+        return 200, "application/json", json.dumps(replies).encode()
+
+    def _answer_call(self, request, body: bytes) -> tuple[int, str, bytes | None]:
         rid = request.get("id")
         mode = self.mode
         if mode == "deaf_to_txs":

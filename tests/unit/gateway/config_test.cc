@@ -4,6 +4,9 @@
 
 #include "core/config_reader.h"
 
+#include <filesystem>
+#include <fstream>
+
 using namespace nodeops;
 using namespace nodeops::gateway;
 
@@ -50,13 +53,13 @@ chains:
   - name: ethereum
     chain_id: one
     upstreams:
-      - { name: a, url: "https://x:1" }
+      - { name: a, url: "ftp://x:1" }
       - { name: a, url: "http://x:2", role: fast }
     colour: blue
 )");
   ASSERT_EQ(errors.size(), 5u) << ::testing::PrintToString(errors);
   EXPECT_EQ(errors[0], "gw.yaml:4: chains[0].chain_id: expected an integer, got 'one'");
-  EXPECT_NE(errors[1].find("gw.yaml:6: chains[0].upstreams[0].url: 'https://x:1': https is not supported"), std::string::npos);
+  EXPECT_NE(errors[1].find("gw.yaml:6: chains[0].upstreams[0].url: 'ftp://x:1': expected a URL like"), std::string::npos);
   EXPECT_EQ(errors[2], "gw.yaml:7: chains[0].upstreams[1].name: duplicate upstream 'a'");
   EXPECT_EQ(errors[3], "gw.yaml:7: chains[0].upstreams[1].role: expected full or archive, got 'fast'");
   EXPECT_EQ(errors[4], "gw.yaml:8: chains[0].colour: unknown key");
@@ -168,4 +171,83 @@ chains:
                            "\"http://127.0.0.1:8546\" }] }\n");
   ASSERT_EQ(no_file.size(), 1u);
   EXPECT_NE(no_file[0].find("auth.keys_file: is required when mode is optional"), std::string::npos) << no_file[0];
+}
+
+namespace {
+// A file in a fresh temporary directory, removed with it.
+struct TempFiles {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("nodeops-config-test-" + std::to_string(::getpid()) + "-" +
+                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  TempFiles() { std::filesystem::create_directories(dir); }
+  ~TempFiles() { std::filesystem::remove_all(dir); }
+  std::string write(const std::string& name, const std::string& text) {
+    auto p = dir / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+};
+std::string provider_config(const std::string& upstream) {
+  return "chains:\n  - name: eth\n    chain_id: 1\n    upstreams:\n      - { name: own, url: \"http://127.0.0.1:8545\" }\n"
+         "      - " + upstream + "\n";
+}
+constexpr const char* kKey = "k3Y9a8b7c6d5e4f3g2h1";
+}  // namespace
+
+TEST(GatewayConfig, ProviderUpstreamReadsItsUrlAndHeadersFromFiles) {
+  TempFiles files;
+  auto url_file = files.write("url", std::string("https://eth-mainnet.provider.io/v2/") + kKey + "\n");
+  auto headers_file = files.write("headers", std::string("# provider key\nX-Api-Key: ") + kKey + "\n\nX-Team: ops\n");
+  auto cfg = parse_gateway_config(
+      provider_config("{ name: prov, url_file: " + url_file + ", headers_file: " + headers_file +
+                      ", tier: fallback, max_rps: 50, method_weights: { eth_getLogs: 75, eth_call: 26 } }"),
+      "gw.yaml");
+  const auto& up = cfg.chains[0].upstreams[1];
+  EXPECT_TRUE(up.url.tls());
+  EXPECT_TRUE(up.url.secret);
+  EXPECT_EQ(up.url.target, std::string("/v2/") + kKey);
+  EXPECT_EQ(up.url.shown().find(kKey), std::string::npos);
+  ASSERT_EQ(up.headers.size(), 2u);
+  EXPECT_EQ(up.headers[0], (std::pair<std::string, std::string>{"X-Api-Key", kKey}));
+  EXPECT_EQ(up.tier, Tier::fallback);
+  EXPECT_EQ(cfg.chains[0].upstreams[0].tier, Tier::primary);
+  EXPECT_EQ(up.max_rps, 50);
+  EXPECT_EQ(up.cost("eth_getLogs"), 75);
+  EXPECT_EQ(up.cost("eth_blockNumber"), 1);
+}
+
+TEST(GatewayConfig, CredentialFileErrorsNameTheFileAndLineNeverTheSecret) {
+  TempFiles files;
+  auto bad_url = files.write("url", std::string("https://h/") + kKey + " with a space");
+  auto bad_headers = files.write("headers", std::string("X-Api-Key: ok\nnot a header ") + kKey + "\n");
+  auto framing = files.write("framing", std::string("Content-Length: ") + kKey + "\n");
+  auto good_url = files.write("good", std::string("https://h/") + kKey);
+  auto errors = errors_of(provider_config("{ name: p1, url_file: " + bad_url + " }\n      - { name: p2, url: \"https://h\", headers_file: " +
+                                          bad_headers + " }\n      - { name: p3, url: \"https://h\", headers_file: " + framing +
+                                          " }\n      - { name: p4, url_file: /nonexistent/url }\n      - { name: p5, url: \"https://h\", url_file: " +
+                                          good_url + " }\n      - { name: p6, url: \"wss://h\", tier: backup }"));
+  ASSERT_EQ(errors.size(), 7u) << ::testing::PrintToString(errors);
+  for (const auto& e : errors) EXPECT_EQ(e.find(kKey), std::string::npos) << e;
+  EXPECT_NE(errors[0].find("gw.yaml:6: chains[0].upstreams[1].url_file: '" + bad_url + "' does not hold a URL"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("headers_file: '" + bad_headers + "' line 2: expected 'Name: value'"), std::string::npos) << errors[1];
+  EXPECT_NE(errors[2].find("line 1: Content-Length is set by the gateway itself"), std::string::npos) << errors[2];
+  EXPECT_NE(errors[3].find("url_file: cannot read '/nonexistent/url'"), std::string::npos) << errors[3];
+  EXPECT_NE(errors[4].find("url_file: set url or url_file, not both"), std::string::npos) << errors[4];
+  EXPECT_NE(errors[5].find("url: WebSocket upstreams are not supported yet"), std::string::npos) << errors[5];
+  EXPECT_NE(errors[6].find("tier: expected primary or fallback, got 'backup'"), std::string::npos) << errors[6];
+}
+
+TEST(GatewayConfig, MethodWeightsNeedABudgetAndCaFileNeedsHttps) {
+  auto errors = errors_of(provider_config("{ name: p, url: \"http://h:1\", ca_file: /etc/hostname, method_weights: { eth_call: 2 } }"));
+  ASSERT_EQ(errors.size(), 2u) << ::testing::PrintToString(errors);
+  EXPECT_NE(errors[0].find("ca_file: only https upstreams use a ca_file"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("method_weights: weigh calls against a budget: set max_rps too"), std::string::npos) << errors[1];
+}
+
+TEST(GatewayConfig, CredentialFilesMustBeSmallRegularFiles) {
+  // A device or a FIFO would hang the load or never end: refused before it is opened.
+  auto errors = errors_of(provider_config("{ name: p, url_file: /dev/zero, headers_file: /dev/null }"));
+  ASSERT_EQ(errors.size(), 2u) << ::testing::PrintToString(errors);
+  EXPECT_NE(errors[0].find("url_file: '/dev/zero' is not a regular file"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("headers_file: '/dev/null' is not a regular file"), std::string::npos) << errors[1];
 }

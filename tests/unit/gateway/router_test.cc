@@ -6,7 +6,9 @@
 
 #include <boost/asio.hpp>
 
+#include <algorithm>
 #include <functional>
+#include <thread>
 #include <map>
 
 #include "core/jsonrpc.h"
@@ -37,6 +39,7 @@ struct Behaviour {
   std::string result = "\"0x1\"";       // the `result` raw JSON; empty to send `error` instead
   std::string error_object;             // raw JSON error object
   std::chrono::milliseconds delay{0};
+  std::string retry_after;              // sent with the answer (a 429's Retry-After)
 };
 
 class FakeClient final : public UpstreamClient {
@@ -68,6 +71,7 @@ class FakeClient final : public UpstreamClient {
     auto parsed = jsonrpc::parse_request(body);
     std::string id(parsed.calls.front().id);
     r.status = b.status;
+    r.retry_after = b.retry_after;
     r.body = b.result.empty() ? jsonrpc::error_object_reply(id, b.error_object) : jsonrpc::result_reply(id, b.result);
     if (r.body.size() > max_reply) {
       r = {};
@@ -82,19 +86,18 @@ class FakeClient final : public UpstreamClient {
 };
 
 struct RouterTest : ::testing::Test {
-  GatewayConfig config = parse_gateway_config(kConfig, "test.yaml");
-  GatewayMetrics metrics{config};
-  std::vector<std::unique_ptr<ChainRuntime>> chains = make_chains(config, metrics);
-  Router router{config, chains, metrics, 1};
-  asio::io_context io;
-  FakeClient* fake = nullptr;
-
-  RouterTest() {
+  explicit RouterTest(const char* text = kConfig) : config(parse_gateway_config(text, "test.yaml")) {
     auto client = std::make_unique<FakeClient>(io);
     fake = client.get();
     router.attach_loop(0, std::make_unique<LoopContext>(io, std::move(client), chains));
     set_heads({1000, 1000, 1000});
   }
+  GatewayConfig config;
+  GatewayMetrics metrics{config};
+  std::vector<std::unique_ptr<ChainRuntime>> chains = make_chains(config, metrics);
+  Router router{config, chains, metrics, 1};
+  asio::io_context io;
+  FakeClient* fake = nullptr;
 
   void set_heads(std::vector<uint64_t> heads, std::vector<bool> healthy = {true, true, true}) {
     auto h = std::make_shared<ChainHealth>();
@@ -338,4 +341,122 @@ TEST_F(RouterTest, ARetryIsCountedOnlyWhenItHappens) {
   }
   auto retries = text();
   EXPECT_EQ(retries.find("nodeops_gateway_retries_total{chain=\"eth\",reason=\"http_status\"} 0"), std::string::npos);
+}
+
+namespace {
+// Two own nodes and a provider as fallback: archive, 3 units per second, eth_getLogs costs 2.
+constexpr const char* kTierConfig = R"(
+limits: { request_timeout: 2s, upstream_timeout: 1s, max_attempts: 3 }
+chains:
+  - name: eth
+    chain_id: 1
+    archive_after_blocks: 100
+    passive_health: { consecutive_failures: 3, cooldown: 10s }
+    upstreams:
+      - { name: a, url: "http://127.0.0.1:1/" }
+      - { name: b, url: "http://127.0.0.1:2/" }
+      - { name: prov, url: "https://provider.example/v2/key", role: archive, tier: fallback, max_rps: 3,
+          method_weights: { eth_getLogs: 2 } }
+)";
+struct TierRouterTest : RouterTest {
+  TierRouterTest() : RouterTest(kTierConfig) {}
+  size_t calls_to(const std::string& name) const { return std::count(fake->calls.begin(), fake->calls.end(), name); }
+  std::string exposed() { return metrics.registry().expose(); }
+};
+}  // namespace
+
+TEST_F(TierRouterTest, TheFallbackTakesNoCallWhilePrimariesServe) {
+  for (int i = 0; i < 30; ++i) EXPECT_NE(single("eth_blockNumber").find("\"result\""), std::string::npos);
+  EXPECT_EQ(calls_to("prov"), 0u);
+  EXPECT_NE(exposed().find("nodeops_gateway_tier_requests_total{chain=\"eth\",tier=\"primary\"} 30"), std::string::npos);
+  EXPECT_NE(exposed().find("nodeops_gateway_tier_requests_total{chain=\"eth\",tier=\"fallback\"} 0"), std::string::npos);
+}
+
+TEST_F(TierRouterTest, FailingPrimariesAreRetriedOnTheFallbackSoTheClientSeesNoError) {
+  fake->behaviour["a"].error = http::ClientResponse::Error::connect;
+  fake->behaviour["b"].status = 502;
+  auto reply = single("eth_blockNumber");
+  EXPECT_NE(reply.find("\"result\":\"0x1\""), std::string::npos) << reply;
+  ASSERT_EQ(fake->calls.size(), 3u);
+  EXPECT_EQ(fake->calls.back(), "prov");
+}
+
+TEST_F(TierRouterTest, OldStateNoPrimaryHoldsGoesToTheArchiveFallback) {
+  single("eth_getBalance", R"(["0x0000000000000000000000000000000000000001", "0x10"])");
+  ASSERT_EQ(fake->calls.size(), 1u);
+  EXPECT_EQ(fake->calls[0], "prov");
+}
+
+TEST_F(TierRouterTest, A429BacksTheUpstreamOffWithoutTrippingItsBreaker) {
+  set_heads({1000, 1000, 1000}, {false, false, true});
+  auto& prov = *chains[0]->upstreams[2];
+  fake->behaviour["prov"].status = 429;
+  fake->behaviour["prov"].retry_after = "30";
+  auto reply = single("eth_blockNumber");
+  EXPECT_NE(reply.find("HTTP 429"), std::string::npos) << reply;
+  EXPECT_EQ(calls_to("prov"), 1u);
+  // Backed off: the next calls do not reach it at all, and are shed (it is the only one left).
+  for (int i = 0; i < 5; ++i) {
+    single("eth_blockNumber");
+    EXPECT_EQ(last_status, 503);
+  }
+  EXPECT_EQ(calls_to("prov"), 1u);
+  EXPECT_GT(prov.backoff.seconds_left(Clock::now()), 25);
+  EXPECT_EQ(prov.breaker.phase(Clock::now()), CircuitBreaker::Phase::closed);
+  EXPECT_EQ(prov.breaker.consecutive_failures(), 0u);
+  EXPECT_EQ(prov.metrics.failures(), 0);
+  EXPECT_EQ(prov.metrics.rate_limited().value(), 1);
+  auto text = exposed();
+  EXPECT_NE(text.find("nodeops_gateway_upstream_throttled_total{chain=\"eth\",upstream=\"prov\",reason=\"backoff\"} 5"),
+            std::string::npos);
+  // The primaries come back: they serve, whatever the provider does.
+  set_heads({1000, 1000, 1000});
+  EXPECT_NE(single("eth_blockNumber").find("\"result\""), std::string::npos);
+}
+
+TEST_F(TierRouterTest, ASpentBudgetSendsTheCallElsewhereOrShedsIt) {
+  set_heads({1000, 1000, 1000}, {false, false, true});
+  // 3 units per second, bursting to one second's worth: eth_getLogs costs 2, eth_blockNumber 1.
+  EXPECT_NE(single("eth_getLogs", R"([{"fromBlock":"0x3e7"}])").find("\"result\""), std::string::npos);
+  EXPECT_NE(single("eth_blockNumber").find("\"result\""), std::string::npos);
+  auto reply = single("eth_blockNumber");
+  EXPECT_EQ(last_status, 503) << reply;
+  EXPECT_NE(reply.find("request budget"), std::string::npos) << reply;
+  EXPECT_EQ(calls_to("prov"), 2u);
+  EXPECT_NE(exposed().find("nodeops_gateway_upstream_throttled_total{chain=\"eth\",upstream=\"prov\",reason=\"budget\"} 1"),
+            std::string::npos);
+  // With a primary back, the call goes there instead.
+  set_heads({1000, 1000, 1000}, {true, false, true});
+  EXPECT_NE(single("eth_blockNumber").find("\"result\""), std::string::npos);
+  EXPECT_EQ(fake->calls.back(), "a");
+}
+
+TEST(RequestBudget, SpendsAtMostItsRateAcrossThreads) {
+  RequestBudget budget(1000);
+  auto now = Clock::now();
+  std::atomic<int> spent{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) spent += budget.try_spend(now, 1) ? 1 : 0;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(spent.load(), 1000);  // one second's burst at one instant, not one call more
+  EXPECT_FALSE(budget.try_spend(now, 1));
+  EXPECT_TRUE(budget.try_spend(now + std::chrono::milliseconds(2), 1));  // refills at 1 per ms
+  EXPECT_TRUE(RequestBudget(0).try_spend(now, 1e9));                      // no budget: unlimited
+  RequestBudget small(1);
+  EXPECT_TRUE(small.try_spend(now, 75));  // a call heavier than a second's worth still goes, alone
+  EXPECT_FALSE(small.try_spend(now, 1));
+}
+
+TEST(RateLimitBackoff, ReadsRetryAfterAsSecondsOrADateWithinBounds) {
+  auto now = std::chrono::system_clock::from_time_t(1445412480);  // Wed, 21 Oct 2015 07:28:00 GMT
+  EXPECT_EQ(RateLimitBackoff::backoff_for("3", now), Duration(3000));
+  EXPECT_EQ(RateLimitBackoff::backoff_for("", now), RateLimitBackoff::kDefault);
+  EXPECT_EQ(RateLimitBackoff::backoff_for("soon", now), RateLimitBackoff::kDefault);
+  EXPECT_EQ(RateLimitBackoff::backoff_for("0", now), Duration(1000));
+  EXPECT_EQ(RateLimitBackoff::backoff_for("86400", now), RateLimitBackoff::kMax);
+  EXPECT_EQ(RateLimitBackoff::backoff_for("Wed, 21 Oct 2015 07:28:10 GMT", now), Duration(10000));
 }

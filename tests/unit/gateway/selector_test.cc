@@ -14,8 +14,9 @@ struct Pool {
   TrafficSplit split{{{"default", 100}}};
   std::vector<UpstreamLoad> load;
   void add(std::string name, uint64_t head, bool healthy = true, Role role = Role::full, double weight = 1,
-           std::string pool = "default") {
+           std::string pool = "default", Tier tier = Tier::primary) {
     config.upstreams.push_back({name, {}, role, weight, pool});
+    config.upstreams.back().tier = tier;
     UpstreamHealth h;
     h.healthy = healthy;
     h.head = head;
@@ -124,4 +125,55 @@ TEST(Selector, WhenNoUpstreamHasTheBlockYetTheFreshestAnswers) {
   c.range.high = 100;  // nobody has it yet
   auto picks = p.picks(c, 200);
   EXPECT_EQ(picks[1], 200);
+}
+
+TEST(Selector, FallbackTierOnlyWhenNoPrimaryCanServe) {
+  Pool p;
+  p.config.archive_after_blocks = 100;
+  p.add("a", 1000);
+  p.add("b", 1000);
+  p.add("prov", 1002, true, Role::archive, 10, "default", Tier::fallback);
+  // Healthy primaries take everything, whatever the provider's weight.
+  auto picks = p.picks({});
+  EXPECT_EQ(picks[2], 0);
+  EXPECT_EQ(picks[0] + picks[1], 2000);
+  // Every primary tried (failed, saturated, out of budget): the provider.
+  Criteria tried;
+  tried.tried = {true, true, false};
+  EXPECT_EQ(p.picks(tried)[2], 2000);
+  // A block no primary has yet, that the provider has.
+  Criteria ahead;
+  ahead.range.high = 1002;
+  EXPECT_EQ(p.picks(ahead)[2], 2000);
+  // A block nobody has: the primaries keep it (the freshest of them answers).
+  Criteria future;
+  future.range.high = 5000;
+  EXPECT_EQ(p.picks(future)[2], 0);
+  // Old state: only the provider is an archive.
+  Criteria old;
+  old.range.low = 10;
+  EXPECT_EQ(p.picks(old)[2], 2000);
+  Criteria state_gone;
+  state_gone.prefer_archive = true;
+  EXPECT_EQ(p.picks(state_gone)[2], 2000);
+}
+
+TEST(Selector, FallbackTakesOverWhenPrimariesAreOutAndLeavesWhenTheyReturn) {
+  Pool p;
+  p.add("a", 1000, false);
+  p.add("prov", 1000, true, Role::full, 1, "default", Tier::fallback);
+  EXPECT_EQ(p.picks({})[1], 2000);
+  p.health.upstreams[0].healthy = true;  // the primary recovered
+  EXPECT_EQ(p.picks({})[0], 2000);
+}
+
+TEST(Selector, AnArchivePrimaryKeepsOldStateFromTheFallback) {
+  Pool p;
+  p.config.archive_after_blocks = 100;
+  p.add("full", 1000);
+  p.add("arch", 1000, true, Role::archive);
+  p.add("prov", 1000, true, Role::archive, 1, "default", Tier::fallback);
+  Criteria old;
+  old.range.low = 10;
+  EXPECT_EQ(p.picks(old)[1], 2000);
 }

@@ -1,0 +1,494 @@
+"""Providers as fallback, against real parts: TLS upstreams, credentials from files, tiers, 429s.
+
+- A throwaway CA and certificates made here with the `openssl` CLI (one valid for localhost, one
+  for another name, one expired, one self-signed), and a real nginx terminating TLS with each in
+  front of a real anvil. The gateway reaches the valid one and reuses its connections (nginx's
+  access log: `$connection $connection_requests`); the three others are refused, each with its
+  reason in /status and the log.
+- A provider-like nginx that demands an API key header (from `headers_file`) and a key in the URL
+  path (from `url_file`); neither secret ever appears in the gateway's log, /status, status page
+  or metrics.
+- Tiers: a fallback provider takes the calls when both primaries die and leaves when they
+  recover, with no failed client call during either switch.
+- A provider answering 429 with Retry-After is backed off (it gets no call for that time) and
+  its breaker does not trip.
+
+Run: NODEOPS_BIN=build/release/nodeops /usr/bin/python3 -m pytest tests/integration/test_gateway_providers.py
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from gateway_util import body, post, require_binaries
+from harness import Anvil, Nodeops, Process, free_port, metric_value, wait_until
+
+pytestmark = require_binaries()
+
+NGINX = os.environ.get("NGINX", shutil.which("nginx") or "/usr/sbin/nginx")
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
+if not (os.path.exists(NGINX) and os.path.exists(OPENSSL)):
+    if os.environ.get("NODEOPS_REQUIRE_BIN") == "1":
+        raise RuntimeError(f"missing nginx ({NGINX}) or openssl ({OPENSSL})")
+    pytest.skip("nginx or openssl missing", allow_module_level=True)
+
+# The provider's credentials: they must never show anywhere the gateway writes or serves.
+HEADER_SECRET = "hdr-7f3a9c2e51b84d06a1e2"
+URL_SECRET = "url9Xk2Qm7Lp4Rt8Vw3Zy6"
+
+
+# --- a throwaway CA -----------------------------------------------------------------------------
+
+def openssl(cwd: pathlib.Path, *args: str, env: dict | None = None) -> None:
+    r = subprocess.run([OPENSSL, *args], cwd=cwd, capture_output=True, text=True, timeout=60,
+                       env={**os.environ, **(env or {})})
+    assert r.returncode == 0, f"openssl {' '.join(args)}: {r.stderr}"
+
+
+CA_CONFIG = """
+[ ca ]
+default_ca = test_ca
+[ test_ca ]
+database = index.txt
+new_certs_dir = newcerts
+serial = serial
+certificate = ca.crt
+private_key = ca.key
+default_md = sha256
+policy = policy_any
+unique_subject = no
+[ policy_any ]
+commonName = supplied
+[ leaf ]
+subjectAltName = ${ENV::SAN}
+basicConstraints = CA:FALSE
+extendedKeyUsage = serverAuth
+"""
+
+
+@pytest.fixture(scope="module")
+def pki():
+    """ca.crt, and key/certificate pairs: good (localhost), wronghost, expired, selfsigned."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="nodeops-pki-"))
+    (d / "newcerts").mkdir()
+    (d / "index.txt").write_text("")
+    (d / "serial").write_text("01\n")
+    (d / "ca.cnf").write_text(CA_CONFIG)
+    openssl(d, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+            "-subj", "/CN=NodeOps Test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+
+    def signed(name: str, san: str, *dates: str) -> None:
+        openssl(d, "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                "-subj", "/CN=" + san.split(":", 1)[1])
+        openssl(d, "ca", "-batch", "-config", "ca.cnf", "-extensions", "leaf", "-in", f"{name}.csr",
+                "-out", f"{name}.crt", *(dates or ("-days", "2")), env={"SAN": san})
+
+    signed("good", "DNS:localhost")
+    signed("wronghost", "DNS:other.example")
+    signed("expired", "DNS:localhost", "-startdate", "20200101000000Z", "-enddate", "20200102000000Z")
+    openssl(d, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "selfsigned.key", "-out", "selfsigned.crt",
+            "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+# --- nginx terminating TLS in front of anvil ----------------------------------------------------
+
+class Nginx(Process):
+    """One nginx (one worker) with a TLS server per entry of `servers`: name -> (cert name, location
+    block). Its access log has `$server_port $connection $connection_requests $request_uri` per request."""
+
+    def __init__(self, pki: pathlib.Path, anvil_port: int, servers: dict[str, tuple[str, str]]):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="nodeops-nginx-"))
+        self.ports = {name: free_port() for name in servers}
+        blocks = []
+        for name, (cert, location) in servers.items():
+            blocks.append(f"""
+  server {{
+    listen 127.0.0.1:{self.ports[name]} ssl;
+    ssl_certificate {pki}/{cert}.crt;
+    ssl_certificate_key {pki}/{cert}.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    keepalive_requests 100000;
+    keepalive_timeout 75s;
+{location}
+  }}""")
+        conf = f"""
+worker_processes 1;
+daemon off;
+master_process on;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  log_format conn '$server_port $connection $connection_requests $request_uri $status';
+  access_log {self.dir}/access.log conn;
+  client_body_temp_path {self.dir}/body;
+  proxy_temp_path {self.dir}/proxy;
+  upstream anvil {{ server 127.0.0.1:{anvil_port}; keepalive 8; }}
+{''.join(blocks)}
+}}
+"""
+        (self.dir / "nginx.conf").write_text(conf)
+        super().__init__("nginx", [NGINX, "-p", str(self.dir), "-e", str(self.dir / "error.log"),
+                                   "-c", str(self.dir / "nginx.conf")])
+        for name, port in self.ports.items():
+            wait_until(f"nginx {name} on {port}", lambda p=port: _accepts(p), procs=[self])
+
+    def access(self, server: str) -> list[tuple[int, int, str, int]]:
+        """(connection, connection_requests, uri, status) of the requests `server` answered."""
+        path = self.dir / "access.log"
+        out = []
+        for line in (path.read_text().splitlines() if path.exists() else []):
+            port, conn, n, uri, status = line.split(" ")
+            if int(port) == self.ports[server]:
+                out.append((int(conn), int(n), uri, int(status)))
+        return out
+
+    def stop(self, timeout: float = 10.0) -> int:
+        rc = super().stop(timeout)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return rc
+
+
+def _accepts(port: int) -> bool:
+    import socket
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+PROXY = """    location / {
+      proxy_pass http://anvil;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }"""
+
+# A provider: the key in the path and an API key header, or 401 (what Alchemy/Infura-style plans do).
+PROVIDER = f"""    location = /v2/{URL_SECRET} {{
+      if ($http_x_api_key != "{HEADER_SECRET}") {{ return 401 '{{"error":"missing or wrong API key"}}'; }}
+      proxy_pass http://anvil/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
+    location / {{ return 401 '{{"error":"unknown key"}}'; }}"""
+
+
+def gateway_yaml(upstreams: list[dict], *, chain: dict | None = None, log_level: str = "info") -> str:
+    """A one-chain gateway config (chain `eth`, id 1) with one traffic loop, so connection reuse is countable."""
+    lines = [f"listen: 127.0.0.1:{free_port()}", f"admin_listen: 127.0.0.1:{free_port()}", "threads: 1",
+             f"log_level: {log_level}", "chains:", "  - name: eth", "    chain_id: 1", "    health_interval: 300ms"]
+    lines += [f"    {k}: {json.dumps(v)}" for k, v in (chain or {}).items()]
+    lines.append("    upstreams:")
+    for u in upstreams:
+        lines.append("      - " + json.dumps(u))
+    return "\n".join(lines) + "\n"
+
+
+def calls_ok(gw: Nodeops, n: int, method: str = "eth_getBalance") -> int:
+    """Sends n calls one after the other; returns how many got a JSON-RPC result."""
+    ok = 0
+    with requests.Session() as s:
+        for i in range(n):
+            r = post(gw.url("/eth"), body(method, ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "latest"], id=i),
+                     session=s)
+            ok += int(r.status_code == 200 and "result" in r.json())
+    return ok
+
+
+# --- TLS ----------------------------------------------------------------------------------------
+
+def test_tls_upstreams_verify_certificates_and_reuse_connections(pki):
+    with Anvil(chain_id=1) as node, Nginx(pki, node.port, {
+        "good": ("good", PROXY), "wronghost": ("wronghost", PROXY), "expired": ("expired", PROXY),
+        "selfsigned": ("selfsigned", PROXY),
+    }) as ngx:
+        ca = str(pki / "ca.crt")
+        cfg = gateway_yaml([
+            {"name": "good", "url": f"https://localhost:{ngx.ports['good']}", "ca_file": ca},
+            {"name": "wronghost", "url": f"https://localhost:{ngx.ports['wronghost']}", "ca_file": ca},
+            {"name": "expired", "url": f"https://localhost:{ngx.ports['expired']}", "ca_file": ca},
+            # No ca_file: the system CAs, which never signed a self-signed certificate.
+            {"name": "selfsigned", "url": f"https://localhost:{ngx.ports['selfsigned']}"},
+        ])
+        with Nodeops.gateway(cfg) as gw:
+            wait_until("good healthy", lambda: gw.upstream("eth", "good")["healthy"], procs=[gw])
+            assert calls_ok(gw, 40) == 40
+
+            reasons = {name: gw.upstream("eth", name) for name in ("wronghost", "expired", "selfsigned")}
+            for name, u in reasons.items():
+                assert not u["healthy"], (name, u)
+                assert "tls" in u["reason"] and "certificate verify failed" in u["reason"], (name, u["reason"])
+            assert "hostname mismatch" in reasons["wronghost"]["reason"].lower(), reasons["wronghost"]["reason"]
+            assert "expired" in reasons["expired"]["reason"], reasons["expired"]["reason"]
+            assert "self-signed" in reasons["selfsigned"]["reason"] or "self signed" in reasons["selfsigned"]["reason"], \
+                reasons["selfsigned"]["reason"]
+            good = gw.upstream("eth", "good")
+            assert good["tls"] is True and good["url"] == f"https://localhost:{ngx.ports['good']}"
+            # Refused before any request: nginx never saw one on those servers.
+            for name in ("wronghost", "expired", "selfsigned"):
+                assert ngx.access(name) == [], name
+            log = gw.log()
+            for name in ("wronghost", "expired", "selfsigned"):
+                assert re.search(rf'"upstream":"{name}".*certificate verify failed', log), f"no log line for {name}"
+            # Keep-alive over TLS: the 40 calls and the probes rode a few connections, not one each.
+            seen = ngx.access("good")
+            calls = [r for r in seen if r[3] == 200]
+            assert len(calls) >= 40
+            connections = {r[0] for r in calls}
+            assert len(connections) <= 4, f"{len(connections)} TLS connections for {len(calls)} requests"
+            assert max(r[1] for r in calls) >= 20, "no connection carried many requests"
+
+
+# --- credentials from files ---------------------------------------------------------------------
+
+def test_provider_credentials_come_from_files_and_never_show(pki, tmp_path):
+    with Anvil(chain_id=1) as node, Nginx(pki, node.port, {"provider": ("good", PROVIDER)}) as ngx:
+        port = ngx.ports["provider"]
+        url_file = tmp_path / "url"
+        url_file.write_text(f"https://localhost:{port}/v2/{URL_SECRET}\n")
+        headers_file = tmp_path / "headers"
+        headers_file.write_text(f"# from the provider's dashboard\nX-Api-Key: {HEADER_SECRET}\n")
+        wrong_headers = tmp_path / "wrong-headers"
+        wrong_headers.write_text("X-Api-Key: not-the-key\n")
+        ca = str(pki / "ca.crt")
+        cfg = gateway_yaml([
+            {"name": "provider", "url_file": str(url_file), "headers_file": str(headers_file), "ca_file": ca},
+            # Same URL, wrong header: the provider refuses it (so the header really is demanded).
+            {"name": "wrongkey", "url_file": str(url_file), "headers_file": str(wrong_headers), "ca_file": ca},
+            # Right header, no key in the path: refused too.
+            {"name": "nourlkey", "url": f"https://localhost:{port}/v2/", "headers_file": str(headers_file),
+             "ca_file": ca},
+        ], log_level="debug")
+        with Nodeops.gateway(cfg) as gw:
+            wait_until("provider healthy", lambda: gw.upstream("eth", "provider")["healthy"], procs=[gw])
+            assert calls_ok(gw, 10) == 10
+            for name in ("wrongkey", "nourlkey"):
+                u = wait_until(f"{name} judged", lambda n=name: (u := gw.upstream("eth", n))["state"] != "not_probed" and u)
+                assert not u["healthy"] and "401" in u["reason"], u
+            served = [r for r in ngx.access("provider") if r[3] == 200]
+            assert served and all(r[2] == f"/v2/{URL_SECRET}" for r in served)
+            assert metric_value(gw.metrics(), "nodeops_gateway_upstream_requests_total", upstream="provider",
+                                outcome="ok") >= 10
+
+            status_text = requests.get(gw.admin_url("/status"), timeout=5).text
+            page = requests.get(gw.admin_url("/"), timeout=5).text
+            metrics = gw.metrics()
+            shown = gw.upstream("eth", "provider")["url"]
+            assert shown == f"https://localhost:{port}/<redacted>", shown
+        log = gw.log()
+        for where, text in (("log", log), ("/status", status_text), ("status page", page), ("/metrics", metrics)):
+            for secret in (HEADER_SECRET, URL_SECRET):
+                assert secret not in text, f"{secret} appears in the gateway's {where}"
+        assert '"upstream":"wrongkey"' in log  # the log did talk about these upstreams
+
+
+# --- tiers --------------------------------------------------------------------------------------
+
+class CallLoop(threading.Thread):
+    """Calls the gateway without pause until stopped; counts answers and failures."""
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.url = url
+        self.ok = 0
+        self.failed: list[str] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        with requests.Session() as s:
+            while not self.stopping.is_set():
+                try:
+                    r = post(self.url, body("eth_getBalance", ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "latest"]),
+                             session=s, timeout=10)
+                    if r.status_code == 200 and "result" in r.json():
+                        self.ok += 1
+                    else:
+                        self.failed.append(f"HTTP {r.status_code}: {r.text[:200]}")
+                except Exception as e:  # noqa: BLE001 - every failure is reported
+                    self.failed.append(repr(e))
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(15)
+
+
+def tier_count(gw: Nodeops, tier: str) -> float:
+    return metric_value(gw.metrics(), "nodeops_gateway_tier_requests_total", chain="eth", tier=tier) or 0
+
+
+def test_fallback_takes_over_when_primaries_die_and_leaves_when_they_recover(pki, tmp_path):
+    p1_port, p2_port = free_port(), free_port()
+    with Anvil(chain_id=1) as fallback_node, Nginx(pki, fallback_node.port, {"provider": ("good", PROVIDER)}) as ngx:
+        url_file = tmp_path / "url"
+        url_file.write_text(f"https://localhost:{ngx.ports['provider']}/v2/{URL_SECRET}")
+        headers_file = tmp_path / "headers"
+        headers_file.write_text(f"X-Api-Key: {HEADER_SECRET}\n")
+        p1, p2 = Anvil(chain_id=1, port=p1_port), Anvil(chain_id=1, port=p2_port)
+        cfg = gateway_yaml([
+            {"name": "own-1", "url": p1.url},
+            {"name": "own-2", "url": p2.url},
+            {"name": "provider", "url_file": str(url_file), "headers_file": str(headers_file),
+             "ca_file": str(pki / "ca.crt"), "tier": "fallback"},
+        ], chain={"passive_health": {"cooldown": "500ms"}})
+        try:
+            with Nodeops.gateway(cfg) as gw:
+                wait_until("all healthy", lambda: all(u["healthy"] for u in gw.status()["chains"][0]["upstreams"]),
+                           procs=[gw])
+                metrics = gw.metrics()
+                assert 'tier="fallback"' in metrics and metric_value(metrics, "nodeops_gateway_upstream_info",
+                                                                      upstream="provider", tier="fallback") == 1
+                loop = CallLoop(gw.url("/eth"))
+                loop.start()
+                try:
+                    wait_until("primaries serve", lambda: tier_count(gw, "primary") >= 50)
+                    assert tier_count(gw, "fallback") == 0, "the provider took calls while the primaries served"
+
+                    # Both primaries die: the provider takes over.
+                    p1.stop()
+                    p2.stop()
+                    before = tier_count(gw, "fallback")
+                    wait_until("fallback serves", lambda: tier_count(gw, "fallback") >= before + 50)
+                    wait_until("primaries out", lambda: not any(
+                        u["healthy"] for u in gw.status()["chains"][0]["upstreams"] if u["name"] != "provider"))
+
+                    # They come back: the provider leaves again.
+                    p1, p2 = Anvil(chain_id=1, port=p1_port), Anvil(chain_id=1, port=p2_port)
+                    wait_until("primaries back", lambda: all(u["healthy"] for u in gw.status()["chains"][0]["upstreams"]),
+                               procs=[gw])
+                    wait_until("primaries serve again", lambda: (a := tier_count(gw, "primary")) and
+                               time.sleep(0.5) is None and tier_count(gw, "primary") > a)
+                    after = tier_count(gw, "fallback")
+                    primary = tier_count(gw, "primary")
+                    wait_until("more primary calls", lambda: tier_count(gw, "primary") >= primary + 100)
+                    assert tier_count(gw, "fallback") == after, "the provider kept taking calls after the primaries recovered"
+                finally:
+                    loop.stop()
+                assert loop.ok > 200
+                assert loop.failed == [], f"{len(loop.failed)} client calls failed during the switches: {loop.failed[:3]}"
+        finally:
+            p1.stop()
+            p2.stop()
+
+
+# --- 429 ----------------------------------------------------------------------------------------
+
+class RateLimitedProvider:
+    """A provider in front of anvil that answers 429 with Retry-After to calls while it is "full"
+    (probes, sent as batches, pass). Counts the single calls it receives."""
+
+    def __init__(self, anvil_url: str):
+        self.anvil_url = anvil_url
+        self.calls = 0
+        self.limited = 0
+        self.full_until = 0.0
+        self.retry_after = "4"
+        self.lock = threading.Lock()
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # noqa: D401 - quiet
+                pass
+
+            def do_POST(self):  # noqa: N802 - http.server's name
+                data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                single = data.lstrip().startswith(b"{")
+                if single:
+                    with provider.lock:
+                        provider.calls += 1
+                        full = time.monotonic() < provider.full_until
+                        if full:
+                            provider.limited += 1
+                    if full:
+                        reply = b'{"error":"rate limit exceeded"}'
+                        self.send_response(429)
+                        self.send_header("Retry-After", provider.retry_after)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(reply)))
+                        self.end_headers()
+                        self.wfile.write(reply)
+                        return
+                r = requests.post(provider.anvil_url, data=data, headers={"Content-Type": "application/json"}, timeout=5)
+                self.send_response(r.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread.start()
+
+    def fill(self, seconds: float) -> None:
+        with self.lock:
+            self.full_until = time.monotonic() + seconds
+
+    def count(self) -> int:
+        with self.lock:
+            return self.calls
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_429_backs_the_provider_off_without_tripping_its_breaker():
+    with Anvil(chain_id=1) as provider_node, Anvil(chain_id=1) as own:
+        provider = RateLimitedProvider(provider_node.url)
+        try:
+            # The provider takes nearly every call (weight), the own node the rest.
+            cfg = gateway_yaml([
+                {"name": "provider", "url": provider.url, "weight": 1000},
+                {"name": "own", "url": own.url, "weight": 0.001},
+            ], chain={"passive_health": {"consecutive_failures": 2, "min_calls": 2}})
+            with Nodeops.gateway(cfg) as gw:
+                wait_until("both healthy", lambda: all(u["healthy"] for u in gw.status()["chains"][0]["upstreams"]),
+                           procs=[gw])
+                assert calls_ok(gw, 20) == 20
+                assert provider.count() >= 15
+
+                provider.retry_after = "6"
+                provider.fill(60)  # full for longer than its Retry-After says: only the gateway's back-off holds calls
+                assert calls_ok(gw, 1) == 1  # the 429 is retried on the own node
+                assert provider.limited == 1
+                at_429 = provider.count()
+                t0 = time.monotonic()
+                ok = 0
+                while time.monotonic() - t0 < 4:  # well inside the 6 s it asked for
+                    ok += calls_ok(gw, 5)
+                assert ok >= 20
+                assert provider.count() == at_429, "calls reached the provider during its Retry-After"
+
+                u = gw.upstream("eth", "provider")
+                assert u["healthy"] and u["state"] == "healthy", u
+                assert u["consecutive_failures"] == 0 and u["backoff_s"] > 0, u
+                m = gw.metrics()
+                assert metric_value(m, "nodeops_gateway_upstream_requests_total", upstream="provider",
+                                    outcome="rate_limited") == 1
+                assert metric_value(m, "nodeops_gateway_upstream_requests_total", upstream="provider", outcome="error") == 0
+                assert metric_value(m, "nodeops_gateway_upstream_throttled_total", upstream="provider",
+                                    reason="backoff") >= 20
+                assert metric_value(m, "nodeops_gateway_retries_total", chain="eth", reason="rate_limited") == 1
+
+                # Once the Retry-After has passed (and the provider has room again) it takes calls again.
+                provider.fill(0)
+                wait_until("provider called again", lambda: calls_ok(gw, 5) and provider.count() > at_429, timeout=20)
+                assert "upstream rate-limited us" in gw.log()
+        finally:
+            provider.close()
