@@ -6,7 +6,7 @@
 
 namespace nodeops::chains {
 
-Prober::Prober(boost::asio::io_context& io) : io_(io) {}
+Prober::Prober(boost::asio::io_context& io, uint64_t max_reply_bytes) : io_(io), max_reply_bytes_(max_reply_bytes) {}
 
 boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duration timeout) {
   auto calls = adapter.probe_calls();
@@ -25,7 +25,7 @@ boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duratio
       reply.error = "probe timed out";
     } else {
       auto& pool = pools_[url->origin()];
-      if (!pool) pool = std::make_unique<http::ClientPool>(io_, url->host, url->port, 2, 16ull << 20);
+      if (!pool) pool = std::make_unique<http::ClientPool>(io_, url->host, url->port, 2, max_reply_bytes_);
       try {
         auto res = co_await pool->request(call.method, url->target, call.body, left);
         reply.ok = res.ok();

@@ -18,13 +18,15 @@ namespace nodeops::chains {
 /// @brief Keeps one keep-alive pool per origin; lives on one event loop.
 class Prober {
  public:
-  explicit Prober(boost::asio::io_context& io);
+  /// A reply larger than `max_reply_bytes` fails its call (http too_large) before it is buffered.
+  explicit Prober(boost::asio::io_context& io, uint64_t max_reply_bytes = 16ull << 20);
   /// Runs every call of the probe (one after the other, on kept-alive connections) within
   /// `timeout` in total, then parses. Never throws.
   boost::asio::awaitable<NodeStatus> probe(const Adapter& adapter, Duration timeout);
 
  private:
   boost::asio::io_context& io_;
+  uint64_t max_reply_bytes_;
   std::map<std::string, std::unique_ptr<http::ClientPool>> pools_;
 };
 
