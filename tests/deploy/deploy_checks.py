@@ -49,23 +49,47 @@ def name_of(d):
 
 # ---- flags ---------------------------------------------------------------------------------------
 def load_flag_fixtures():
-    """client -> (pinned tag, set of flags). Each fixture's first line is `# pin: <tag>`: moving a
-    pin without refreshing the flag list from that release fails here."""
+    """client -> (pinned tag, set of flags, release the flags come from). Each fixture has
+    `# pin: <tag>` (moving a pin without refreshing the flag list from that release fails here) and
+    `# flags-from: <tag or commit>` (what the list was read from, when the pinned tag could not be)."""
     out = {}
     d = os.path.join(FIXTURES, "client-flags")
     for fn in sorted(os.listdir(d)):
         if not fn.endswith(".txt"):
             continue
-        pin, flags = None, set()
+        pin, source, flags = None, None, set()
         for line in open(os.path.join(d, fn)):
             line = line.strip()
             m = re.match(r"# pin: (\S+)$", line)
+            s = re.match(r"# flags-from: (.+)$", line)
             if m:
                 pin = m.group(1)
+            elif s:
+                source = s.group(1).strip()
             elif line.startswith("--"):
                 flags.add(line)
-        out[fn[:-4]] = (pin, flags)
+        out[fn[:-4]] = (pin, flags, source or pin)
     return out
+
+
+AGAVE_MIN_DYNAMIC_PORTS = 26  # Agave CHANGELOG 4.1.0: "--dynamic-port-range must be at least 26 wide"
+
+
+def agave_requirements(where, container):
+    """What Agave 4.x refuses to start without, beyond flag names (CHANGELOG 4.1.0 and 4.2.0)."""
+    problems = []
+    args = [a for a in container.get("args", []) if isinstance(a, str)]
+    ranges = [a.split("=", 1)[1] for a in args if a.startswith("--dynamic-port-range=")]
+    for r in ranges:
+        lo, _, hi = r.partition("-")
+        if not (lo.isdigit() and hi.isdigit()) or int(hi) - int(lo) < AGAVE_MIN_DYNAMIC_PORTS:
+            problems.append(f"{where}: --dynamic-port-range={r} is narrower than the "
+                            f"{AGAVE_MIN_DYNAMIC_PORTS} ports Agave 4.1+ binds")
+    caps = set(((container.get("securityContext") or {}).get("capabilities") or {}).get("add") or [])
+    if "--no-xdp" not in args and not {"NET_ADMIN", "NET_RAW"} <= caps:
+        problems.append(f"{where}: XDP is on by default from Agave 4.2 and needs NET_ADMIN and NET_RAW; "
+                        "pass --no-xdp or add both capabilities")
+    return problems
 
 
 def check_flags(paths):
@@ -75,7 +99,7 @@ def check_flags(paths):
         for c in spec.get("containers", []):
             if c["name"] not in fixtures:
                 continue
-            pin, known = fixtures[c["name"]]
+            pin, known, _ = fixtures[c["name"]]
             tag = c["image"].rsplit(":", 1)[-1]
             where = f'{name_of(owner)} container {c["name"]}'
             if tag != pin:
@@ -88,9 +112,16 @@ def check_flags(paths):
                 checked += 1
                 if flag not in known:
                     problems.append(f"{where}: {flag} is not a flag of {c['name']} {pin}")
+            problems += agave_requirements(where, c) if c["name"] == "agave" else []
     if checked == 0:
         problems.append("no client container found: the check checked nothing")
-    return problems, f"{checked} client args checked"
+    # Said in every run, not failed: a list read from an older release than the pin cannot catch a
+    # flag the pinned release removed (tests/deploy/fixtures/client-flags/README.md).
+    older = [f"{n} {pin} (flags from {src})" for n, (pin, _, src) in sorted(fixtures.items()) if src != pin]
+    summary = f"{checked} client args checked"
+    if older:
+        summary += "; flag lists not from the pinned release: " + ", ".join(older)
+    return problems, summary
 
 
 

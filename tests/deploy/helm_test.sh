@@ -168,6 +168,14 @@ run "client args exist in the pinned clients' flag fixtures (tests/deploy/fixtur
 "$HELM" template x "$BN" --set 'presets.ethereum.clients.geth.extraArgs={--http.vhost=*}' >"$OUT/badflag.yaml" 2>&1
 must_fail "the flag check catches a misspelled client flag" "http.vhost is not a flag of geth" \
   python3 tests/deploy/deploy_checks.py flags "$OUT/badflag.yaml"
+# Agave 4.x: a dynamic port range under 26 ports, or XDP (the default) without its capabilities,
+# stops the validator at start.
+"$HELM" template x "$BN" -f "$BN/releases/solana-blue.yaml" >"$OUT/agave.yaml" 2>&1
+sed -e 's/--dynamic-port-range=8000-8030/--dynamic-port-range=8000-8020/' -e '/"--no-xdp"/d' "$OUT/agave.yaml" >"$OUT/badagave.yaml"
+must_fail "the flag check catches Agave's narrow port range" "dynamic-port-range=8000-8020 is narrower than the 26 ports" \
+  python3 tests/deploy/deploy_checks.py flags "$OUT/badagave.yaml"
+must_fail "the flag check catches Agave's XDP without capabilities" "XDP is on by default from Agave 4.2" \
+  python3 tests/deploy/deploy_checks.py flags "$OUT/badagave.yaml"
 
 # ---- upstream charts: our values use only keys of the pinned chart releases ----
 # The upstream charts are not rendered offline (no chart repository is reachable); their key trees,
