@@ -276,7 +276,9 @@ def node_health():
             row("Peers"),
             timeseries("Peers", [(f"eth_exe_net_peer_count{{{tsel}}}", "execution {{target}} {{pod}}"),
                                  (f'eth_con_peers{{{tsel}, state="connected"}}', "consensus {{target}} {{pod}}"),
-                                 (f"nodeops_heimdall_peers{{{tsel}}}", "heimdall {{target}} {{pod}}")], unit="none"),
+                                 (f"nodeops_heimdall_peers{{{tsel}}}", "heimdall {{target}} {{pod}}"),
+                                 (f"nodeops_solana_gossip_peers{{{tsel}}}", "solana gossip {{target}} {{pod}}")],
+                       unit="none"),
             table("Client versions", [
                 f"max by (chain, target, version) (eth_exe_web3_client_version{{{tsel}}})",
                 f"max by (chain, target, version) (eth_con_node_version{{{tsel}}})",

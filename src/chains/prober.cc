@@ -6,7 +6,7 @@
 
 namespace nodeops::chains {
 
-Prober::Prober(boost::asio::io_context& io) : io_(io) {}
+Prober::Prober(boost::asio::io_context& io, uint64_t max_reply_bytes) : io_(io), max_reply_bytes_(max_reply_bytes) {}
 
 boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duration timeout, const ProbeAccess& access) {
   auto calls = adapter.probe_calls();
@@ -27,7 +27,7 @@ boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duratio
       auto key = std::string(url->scheme_name()) + "://" + url->origin() + " " + access.ca_file;
       auto& pool = pools_[key];
       if (!pool) {
-        pool = std::make_unique<http::ClientPool>(io_, url->host, url->port, 2, 16ull << 20,
+        pool = std::make_unique<http::ClientPool>(io_, url->host, url->port, 2, max_reply_bytes_,
                                                   http::TlsOptions{url->tls(), access.ca_file});
       }
       try {

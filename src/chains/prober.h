@@ -26,7 +26,8 @@ struct ProbeAccess {
 /// URLs are probed over TLS with the same client, and the same verification, as traffic.
 class Prober {
  public:
-  explicit Prober(boost::asio::io_context& io);
+  /// A reply larger than `max_reply_bytes` fails its call (http too_large) before it is buffered.
+  explicit Prober(boost::asio::io_context& io, uint64_t max_reply_bytes = 16ull << 20);
   /// Runs every call of the probe (one after the other, on kept-alive connections) within
   /// `timeout` in total, then parses. Never throws. Error texts never contain the URL's path
   /// (it may hold a provider's key).
@@ -39,11 +40,8 @@ class Prober {
 
  private:
   static inline const ProbeAccess kNoAccess{};
-
- public:
-
- private:
   boost::asio::io_context& io_;
+  uint64_t max_reply_bytes_;
   std::map<std::string, std::unique_ptr<http::ClientPool>> pools_;
 };
 

@@ -149,7 +149,64 @@ class SolanaAdapter final : public Adapter {
   std::string url_;
 };
 
+class SolanaGossipAdapter final : public Adapter {
+ public:
+  explicit SolanaGossipAdapter(std::string url) : url_(std::move(url)) {}
+
+  std::vector<HttpCall> probe_calls() const override {
+    return {{"POST", url_, R"({"jsonrpc":"2.0","id":1,"method":"getIdentity"})"},
+            {"POST", url_, R"({"jsonrpc":"2.0","id":2,"method":"getClusterNodes"})"}};
+  }
+
+  NodeStatus parse_probe(std::span<const HttpReply> replies) const override {
+    NodeStatus st;
+    ErrorLine errors;
+    simdjson::dom::parser parser;
+    auto reply = [&](size_t i) { return i < replies.size() ? &replies[i] : nullptr; };
+
+    // Copied out: the parser's next document invalidates views into this one.
+    std::string identity;
+    {
+      RpcReply r = read_rpc(parser, reply(0), "getIdentity", errors);
+      if (r.error) errors.add("getIdentity", error_text(*r.error));
+      std::string_view id;
+      if (r.result && (*r.result)["identity"].get(id) == simdjson::SUCCESS) {
+        identity = std::string(id);
+      } else if (r.result) {
+        errors.add("getIdentity", "result has no identity string");
+      }
+    }
+    {
+      RpcReply r = read_rpc(parser, reply(1), "getClusterNodes", errors);
+      if (r.parsed) st.reachable = true;
+      if (r.error) errors.add("getClusterNodes", error_text(*r.error));
+      simdjson::dom::array nodes;
+      if (r.result && r.result->get(nodes) == simdjson::SUCCESS) {
+        uint64_t peers = 0;
+        for (simdjson::dom::element node : nodes) {
+          std::string_view gossip, pubkey;
+          if (node["gossip"].get(gossip) != simdjson::SUCCESS || gossip.empty()) continue;
+          if (!identity.empty() && node["pubkey"].get(pubkey) == simdjson::SUCCESS && pubkey == identity) continue;
+          ++peers;
+        }
+        st.peers = peers;
+      } else if (r.result) {
+        errors.add("getClusterNodes", "result is not an array");
+      }
+    }
+    st.error = errors.str();
+    return st;
+  }
+
+ private:
+  std::string url_;
+};
+
 }  // namespace
+
+std::unique_ptr<Adapter> make_solana_gossip_adapter(std::string_view url) {
+  return std::make_unique<SolanaGossipAdapter>(trim_slash(url));
+}
 
 std::unique_ptr<Adapter> make_solana_adapter(std::string_view url) {
   return std::make_unique<SolanaAdapter>(trim_slash(url));

@@ -23,6 +23,7 @@ struct Flags {
   std::string interval;
   std::string max_head_age;
   std::string stall_after;
+  std::string peers_interval;
   std::string log_level;
   std::optional<uint64_t> max_lag;
 };
@@ -56,6 +57,15 @@ int run(const Flags& f) {
   duration(f.interval, "--interval", o.interval);
   duration(f.max_head_age, "--max-head-age", o.max_head_age);
   duration(f.stall_after, "--stall-after", o.stall_after);
+  if (!f.peers_interval.empty()) {
+    auto d = f.peers_interval == "0" ? std::optional<Duration>(0) : parse_duration(f.peers_interval);
+    if (d && (*d == Duration(0) || *d >= Duration(1000))) {
+      o.peers_interval = *d;
+    } else {
+      errors.push_back("--peers-interval: expected 0 (off) or a duration of at least 1s, got '" +
+                       f.peers_interval + "'");
+    }
+  }
   if (!f.listen.empty()) {
     if (auto hp = parse_host_port(f.listen)) o.listen = *hp;
     else errors.push_back("--listen: expected host:port or :port, got '" + f.listen + "'");
@@ -99,6 +109,8 @@ void add_exporter_command(CLI::App& app) {
   cmd->add_option("--max-lag", flags->max_lag, "blocks (or slots) behind before /ready fails (default 5)");
   cmd->add_option("--max-head-age", flags->max_head_age, "head age before /ready fails (default 2m)");
   cmd->add_option("--stall-after", flags->stall_after, "head still this long -> /live fails (default 10m)");
+  cmd->add_option("--peers-interval", flags->peers_interval,
+                  "gossip probe of solana targets (getClusterNodes), 0 = off (default 5m)");
   cmd->add_option("--log-level", flags->log_level, "debug, info, warn or error");
   cmd->callback([flags] { std::exit(run(*flags)); });
 }

@@ -39,6 +39,19 @@ ExporterOptions read(ConfigReader& reader, std::optional<ConfigMap> root) {
   o.max_lag = static_cast<uint64_t>(root->integer("max_lag", 5, 0, 100000000));
   o.max_head_age = root->duration("max_head_age", o.max_head_age, Duration(100));
   o.stall_after = root->duration("stall_after", o.stall_after, Duration(100));
+  if (root->has("peers_interval")) {
+    // 0 (or 0s) turns the gossip probe off; otherwise at least 1s, as it lists the whole cluster.
+    std::string text = root->string("peers_interval", "");
+    auto d = text == "0" ? std::optional<Duration>(0) : parse_duration(text);
+    if (d && (*d == Duration(0) || *d >= Duration(1000))) {
+      o.peers_interval = *d;
+    } else if (!text.empty()) {  // empty: null (the default) or not a scalar (already reported)
+      root->error("peers_interval",
+                  fmt::format("expected 0 (off) or a duration of at least 1s like 5m, got '{}'", text));
+    }
+  }
+  o.peers_timeout = root->duration("peers_timeout", o.peers_timeout, Duration(100));
+  o.peers_max_bytes = root->size("peers_max_bytes", o.peers_max_bytes);
   o.reference = root->string("reference", "");
   for (auto& d : root->list("data_dirs")) {
     DataDirOptions dir;

@@ -35,6 +35,11 @@ struct ExporterOptions {
   uint64_t max_lag = 5;
   Duration max_head_age{120000};
   Duration stall_after{600000};
+  // The gossip probe of solana targets (getClusterNodes lists the whole cluster, megabytes on
+  // mainnet): how often, how long it may take, how large its answer may be. 0 interval = off.
+  Duration peers_interval{300000};
+  Duration peers_timeout{30000};
+  uint64_t peers_max_bytes = 16ull << 20;
   std::string reference;  // JSON-RPC URL of a trusted node of the same chain; empty = none
   std::vector<DataDirOptions> data_dirs;  // every volume of the node (data, consensus, accounts ...)
   std::string log_level = "info";

@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "chains/health_rules.h"
+#include "chains/solana.h"
 #include "core/concurrent.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -60,9 +61,14 @@ Exporter::Exporter(asio::io_context& loop, ExporterOptions options)
     auto target = std::make_unique<Target>(Target{
         t, chains::make_adapter(t.type, t.url, t.rest_url), std::make_unique<chains::Prober>(loop_),
         TargetHealth(t.type, start),
-        HealthLimits{t.max_lag.value_or(options_.max_lag), options_.max_head_age, options_.stall_after}, ""});
+        HealthLimits{t.max_lag.value_or(options_.max_lag), options_.max_head_age, options_.stall_after}, "", nullptr, nullptr, ""});
     if (!target->adapter) throw std::invalid_argument("unknown target type " + t.type);
     metrics_.add_target(t.name, t.chain);
+    if (t.type == "solana" && options_.peers_interval > Duration(0)) {
+      target->gossip_adapter = chains::make_solana_gossip_adapter(t.url);
+      target->gossip_prober = std::make_unique<chains::Prober>(loop_, options_.peers_max_bytes);
+      metrics_.add_gossip_target(t.name, t.chain);
+    }
     targets_.push_back(std::move(target));
   }
   if (!options_.reference.empty()) {
@@ -93,6 +99,11 @@ void Exporter::start() {
   auto fatal = [] { std::exit(70); };
   for (auto& t : targets_) {
     asio::co_spawn(loop_, probe_loop(*t), log_failure("probe loop of target " + t->options.name, fatal));
+  }
+  for (auto& t : targets_) {
+    if (t->gossip_adapter) {
+      asio::co_spawn(loop_, gossip_loop(*t), log_failure("gossip probe loop of target " + t->options.name, fatal));
+    }
   }
   if (reference_) asio::co_spawn(loop_, reference_loop(), log_failure("reference probe loop", fatal));
   // A full walk of a chain database is heavy: every 10 intervals, at least every minute.
@@ -136,6 +147,28 @@ asio::awaitable<void> Exporter::probe_loop(Target& t) {
       t.last_logged = std::move(state);
     }
     timer.expires_at(started + options_.interval);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+asio::awaitable<void> Exporter::gossip_loop(Target& t) {
+  asio::steady_timer timer(loop_);
+  for (;;) {
+    auto started = steady_clock::now();
+    chains::NodeStatus status = co_await t.gossip_prober->probe(*t.gossip_adapter, options_.peers_timeout);
+    metrics_.record_gossip(t.options.name, t.options.chain, status.peers, !status.peers.has_value());
+    std::string state = status.peers ? "ok" : "failed: " + status.error;
+    if (state != t.gossip_logged) {
+      log::write(status.peers ? log::Level::info : log::Level::warn,
+                 status.peers ? "gossip probe answered" : "gossip probe failed",
+                 {{"target", std::string_view(t.options.name)},
+                  {"chain", std::string_view(t.options.chain)},
+                  {"peers", static_cast<int64_t>(status.peers.value_or(0))},
+                  {"reason", std::string_view(status.error)}});
+      t.gossip_logged = std::move(state);
+    }
+    timer.expires_at(started + options_.peers_interval);
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }

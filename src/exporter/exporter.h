@@ -51,6 +51,10 @@ class Exporter {
     TargetHealth health;
     HealthLimits limits;
     std::string last_logged;  // the last state logged, to log changes only
+    // solana only, when peers_interval > 0: the slow gossip probe (getClusterNodes)
+    std::unique_ptr<chains::Adapter> gossip_adapter;
+    std::unique_ptr<chains::Prober> gossip_prober;
+    std::string gossip_logged;
   };
   struct Reference {
     std::string type;
@@ -61,6 +65,9 @@ class Exporter {
 
   boost::asio::awaitable<void> probe_loop(Target& target);
   boost::asio::awaitable<void> reference_loop();
+  /// Every peers_interval: a solana target's peer count from getClusterNodes, bounded by
+  /// peers_timeout and peers_max_bytes; on its own loop so it never delays the health probe.
+  boost::asio::awaitable<void> gossip_loop(Target& target);
   std::optional<uint64_t> lag_of(const Target& target) const;
   /// Recomputes ready/live/lag/age gauges of every target for `now`.
   void refresh_health();

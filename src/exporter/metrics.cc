@@ -53,6 +53,11 @@ ExporterMetrics::ExporterMetrics(metrics::Registry& r, const std::string& versio
       sol_behind_(r.gauge("solana_node_num_slots_behind", "Slots behind the cluster (getHealth)", kTC)),
       sol_epoch_(r.gauge("solana_node_epoch_number", "Current epoch (getEpochInfo)", kTC)),
       sol_version_(r.gauge("solana_node_version", "solana-core version (value 1)", with(kTC, {"version"}))),
+      sol_gossip_peers_(r.gauge("nodeops_solana_gossip_peers",
+                                "Other nodes of the cluster with a gossip address (getClusterNodes, slow probe)",
+                                kTC)),
+      sol_gossip_errors_(r.counter("nodeops_exporter_gossip_probe_errors_total",
+                                   "Failed gossip probes (getClusterNodes) of solana targets", kTC)),
       hd_catching_up_(r.gauge("nodeops_heimdall_catching_up", "1 while Heimdall catches up", kTC)),
       hd_height_(r.gauge("nodeops_heimdall_latest_block_height", "Heimdall latest block height", kTC)),
       hd_checkpoints_(r.gauge("nodeops_heimdall_checkpoints", "Acknowledged checkpoints (REST /checkpoints/count)",
@@ -163,6 +168,16 @@ void ExporterMetrics::record_probe(const std::string& target, const std::string&
     set(sol_epoch_, tc, o ? num(s.solana->epoch) : std::nullopt);
     set_info(sol_version_, target, chain, up ? s.client_version : "");
   }
+}
+
+void ExporterMetrics::add_gossip_target(const std::string& target, const std::string& chain) {
+  sol_gossip_errors_.labels({target, chain});
+}
+
+void ExporterMetrics::record_gossip(const std::string& target, const std::string& chain,
+                                    std::optional<uint64_t> peers, bool failed) {
+  set(sol_gossip_peers_, {target, chain}, num(peers));
+  if (failed) sol_gossip_errors_.labels({target, chain}).inc();
 }
 
 void ExporterMetrics::record_health(const std::string& target, const std::string& chain, bool ready, bool live,

@@ -39,6 +39,11 @@ class ExporterMetrics {
                     const chains::NodeStatus& status, double duration_seconds, double unix_now);
   void record_health(const std::string& target, const std::string& chain, bool ready, bool live,
                      std::optional<uint64_t> lag, std::optional<double> head_age_seconds);
+  /// Creates the gossip probe's error counter (at 0) of a solana target.
+  void add_gossip_target(const std::string& target, const std::string& chain);
+  /// The gossip probe's result: the peer count, or unset (the series is dropped) when it failed.
+  void record_gossip(const std::string& target, const std::string& chain, std::optional<uint64_t> peers,
+                     bool failed);
   /// Labels: volume (the data dir's name), directory (its path), chain.
   void record_disk(const std::string& volume, const std::string& directory, const std::string& chain,
                    const DiskUsage& usage);
@@ -77,6 +82,8 @@ class ExporterMetrics {
   GaugeFamily& sol_behind_;
   GaugeFamily& sol_epoch_;
   GaugeFamily& sol_version_;
+  GaugeFamily& sol_gossip_peers_;
+  metrics::Family<metrics::Counter>& sol_gossip_errors_;
   // heimdall
   GaugeFamily& hd_catching_up_;
   GaugeFamily& hd_height_;

@@ -5,6 +5,12 @@
   deploy_checks.py refs ENV RENDER_DIR      every reference resolves (see check_refs)
   deploy_checks.py scheduling ENV RENDER_DIR  every pod fits the node groups Terraform declares
   deploy_checks.py images CHART_DIR DOCKERFILE  the restore image has every tool restore.sh runs
+  deploy_checks.py upstream-keys [DEPLOY_SH [VALUES_DIR]]
+                                            our values of the upstream charts deploy.sh pins (and its
+                                            --set keys) use only keys of that chart version
+                                            (fixtures/upstream-values, tests/deploy/record_upstream_values.sh)
+  deploy_checks.py chart-keys GIT_DIR COMMIT CHART_PATH [PREFIX]
+                                            print a chart's key tree (how those fixtures are made)
 
 Each prints one line per problem and exits non-zero when there is any.
 """
@@ -43,23 +49,47 @@ def name_of(d):
 
 # ---- flags ---------------------------------------------------------------------------------------
 def load_flag_fixtures():
-    """client -> (pinned tag, set of flags). Each fixture's first line is `# pin: <tag>`: moving a
-    pin without refreshing the flag list from that release fails here."""
+    """client -> (pinned tag, set of flags, release the flags come from). Each fixture has
+    `# pin: <tag>` (moving a pin without refreshing the flag list from that release fails here) and
+    `# flags-from: <tag or commit>` (what the list was read from, when the pinned tag could not be)."""
     out = {}
     d = os.path.join(FIXTURES, "client-flags")
     for fn in sorted(os.listdir(d)):
         if not fn.endswith(".txt"):
             continue
-        pin, flags = None, set()
+        pin, source, flags = None, None, set()
         for line in open(os.path.join(d, fn)):
             line = line.strip()
             m = re.match(r"# pin: (\S+)$", line)
+            s = re.match(r"# flags-from: (.+)$", line)
             if m:
                 pin = m.group(1)
+            elif s:
+                source = s.group(1).strip()
             elif line.startswith("--"):
                 flags.add(line)
-        out[fn[:-4]] = (pin, flags)
+        out[fn[:-4]] = (pin, flags, source or pin)
     return out
+
+
+AGAVE_MIN_DYNAMIC_PORTS = 26  # Agave CHANGELOG 4.1.0: "--dynamic-port-range must be at least 26 wide"
+
+
+def agave_requirements(where, container):
+    """What Agave 4.x refuses to start without, beyond flag names (CHANGELOG 4.1.0 and 4.2.0)."""
+    problems = []
+    args = [a for a in container.get("args", []) if isinstance(a, str)]
+    ranges = [a.split("=", 1)[1] for a in args if a.startswith("--dynamic-port-range=")]
+    for r in ranges:
+        lo, _, hi = r.partition("-")
+        if not (lo.isdigit() and hi.isdigit()) or int(hi) - int(lo) < AGAVE_MIN_DYNAMIC_PORTS:
+            problems.append(f"{where}: --dynamic-port-range={r} is narrower than the "
+                            f"{AGAVE_MIN_DYNAMIC_PORTS} ports Agave 4.1+ binds")
+    caps = set(((container.get("securityContext") or {}).get("capabilities") or {}).get("add") or [])
+    if "--no-xdp" not in args and not {"NET_ADMIN", "NET_RAW"} <= caps:
+        problems.append(f"{where}: XDP is on by default from Agave 4.2 and needs NET_ADMIN and NET_RAW; "
+                        "pass --no-xdp or add both capabilities")
+    return problems
 
 
 def check_flags(paths):
@@ -69,7 +99,7 @@ def check_flags(paths):
         for c in spec.get("containers", []):
             if c["name"] not in fixtures:
                 continue
-            pin, known = fixtures[c["name"]]
+            pin, known, _ = fixtures[c["name"]]
             tag = c["image"].rsplit(":", 1)[-1]
             where = f'{name_of(owner)} container {c["name"]}'
             if tag != pin:
@@ -82,9 +112,16 @@ def check_flags(paths):
                 checked += 1
                 if flag not in known:
                     problems.append(f"{where}: {flag} is not a flag of {c['name']} {pin}")
+            problems += agave_requirements(where, c) if c["name"] == "agave" else []
     if checked == 0:
         problems.append("no client container found: the check checked nothing")
-    return problems, f"{checked} client args checked"
+    # Said in every run, not failed: a list read from an older release than the pin cannot catch a
+    # flag the pinned release removed (tests/deploy/fixtures/client-flags/README.md).
+    older = [f"{n} {pin} (flags from {src})" for n, (pin, _, src) in sorted(fixtures.items()) if src != pin]
+    summary = f"{checked} client args checked"
+    if older:
+        summary += "; flag lists not from the pinned release: " + ", ".join(older)
+    return problems, summary
 
 
 
@@ -495,6 +532,151 @@ def check_images(chart_dir, dockerfile):
     return problems, f"restore.sh uses {sorted(used)}"
 
 
+# ---- upstream chart keys --------------------------------------------------------------------------
+# A key whose value is a Kubernetes object or a free-form map in every chart that has it: the chart
+# passes it through (resources, securityContext, annotations ...), so its sub-keys are Kubernetes
+# API fields or the user's own names, not the chart's. The check stops descending there.
+PASSTHROUGH_KEYS = {
+    "annotations", "labels", "podAnnotations", "podLabels", "nodeSelector", "affinity", "tolerations",
+    "resources", "securityContext", "podSecurityContext", "containerSecurityContext",
+    "topologySpreadConstraints", "extraArgs", "env", "extraEnv", "extraVolumes", "extraVolumeMounts",
+    "storageSpec", "volumeClaimTemplate", "additionalLabels", "commonLabels",
+}
+
+
+def _key_escape(k):
+    return str(k).replace(".", "\\.")
+
+
+def key_tree(doc, prefix=""):
+    """(path, kind) of every key of a values document; kind is map, {}, list, scalar or null."""
+    out = []
+    for k, v in (doc or {}).items():
+        path = f"{prefix}{_key_escape(k)}"
+        if isinstance(v, dict):
+            out.append((path, "map" if v else "{}"))
+            out.extend(key_tree(v, path + "."))
+        elif isinstance(v, list):
+            out.append((path, "list"))
+        else:
+            out.append((path, "null" if v is None else "scalar"))
+    return out
+
+
+VALUES_REF = re.compile(r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+# The template renders the whole map (the chart's config blocks): any key below it is accepted.
+WHOLE_MAP = [re.compile(r"toYaml\s+\(?\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)"),
+             re.compile(r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\|\s*toYaml")]
+WITH_VALUES = re.compile(r"\{\{-?\s*with\s+\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*-?\}\}")
+
+
+def chart_keys(git_dir, commit, chart_path, prefix=""):
+    """The key tree of a chart at a commit: values.yaml's keys with the kind of their default, plus
+    `ref` for every .Values path its templates (and tpl strings in values.yaml) read, and `any` for
+    a map a template renders whole (toYaml). Key names only."""
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", "--git-dir", git_dir, *args], check=True, capture_output=True,
+                              text=True).stdout
+
+    values_text = git("show", f"{commit}:{chart_path}/values.yaml")
+    tree = {path: kind for path, kind in key_tree(yaml.safe_load(values_text))}
+    sources = [values_text]
+    for name in git("ls-tree", "-r", "--name-only", commit, f"{chart_path}/templates/").split():
+        if name.endswith((".yaml", ".tpl", ".txt", ".yml")):
+            sources.append(git("show", f"{commit}:{name}"))
+    for text in sources:
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            for m in VALUES_REF.finditer(line):
+                parts = m.group(1)[1:].split(".")
+                for n in range(1, len(parts) + 1):  # .Values.a.b.c reads a and a.b too
+                    tree.setdefault(".".join(parts[:n]), "ref")
+            for rx in WHOLE_MAP:
+                for m in rx.finditer(line):
+                    tree[m.group(1)[1:]] = "any"
+            m = WITH_VALUES.search(line)
+            if m and any("toYaml" in later for later in lines[i + 1:i + 4]):
+                tree[m.group(1)[1:]] = "any"
+    for path, kind in sorted(tree.items()):
+        print(f"{prefix}{path} {kind}")
+    return [], ""
+
+
+def _split_key(path):
+    """'a.b\\.c' -> ['a', 'b.c'] (helm --set escapes dots in keys with a backslash)."""
+    return [p.replace("\0", ".") for p in path.replace("\\.", "\0").split(".")]
+
+
+def deploy_sh_charts(deploy_sh):
+    """name -> (chart, version, [values files], [--set keys]) for every upstream chart release."""
+    text = open(deploy_sh).read()
+    versions = dict(re.findall(r"\b([A-Z]+)_VERSION=(\S+)", text))
+    charts = dict(re.findall(r"\b([A-Z]+)_CHART=(\S+)", text))
+    out = {}
+    joined = re.sub(r"\\\n\s*", " ", text)
+    for m in re.finditer(r'^release (\S+) \S+ "\$([A-Z]+)_CHART"(.*)$', joined, re.M):
+        name, var, rest = m.group(1), m.group(2), m.group(3)
+        files = re.findall(r'"\$VALUES/([^"$]+?)(?:-\$ENV)?\.yaml"', rest)
+        sets = re.findall(r'--set(?:-string)? "([^=]+)=', rest)
+        out[name] = (charts[var].split("/")[-1], versions[var], sorted(set(files)), sets)
+    return out
+
+
+def check_upstream_keys(deploy_sh=None, values_dir=None):
+    deploy_sh = deploy_sh or os.path.join(ROOT, "scripts", "deploy.sh")
+    values_dir = values_dir or os.path.join(ROOT, "deploy", "helm", "values")
+    fixtures = os.path.join(FIXTURES, "upstream-values")
+    problems, checked = [], 0
+    releases = deploy_sh_charts(deploy_sh)
+    if not releases:
+        return ["no upstream chart release found in " + deploy_sh], "0 keys"
+    for name, (chart, version, prefixes, sets) in sorted(releases.items()):
+        fixture = os.path.join(fixtures, f"{chart}-{version}.txt")
+        if not os.path.exists(fixture):
+            problems.append(f"{chart} {version} (deploy.sh) has no recorded key tree {os.path.relpath(fixture, ROOT)}: "
+                            "record it with tests/deploy/record_upstream_values.sh from that chart release")
+            continue
+        tree = {}
+        for line in open(fixture):
+            if line.startswith("#") or not line.strip():
+                continue
+            path, kind = line.rstrip("\n").rsplit(" ", 1)
+            tree[tuple(_split_key(path))] = kind
+
+        def walk(node, path, where):
+            nonlocal checked
+            if not isinstance(node, dict):
+                return
+            for k, v in node.items():
+                p = path + (str(k),)
+                checked += 1
+                kind = tree.get(p)
+                if kind is None:
+                    problems.append(f"{where}: {'.'.join(p)} is not a key of {chart} {version}")
+                    continue
+                if k in PASSTHROUGH_KEYS or kind in ("{}", "null", "list", "scalar", "any"):
+                    if kind == "scalar" and isinstance(v, dict):
+                        problems.append(f"{where}: {'.'.join(p)} is a map here but a value in {chart} {version}")
+                    continue
+                walk(v, p, where)
+
+        files = [f for f in sorted(os.listdir(values_dir))
+                 if any(f == pre + ".yaml" or (f.startswith(pre + "-") and f.endswith(".yaml")) for pre in prefixes)]
+        for f in files:
+            walk(yaml.safe_load(open(os.path.join(values_dir, f))), (), f"values/{f}")
+        for key in sets:
+            parts = tuple(_split_key(key))
+            checked += 1
+            # Found when the key or the free-form map above it is in the chart.
+            if not any(parts[:i] in tree and (i == len(parts) or parts[i - 1] in PASSTHROUGH_KEYS
+                                              or tree[parts[:i]] in ("{}", "null", "any"))
+                       for i in range(1, len(parts) + 1)):
+                problems.append(f"deploy.sh --set {key} ({name}) is not a key of {chart} {version}")
+    return problems, f"{checked} keys of {len(releases)} upstream charts checked"
+
+
 # ---- main ----------------------------------------------------------------------------------------
 def main(argv):
     if len(argv) < 2:
@@ -509,6 +691,11 @@ def main(argv):
         problems, summary = check_images(*rest)
     elif cmd == "scheduling":
         problems, summary = check_scheduling(*rest)
+    elif cmd == "upstream-keys":
+        problems, summary = check_upstream_keys(*rest)
+    elif cmd == "chart-keys":
+        chart_keys(*rest)
+        return 0
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -170,6 +170,29 @@ run "client args exist in the pinned clients' flag fixtures (tests/deploy/fixtur
 "$HELM" template x "$BN" --set 'presets.ethereum.clients.geth.extraArgs={--http.vhost=*}' >"$OUT/badflag.yaml" 2>&1
 must_fail "the flag check catches a misspelled client flag" "http.vhost is not a flag of geth" \
   python3 tests/deploy/deploy_checks.py flags "$OUT/badflag.yaml"
+# Agave 4.x: a dynamic port range under 26 ports, or XDP (the default) without its capabilities,
+# stops the validator at start.
+"$HELM" template x "$BN" -f "$BN/releases/solana-blue.yaml" >"$OUT/agave.yaml" 2>&1
+sed -e 's/--dynamic-port-range=8000-8030/--dynamic-port-range=8000-8020/' -e '/"--no-xdp"/d' "$OUT/agave.yaml" >"$OUT/badagave.yaml"
+must_fail "the flag check catches Agave's narrow port range" "dynamic-port-range=8000-8020 is narrower than the 26 ports" \
+  python3 tests/deploy/deploy_checks.py flags "$OUT/badagave.yaml"
+must_fail "the flag check catches Agave's XDP without capabilities" "XDP is on by default from Agave 4.2" \
+  python3 tests/deploy/deploy_checks.py flags "$OUT/badagave.yaml"
+
+# ---- upstream charts: our values use only keys of the pinned chart releases ----
+# The upstream charts are not rendered offline (no chart repository is reachable); their key trees,
+# recorded from each pinned release's values.yaml and templates, stand in.
+run "upstream chart values use only keys of the pinned releases (tests/deploy/fixtures/upstream-values)" \
+  python3 tests/deploy/deploy_checks.py upstream-keys
+cp -r deploy/helm/values "$OUT/upstream-values" && cp scripts/deploy.sh "$OUT/deploy.sh"
+printf 'podSecurityContext:\n  runAsNonRoot: true\n' >>"$OUT/upstream-values/cluster-autoscaler.yaml"
+must_fail "the upstream key check catches a key the chart does not have" \
+  "values/cluster-autoscaler.yaml: podSecurityContext is not a key of cluster-autoscaler" \
+  python3 tests/deploy/deploy_checks.py upstream-keys "$OUT/deploy.sh" "$OUT/upstream-values"
+sed -i 's/ADAPTER_VERSION=[^ ]*/ADAPTER_VERSION=9.9.9/' "$OUT/deploy.sh"
+must_fail "the upstream key check wants a recorded key tree for every pinned chart version" \
+  "prometheus-adapter 9.9.9 \\(deploy.sh\\) has no recorded key tree" \
+  python3 tests/deploy/deploy_checks.py upstream-keys "$OUT/deploy.sh"
 
 # ---- scripts/deploy.sh for real, against stub tools (tests/deploy/fixtures/stub-tools) ----
 # What it must do whatever the charts say: apply exactly the saved plan, touch one node pool per

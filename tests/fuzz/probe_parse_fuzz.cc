@@ -1,6 +1,6 @@
 // Whatever a node answers to a health probe, its adapter returns a NodeStatus, never crashes, and
 // says why when it learned nothing. Built once per adapter (NODEOPS_ADAPTER: evm, beacon, heimdall,
-// solana). Input: the replies to the probe's calls, separated by NUL bytes; the first byte of each
+// solana, and solana_gossip: the slow getIdentity + getClusterNodes probe). Input: the replies to the probe's calls, separated by NUL bytes; the first byte of each
 // reply picks its HTTP status (200, 500, or a transport error) so every branch is reachable.
 #include <cstdint>
 #include <string>
@@ -8,9 +8,19 @@
 #include <vector>
 
 #include "chains/adapter.h"
+#include "chains/solana.h"
+
+namespace {
+std::unique_ptr<nodeops::chains::Adapter> make_target_adapter() {
+  if (std::string_view(NODEOPS_ADAPTER) == "solana_gossip") {
+    return nodeops::chains::make_solana_gossip_adapter("http://127.0.0.1:1");
+  }
+  return nodeops::chains::make_adapter(NODEOPS_ADAPTER, "http://127.0.0.1:1", "http://127.0.0.1:2");
+}
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const auto adapter = nodeops::chains::make_adapter(NODEOPS_ADAPTER, "http://127.0.0.1:1", "http://127.0.0.1:2");
+  static const auto adapter = make_target_adapter();
   static const size_t calls = adapter->probe_calls().size();
   std::string_view in(reinterpret_cast<const char*>(data), size);
   std::vector<nodeops::chains::HttpReply> replies(calls);

@@ -41,6 +41,20 @@ for d in sorted((FIX / "solana").iterdir()):
 for i, g in enumerate(garbage + hostile):
     write("solana", f"hostile_{i}", [g] * 6)
 
+# Solana's slow gossip probe: getIdentity, getClusterNodes (a whole-cluster array).
+for d in sorted((FIX / "solana").iterdir()):
+    if (d / "getClusterNodes.json").exists():
+        write("solana_gossip", d.name, [(d / f).read_bytes() for f in ("getIdentity.json", "getClusterNodes.json")])
+me = b'{"jsonrpc":"2.0","result":{"identity":"Me111"},"id":1}'
+write("solana_gossip", "entries_of_every_type", [me, b'{"jsonrpc":"2.0","id":2,"result":[{"pubkey":"Me111",'
+      b'"gossip":"1.2.3.4:8001"},{"pubkey":"Spy","gossip":null},{"gossip":""},7,null,[],"x",{"pubkey":{},'
+      b'"gossip":["a"]},{"pubkey":"P","gossip":"9.9.9.9:8001"}]}'])
+write("solana_gossip", "identity_not_a_string", [b'{"jsonrpc":"2.0","result":{"identity":42},"id":1}',
+                                                 b'{"jsonrpc":"2.0","result":[],"id":2}'])
+write("solana_gossip", "result_object", [me, b'{"jsonrpc":"2.0","result":{"nodes":[]},"id":2}'])
+for i, g in enumerate(garbage + hostile):
+    write("solana_gossip", f"hostile_{i}", [g] * 2)
+
 # EVM: one batch reply (chainId, syncing, blockNumber, peerCount, clientVersion, latest block).
 def evm_batch(syncing, block=None, chain="0x1", head="0x10"):
     items = [{"jsonrpc": "2.0", "id": 1, "result": chain}, {"jsonrpc": "2.0", "id": 2, "result": syncing},

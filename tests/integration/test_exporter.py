@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import pytest
@@ -365,6 +366,111 @@ def test_beacon_heimdall_solana_from_recorded_responses(fixture_servers, exporte
     # Syncing nodes are still alive: their heads are not judged stalled before stall_after.
     assert exp.get("/live").status_code == 200
     promtool_check(exp.metrics_text())
+
+
+# ---------------------------------------------------------------- solana gossip peers (getClusterNodes)
+
+GOSSIP_CONFIG = """
+interval: 300ms
+peers_interval: {peers_interval}
+peers_timeout: {peers_timeout}
+peers_max_bytes: {peers_max_bytes}
+max_head_age: 100000h
+stall_after: 100000h
+targets:
+  - {{ name: agave, type: solana, url: "{solana}" }}
+"""
+
+
+def gossip_exporter(exporters, url, peers_interval="1s", peers_timeout="5s", peers_max_bytes="16MiB"):
+    return exporters(config=GOSSIP_CONFIG.format(solana=url, peers_interval=peers_interval,
+                                                 peers_timeout=peers_timeout, peers_max_bytes=peers_max_bytes))
+
+
+def test_solana_gossip_peers_from_recorded_cluster(exporters):
+    """The peer count is the recorded getClusterNodes minus the node itself (its getIdentity), and
+    follows the cluster the node sees: an isolated node drops to its one entrypoint."""
+    with FixtureServer(os.path.join(FIXTURES, "solana", "healthy")) as srv:
+        exp = gossip_exporter(exporters, srv.url)
+        assert wait_for(lambda: exp.value("nodeops_solana_gossip_peers", target="agave", chain="solana"),
+                        what="gossip peers") == 11
+        assert exp.value("nodeops_exporter_gossip_probe_errors_total", target="agave", chain="solana") == 0
+        srv.set_scenario(os.path.join(FIXTURES, "solana", "isolated"))
+        wait_for(lambda: exp.value("nodeops_solana_gossip_peers", target="agave") == 1, what="isolated node")
+        # The health probe never asks the whole cluster; the gossip probe asks it once per interval.
+        assert srv.hits["rpc getHealth"] > srv.hits["rpc getClusterNodes"]
+        promtool_check(exp.metrics_text())
+
+
+def test_solana_gossip_probe_is_off_at_zero_and_for_other_types(exporters):
+    with FixtureServer(os.path.join(FIXTURES, "solana", "healthy")) as srv:
+        exp = gossip_exporter(exporters, srv.url, peers_interval="0")
+        wait_for(lambda: exp.value("solana_node_slot_height", target="agave"), what="health probe")
+        text = exp.metrics_text()
+        assert "nodeops_solana_gossip_peers{" not in text
+        assert "nodeops_exporter_gossip_probe_errors_total{" not in text
+        assert srv.hits.get("rpc getClusterNodes", 0) == 0
+
+
+def test_solana_gossip_answer_is_bounded_in_bytes(exporters, tmp_path):
+    """A cluster answer of mainnet size (4 000 nodes, about 2 MB) over peers_max_bytes fails the
+    gossip probe (series gone, error counted, reason logged) and leaves the health probe alone;
+    under a larger bound it is counted."""
+    scenario = tmp_path / "mainnet_size"
+    shutil.copytree(os.path.join(FIXTURES, "solana", "healthy"), scenario)
+    nodes = [{"pubkey": f"Node{i:040d}", "gossip": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}:8001",
+              "tvu": None, "tpu": None, "tpuQuic": None, "tpuForwards": None, "tpuForwardsQuic": None,
+              "tpuVote": None, "serveRepair": None, "rpc": None, "pubsub": None, "version": "2.2.14",
+              "featureSet": 3294202862, "shredVersion": 50093, "padding": "x" * 250} for i in range(4000)]
+    body = json.dumps({"jsonrpc": "2.0", "id": 2, "result": nodes}).encode()
+    assert 1 << 20 < len(body) < 4 << 20
+    (scenario / "getClusterNodes.json").write_bytes(body)
+    with FixtureServer(str(scenario)) as srv:
+        small = gossip_exporter(exporters, srv.url, peers_max_bytes="1MiB")
+        wait_for(lambda: (small.value("nodeops_exporter_gossip_probe_errors_total", target="agave") or 0) >= 1,
+                 what="oversized answer refused")
+        assert small.value("nodeops_solana_gossip_peers", target="agave") is None
+        wait_for(lambda: small.value("nodeops_node_up", target="agave") == 1, what="health probe unaffected")
+        small.stdout.seek(0)
+        failed = [json.loads(line) for line in small.stdout if '"gossip probe failed"' in line]
+        assert failed and "getClusterNodes" in failed[0]["reason"], failed
+        large = gossip_exporter(exporters, srv.url, peers_max_bytes="4MiB")
+        assert wait_for(lambda: large.value("nodeops_solana_gossip_peers", target="agave"),
+                        what="mainnet-size answer counted") == 4000
+
+
+def test_solana_gossip_probe_that_never_answers_is_bounded_in_time(exporters):
+    """getClusterNodes hangs: each gossip probe gives up at peers_timeout and is counted, while the
+    health probe of the same node keeps answering."""
+    release = threading.Event()
+    with FixtureServer(os.path.join(FIXTURES, "solana", "healthy")) as srv:
+        resolve = srv._resolve
+
+        def hanging(key):
+            if key == "rpc getClusterNodes":
+                release.wait(30)
+            return resolve(key)
+
+        srv._resolve = hanging
+        try:
+            exp = gossip_exporter(exporters, srv.url, peers_interval="1s", peers_timeout="300ms")
+            wait_for(lambda: (exp.value("nodeops_exporter_gossip_probe_errors_total", target="agave") or 0) >= 2,
+                     what="timed-out gossip probes counted")
+            assert exp.value("nodeops_solana_gossip_peers", target="agave") is None
+            assert exp.get("/ready?target=agave").status_code == 200
+        finally:
+            release.set()
+
+
+def test_bad_peers_interval_names_the_key(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text('peers_interval: 10ms\ntargets:\n  - { type: solana, url: "http://127.0.0.1:8899" }\n')
+    p = subprocess.run([BIN, "exporter", "--config", str(path)], capture_output=True, timeout=20)
+    assert p.returncode == 2
+    assert f"{path}:1: peers_interval:" in p.stderr.decode(), p.stderr
+    p = subprocess.run([BIN, "exporter", "--target", "solana=http://127.0.0.1:8899", "--peers-interval", "soon"],
+                       capture_output=True, timeout=20)
+    assert p.returncode == 2 and "--peers-interval" in p.stderr.decode(), p.stderr
 
 
 def test_garbage_and_down_targets_yield_metrics_not_crashes(exporters):

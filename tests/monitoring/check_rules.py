@@ -30,7 +30,8 @@ from promql_names import (  # noqa: E402
 )
 
 RUNBOOKS = REPO / "docs" / "runbooks"
-PER_NODE_PREFIXES = ("eth_", "solana_node_", "nodeops_node_", "nodeops_heimdall_", "nodeops_exporter_")
+PER_NODE_PREFIXES = ("eth_", "solana_node_", "nodeops_node_", "nodeops_heimdall_", "nodeops_solana_",
+                     "nodeops_exporter_")
 failures: list[str] = []
 
 

@@ -146,7 +146,8 @@ targets:
                  procs=procs)
         wait_for("exporter probes and disk", lambda: (lambda text: text.count("nodeops_node_up{") == 4
                                                      and not re.search(r"^nodeops_node_up\{[^}]*\} 0", text, re.M)
-                                                     and 'volume="accounts"' in text)(
+                                                     and 'volume="accounts"' in text
+                                                     and "nodeops_solana_gossip_peers{" in text)(
                      requests.get(f"{exp}/metrics", timeout=2).text), procs=procs)
         # One request through the gateway, so the labelled request series and buckets exist.
         r = requests.post(f"http://127.0.0.1:{listen}/ethereum",

@@ -86,5 +86,72 @@ TEST(Solana, GarbageNeverCrashes) {
   }
 }
 
+// ---------------------------------------------------------------- gossip probe (getClusterNodes)
+
+const std::vector<std::string> kGossipFiles = {"getIdentity.json", "getClusterNodes.json"};
+
+TEST(SolanaGossip, CallsAreGetIdentityThenGetClusterNodes) {
+  auto calls = make_solana_gossip_adapter("http://s:8899/")->probe_calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].url, "http://s:8899");
+  EXPECT_EQ(calls[0].body, R"({"jsonrpc":"2.0","id":1,"method":"getIdentity"})");
+  EXPECT_EQ(calls[1].body, R"({"jsonrpc":"2.0","id":2,"method":"getClusterNodes"})");
+}
+
+TEST(SolanaGossip, CountsOtherNodesWithAGossipAddress) {
+  // 12 entries, one of them the node itself (its identity).
+  NodeStatus st = make_solana_gossip_adapter("http://s")->parse_probe(scenario("solana/healthy", kGossipFiles));
+  EXPECT_TRUE(st.reachable);
+  EXPECT_EQ(st.error, "");
+  EXPECT_EQ(st.peers, 11u);
+  st = make_solana_gossip_adapter("http://s")->parse_probe(scenario("solana/isolated", kGossipFiles));
+  EXPECT_EQ(st.peers, 1u);  // only its entrypoint
+}
+
+TEST(SolanaGossip, EntriesWithoutGossipAndTheNodeItselfAreNotPeers) {
+  std::vector<HttpReply> replies = {
+      ok_reply(R"({"jsonrpc":"2.0","result":{"identity":"Me111"},"id":1})"),
+      ok_reply(R"({"jsonrpc":"2.0","result":[{"pubkey":"Me111","gossip":"1.2.3.4:8001"},)"
+               R"({"pubkey":"Spy1","gossip":null},{"pubkey":"Odd","gossip":""},{"pubkey":"NoKey"},)"
+               R"(7,{"gossip":"5.6.7.8:8001"},{"pubkey":"Peer","gossip":"9.9.9.9:8001"}],"id":2})")};
+  NodeStatus st = make_solana_gossip_adapter("http://s")->parse_probe(replies);
+  EXPECT_EQ(st.peers, 2u);
+  EXPECT_EQ(st.error, "");
+}
+
+TEST(SolanaGossip, WithoutIdentityEveryGossipEntryCounts) {
+  auto replies = scenario("solana/healthy", kGossipFiles);
+  replies[0] = ok_reply(R"({"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":1})");
+  NodeStatus st = make_solana_gossip_adapter("http://s")->parse_probe(replies);
+  EXPECT_EQ(st.peers, 12u);
+  EXPECT_EQ(st.error, "getIdentity: RPC error -32601: Method not found");
+}
+
+TEST(SolanaGossip, FailedOrWrongShapeLeavesPeersUnset) {
+  auto a = make_solana_gossip_adapter("http://s");
+  auto replies = scenario("solana/healthy", kGossipFiles);
+  replies[1] = transport_error("too_large: reply over 1048576 bytes");
+  NodeStatus st = a->parse_probe(replies);
+  EXPECT_FALSE(st.reachable);
+  EXPECT_FALSE(st.peers);
+  EXPECT_EQ(st.error, "getClusterNodes: too_large: reply over 1048576 bytes");
+  replies[1] = ok_reply(R"({"jsonrpc":"2.0","result":{"nodes":[]},"id":2})");
+  st = a->parse_probe(replies);
+  EXPECT_TRUE(st.reachable);
+  EXPECT_FALSE(st.peers);
+  EXPECT_EQ(st.error, "getClusterNodes: result is not an array");
+}
+
+TEST(SolanaGossip, GarbageNeverCrashes) {
+  auto a = make_solana_gossip_adapter("http://s");
+  for (const HttpReply& g : garbage_bodies()) {
+    NodeStatus st;
+    EXPECT_NO_THROW(st = a->parse_probe(std::vector<HttpReply>(2, g)));
+    EXPECT_FALSE(st.peers) << g.body;
+    EXPECT_NE(st.error, "") << g.body;
+  }
+  EXPECT_NO_THROW(a->parse_probe({}));
+}
+
 }  // namespace
 }  // namespace nodeops::chains

@@ -40,6 +40,34 @@ targets:
   EXPECT_EQ(o.data_dirs[1].name, "consensus");
 }
 
+TEST(ExporterConfig, GossipProbeKeys) {
+  auto defaults = parse_exporter_config("targets: [{ type: solana, url: \"http://s:8899\" }]\n", "d.yaml");
+  EXPECT_EQ(defaults.peers_interval.count(), 300000);
+  EXPECT_EQ(defaults.peers_timeout.count(), 30000);
+  EXPECT_EQ(defaults.peers_max_bytes, 16ull << 20);
+  auto o = parse_exporter_config(R"(
+peers_interval: 2m
+peers_timeout: 10s
+peers_max_bytes: 4MiB
+targets: [{ type: solana, url: "http://s:8899" }]
+)", "g.yaml");
+  EXPECT_EQ(o.peers_interval.count(), 120000);
+  EXPECT_EQ(o.peers_timeout.count(), 10000);
+  EXPECT_EQ(o.peers_max_bytes, 4ull << 20);
+  EXPECT_EQ(parse_exporter_config("peers_interval: 0\ntargets: [{ type: solana, url: \"http://s\" }]\n", "o.yaml")
+                .peers_interval.count(),
+            0);
+  try {
+    parse_exporter_config("peers_interval: 100ms\npeers_max_bytes: lots\ntargets: [{ type: solana, url: \"http://s\" }]\n",
+                          "bad.yaml");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.errors.size(), 2u);
+    EXPECT_EQ(e.errors[0].rfind("bad.yaml:1: peers_interval:", 0), 0u) << e.errors[0];
+    EXPECT_EQ(e.errors[1].rfind("bad.yaml:2: peers_max_bytes:", 0), 0u) << e.errors[1];
+  }
+}
+
 TEST(ExporterConfig, DataDirFlags) {
   std::string why;
   auto named = parse_data_dir_flag("accounts=/mnt/accounts", &why);

@@ -143,6 +143,7 @@ variable "node_groups" {
     bootstrap = optional(object({
       sysctls              = optional(map(string))
       nofile               = optional(number)
+      memlock              = optional(number)
       instance_store_mount = optional(string)
     }))
   }))

@@ -20,6 +20,13 @@ locals {
       systemctl daemon-reload
     EOT
     ,
+    g.bootstrap.memlock == null ? "" : <<-EOT
+      # And its locked-memory limit (Agave >= 3.0 fails to start below ~2 GB: CHANGELOG 3.0.0).
+      mkdir -p /etc/systemd/system/containerd.service.d
+      printf '[Service]\nLimitMEMLOCK=%d\n' ${g.bootstrap.memlock} >/etc/systemd/system/containerd.service.d/90-nodeops-memlock.conf
+      systemctl daemon-reload
+    EOT
+    ,
     g.bootstrap.instance_store_mount == null ? "" : <<-EOT
       # Instance-store NVMe disks: one RAID0 array, XFS, mounted for hostPath volumes.
       mnt=${coalesce(g.bootstrap.instance_store_mount, "-")}
@@ -35,7 +42,7 @@ locals {
       chown 10001:10001 "$mnt"
     EOT
   ])) }
-  has_bootstrap = { for name, g in local.groups : name => length(g.bootstrap.sysctls) > 0 || g.bootstrap.nofile != null || g.bootstrap.instance_store_mount != null }
+  has_bootstrap = { for name, g in local.groups : name => length(g.bootstrap.sysctls) > 0 || g.bootstrap.nofile != null || g.bootstrap.memlock != null || g.bootstrap.instance_store_mount != null }
 }
 
 resource "aws_launch_template" "this" {

@@ -52,7 +52,8 @@ variable "node_groups" {
     nodeops.io/kind and nodeops.io/chain are added. subnet_indexes pins a pool to some AZs (a chain's
     EBS volumes live in one AZ). desired_size is only the initial size; the autoscaler owns it later.
     bootstrap sets host settings in the launch template's user data, before the node joins: kernel
-    sysctls, the open-file limit containers inherit (containerd's LimitNOFILE), and a RAID0 of the
+    sysctls, the open-file and locked-memory limits containers inherit (containerd's LimitNOFILE and
+    LimitMEMLOCK, bytes), and a RAID0 of the
     instance-store NVMe disks mounted at instance_store_mount (Solana's ledger and accounts).
   EOT
   type = map(object({
@@ -80,6 +81,7 @@ variable "node_groups" {
     bootstrap = optional(object({
       sysctls              = optional(map(string), {})
       nofile               = optional(number)
+      memlock              = optional(number)
       instance_store_mount = optional(string)
     }), {})
   }))

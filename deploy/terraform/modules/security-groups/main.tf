@@ -51,8 +51,8 @@ locals {
     { for c, sg in aws_security_group.p2p : "p2p-${c}" => sg.id },
   )
 
-  # P2P ports per chain: the clients' defaults. Solana's 8000-8020 holds gossip (8001), TPU, TVU
-  # and repair (agave --dynamic-port-range 8000-8020).
+  # P2P ports per chain: the clients' defaults. Solana's 8000-8030 holds gossip (8001), TPU, TVU
+  # and repair (agave --dynamic-port-range 8000-8030: Agave >= 4.1 needs at least 26 ports).
   p2p_ports = {
     ethereum = [
       { name = "el", protocol = "tcp", from = 30303, to = 30303 },
@@ -66,8 +66,8 @@ locals {
       { name = "heimdall", protocol = "tcp", from = 26656, to = 26656 },
     ]
     solana = [
-      { name = "gossip-tpu-tvu", protocol = "tcp", from = 8000, to = 8020 },
-      { name = "gossip-tpu-tvu", protocol = "udp", from = 8000, to = 8020 },
+      { name = "gossip-tpu-tvu", protocol = "tcp", from = 8000, to = 8030 },
+      { name = "gossip-tpu-tvu", protocol = "udp", from = 8000, to = 8030 },
     ]
   }
   p2p_rules = concat(

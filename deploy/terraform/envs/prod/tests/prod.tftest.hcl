@@ -48,7 +48,7 @@ run "prod_runs_mainnet_nodes" {
     error_message = "The VPC CNI must enforce NetworkPolicies."
   }
   assert {
-    condition = alltrue([for k in ["solana-a", "solana-b"] : alltrue([for want in ["vm.max_map_count = 1000000", "fs.nr_open = 1000000", "net.core.rmem_max = 134217728", "LimitNOFILE", "mnt=/mnt/solana"] :
+    condition = alltrue([for k in ["solana-a", "solana-b"] : alltrue([for want in ["vm.max_map_count = 1000000", "fs.nr_open = 1000000", "net.core.rmem_max = 134217728", "LimitNOFILE", "LimitMEMLOCK", "mnt=/mnt/solana"] :
     strcontains(output.bootstrap_scripts[k], want)])])
     error_message = "Solana pools set agave's kernel settings and mount their NVMe in the launch template."
   }

@@ -237,6 +237,7 @@ run "solana_bootstrap_user_data" {
         bootstrap = {
           sysctls              = { "vm.max_map_count" = "1000000", "net.core.rmem_max" = "134217728", "fs.nr_open" = "1000000" }
           nofile               = 1000000
+          memlock              = 2000000000
           instance_store_mount = "/mnt/solana"
         }
       }
@@ -248,9 +249,9 @@ run "solana_bootstrap_user_data" {
     error_message = "A pool without bootstrap settings gets no user data."
   }
   assert {
-    condition = alltrue([for want in ["vm.max_map_count = 1000000", "net.core.rmem_max = 134217728", "fs.nr_open = 1000000", "sysctl --system", "LimitNOFILE=%d", "1000000", "mdadm --create", "mount -o noatime", "mnt=/mnt/solana"] :
+    condition = alltrue([for want in ["vm.max_map_count = 1000000", "net.core.rmem_max = 134217728", "fs.nr_open = 1000000", "sysctl --system", "LimitNOFILE=%d", "1000000", "LimitMEMLOCK=%d", "2000000000", "mdadm --create", "mount -o noatime", "mnt=/mnt/solana"] :
     strcontains(base64decode(aws_launch_template.this["solana"].user_data), want)])
-    error_message = "The Solana launch template must set the sysctls, containerd's nofile and mount the NVMe array."
+    error_message = "The Solana launch template must set the sysctls, containerd's nofile and memlock and mount the NVMe array."
   }
   assert {
     condition     = startswith(base64decode(aws_launch_template.this["solana"].user_data), "MIME-Version: 1.0")

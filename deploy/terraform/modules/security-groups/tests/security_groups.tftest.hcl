@@ -17,7 +17,7 @@ run "p2p_ports_per_chain" {
       ["p2p-ethereum", "tcp", 30303], ["p2p-ethereum", "udp", 30303],
       ["p2p-ethereum", "tcp", 9000], ["p2p-ethereum", "udp", 9000],
       ["p2p-polygon", "tcp", 26656], ["p2p-polygon", "tcp", 30303], ["p2p-polygon", "udp", 30303],
-      ["p2p-solana", "tcp", 8000], ["p2p-solana", "udp", 8001], ["p2p-solana", "tcp", 8001], ["p2p-solana", "udp", 8020],
+      ["p2p-solana", "tcp", 8000], ["p2p-solana", "udp", 8001], ["p2p-solana", "tcp", 8001], ["p2p-solana", "udp", 8020], ["p2p-solana", "udp", 8029], ["p2p-solana", "tcp", 8029],
       ] : anytrue([for r in local.ingress_rules :
         r.sg == want[0] && r.protocol == want[1] && coalesce(r.from, 0) <= want[2] && coalesce(r.to, 65535) >= want[2] && r.cidr == "0.0.0.0/0"
     ])])
@@ -28,7 +28,7 @@ run "p2p_ports_per_chain" {
     error_message = "Each chain needs its own P2P security group."
   }
   assert {
-    condition     = alltrue([for r in local.ingress_rules : r.sg != "p2p-ethereum" || (coalesce(r.from, 0) != 26656 && (coalesce(r.from, 0) > 8020 || coalesce(r.to, 65535) < 8000))])
+    condition     = alltrue([for r in local.ingress_rules : r.sg != "p2p-ethereum" || (coalesce(r.from, 0) != 26656 && (coalesce(r.from, 0) > 8030 || coalesce(r.to, 65535) < 8000))])
     error_message = "Ethereum's P2P group must not carry other chains' ports."
   }
 }
