@@ -11,6 +11,7 @@
 
 #include "chains/evm.h"
 #include "core/config_reader.h"
+#include "core/redis.h"
 #include "gateway/client_address.h"
 
 namespace nodeops::gateway {
@@ -373,6 +374,13 @@ GatewayConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
     cache.max_bytes = cm->size("max_bytes", cache.max_bytes);
     cache.max_entry_bytes = cm->size("max_entry_bytes", cache.max_entry_bytes);
     cache.unfinal_ttl = cm->duration("unfinal_ttl", cache.unfinal_ttl, Duration(0));
+    cache.redis = cm->string("redis", "");
+    if (!cache.redis.empty()) {
+      std::string why;
+      if (!redis::parse_address(cache.redis, &why)) cm->error("redis", fmt::format("'{}': {}", cache.redis, why));
+    }
+    cache.redis_timeout = cm->duration("redis_timeout", cache.redis_timeout);
+    cache.redis_ttl = cm->duration("redis_ttl", cache.redis_ttl, Duration(1000));
     if (cache.max_bytes < (64u << 10)) cm->error("max_bytes", "must be at least 64KiB");
     if (cache.max_entry_bytes > cache.max_bytes / 16) {
       cm->error("max_entry_bytes", "must be at most a sixteenth of max_bytes (the cache has 16 shards)");

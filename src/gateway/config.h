@@ -118,6 +118,12 @@ struct CacheConfig {
   uint64_t max_bytes = 256 << 20;
   uint64_t max_entry_bytes = 1 << 20;  // key + result; larger answers are not kept
   Duration unfinal_ttl{2000};
+  /// The shared tier (`redis://host:port/db`, empty: none): final answers only, behind the local
+  /// tier, so replicas share what any of them read. `redis_timeout` bounds each lookup;
+  /// `redis_ttl` bounds what Redis holds without a maxmemory policy.
+  std::string redis;
+  Duration redis_timeout{50};
+  Duration redis_ttl{86400000};
 };
 
 /// Client API keys (gateway/api_keys.h): `off` ignores keys, `optional` serves requests without

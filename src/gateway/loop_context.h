@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/http.h"
+#include "core/redis.h"
 #include "gateway/chain_runtime.h"
 #include "gateway/selector.h"
 
@@ -54,6 +55,7 @@ struct LoopContext {
 
   boost::asio::io_context& io;
   std::unique_ptr<UpstreamClient> client;
+  std::unique_ptr<redis::Client> redis;  // the cache's shared tier, when configured
   std::vector<std::vector<UpstreamLoad>> load;  // [chain][upstream], this loop's view
   Rng rng{std::random_device{}()};
   uint64_t next_id = 1;

@@ -97,6 +97,21 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
                            "outcome (ok, rejected, failed).",
                            {"chain", "outcome"});
   in_flight_ = &r.gauge("nodeops_gateway_in_flight_requests", "HTTP requests being answered.").labels({});
+  {
+    auto& lookups = r.counter("nodeops_gateway_cache_redis_lookups_total",
+                              "Lookups in the cache's shared tier (Redis), by result (hit, miss, error: down, slow "
+                              "or refusing).",
+                              {"result"});
+    size_t i = 0;
+    for (const char* result : {"hit", "miss", "error"}) redis_lookups_[i++] = &lookups.labels({result});
+    auto& writes = r.counter("nodeops_gateway_cache_redis_writes_total",
+                             "Final answers written to the cache's shared tier, by result (ok, error: not sent).",
+                             {"result"});
+    redis_writes_ = {&writes.labels({"ok"}), &writes.labels({"error"})};
+    redis_connected_ = &r.gauge("nodeops_gateway_cache_redis_connected",
+                                "Traffic loops connected to the cache's shared tier (Redis).")
+                            .labels({});
+  }
   client_connections_ = &r.gauge("nodeops_gateway_client_connections", "Open client connections.").labels({});
   connections_refused_ = &r.counter("nodeops_gateway_client_connections_refused_total",
                                     "Client connections closed at accept because limits.max_connections were open.")

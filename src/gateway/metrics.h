@@ -60,6 +60,10 @@ class GatewayMetrics {
   metrics::Counter& connections_refused() { return *connections_refused_; }
   metrics::Gauge& active_clients() { return *active_clients_; }
   metrics::Gauge& buffered_bytes() { return *buffered_bytes_; }
+  /// The cache's shared tier: lookups by result (hit, miss, error), writes by result (ok, error).
+  metrics::Counter& redis_lookups(size_t result) { return *redis_lookups_[result]; }
+  metrics::Counter& redis_writes(bool ok) { return *redis_writes_[ok ? 0 : 1]; }
+  metrics::Gauge& redis_connected() { return *redis_connected_; }
 
  private:
   struct ChainSeries {
@@ -94,6 +98,9 @@ class GatewayMetrics {
   metrics::Counter* connections_refused_;
   metrics::Gauge* active_clients_;
   metrics::Gauge* buffered_bytes_;
+  std::array<metrics::Counter*, 3> redis_lookups_{};
+  std::array<metrics::Counter*, 2> redis_writes_{};
+  metrics::Gauge* redis_connected_ = nullptr;
   std::vector<ChainSeries> chains_;
 };
 

@@ -115,8 +115,23 @@ Router::Router(const GatewayConfig& config, std::vector<std::unique_ptr<ChainRun
 
 void Router::attach_loop(size_t index, asio::io_context& io) {
   auto pools = std::make_unique<PooledUpstreamClient>(io, chains_, config_.limits.max_reply_bytes);
-  attach_loop(index, std::make_unique<LoopContext>(
-                         io, std::make_unique<BatchingClient>(io, std::move(pools), chains_), chains_));
+  auto context = std::make_unique<LoopContext>(io, std::make_unique<BatchingClient>(io, std::move(pools), chains_),
+                                               chains_);
+  if (config_.cache.enabled && !config_.cache.redis.empty()) {
+    redis::Client::Options options;
+    options.address = *redis::parse_address(config_.cache.redis, nullptr);
+    options.max_value = config_.cache.max_entry_bytes;
+    context->redis = std::make_unique<redis::Client>(io, options);
+    context->redis->start();
+    if (index == 0) {
+      metrics_.registry().on_collect([this] {
+        size_t up = 0;
+        for (const auto& l : loops_) up += l && l->redis && l->redis->connected();
+        metrics_.redis_connected().set(static_cast<double>(up));
+      });
+    }
+  }
+  attach_loop(index, std::move(context));
 }
 
 void Router::attach_loop(size_t index, std::unique_ptr<LoopContext> context) { loops_.at(index) = std::move(context); }
@@ -366,6 +381,26 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
     CacheValue result;
     ~Lead() { flights.finish(key, flight, std::move(result)); }
   } lead{cache_->flights(), flight_key, flight, nullptr};
+  // The shared tier holds final answers only: asked when this one may be final, within its own
+  // short timeout, so a slow or dead Redis costs a call at most redis_timeout.
+  std::string redis_key;
+  bool may_be_final = !plan.at_head && (plan.immutable || plan.block_in_result ||
+                                        (plan.block && health->finalized && *plan.block <= *health->finalized));
+  if (loop.redis && may_be_final) {
+    redis_key = fmt::format("nodeops:v1:{}:{}:{}", cfg.chain_id, cfg.name, plan.key);
+    auto left = std::chrono::ceil<Duration>(deadline - Clock::now());
+    auto found = co_await loop.redis->get(redis_key, std::max(Duration(1), std::min(config_.cache.redis_timeout, left)));
+    metrics_.redis_lookups(static_cast<size_t>(found.result)).inc();
+    if (found.result == redis::Lookup::Result::hit) {
+      auto value = std::make_shared<const std::string>(std::move(found.value));
+      cache_->insert(final_key, value, std::nullopt);
+      lead.result = value;
+      if (fits(value)) {
+        chain.cache.count(plan.cls, CacheResult::hit);
+        co_return answer_from_cache(chain, call, *value, started, budget);
+      }
+    }
+  }
   chain.cache.count(plan.cls, CacheResult::miss);
   std::string result;
   auto r = co_await route_call(loop, chain, call, deadline, budget, client, &result);
@@ -376,6 +411,7 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
   auto value = std::make_shared<const std::string>(std::move(result));
   if (finality == chains::evm::Finality::final) {
     cache_->insert(final_key, value, std::nullopt);
+    if (!redis_key.empty()) metrics_.redis_writes(loop.redis->set(redis_key, *value, config_.cache.redis_ttl)).inc();
   } else if (!head_key.empty() && config_.cache.unfinal_ttl.count() > 0) {
     cache_->insert(head_key, value, Clock::now() + config_.cache.unfinal_ttl);
   }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/config_reader.h"
+#include "core/redis.h"
 
 #include <filesystem>
 #include <fstream>
@@ -250,4 +251,20 @@ TEST(GatewayConfig, CredentialFilesMustBeSmallRegularFiles) {
   ASSERT_EQ(errors.size(), 2u) << ::testing::PrintToString(errors);
   EXPECT_NE(errors[0].find("url_file: '/dev/zero' is not a regular file"), std::string::npos) << errors[0];
   EXPECT_NE(errors[1].find("headers_file: '/dev/null' is not a regular file"), std::string::npos) << errors[1];
+}
+
+TEST(GatewayConfig, CacheRedisMustBeARedisUrl) {
+  auto base = std::string("chains:\n  - { name: eth, chain_id: 1, upstreams: [{ name: a, url: \"http://127.0.0.1:8546\" }] }\n");
+  auto ok = parse_gateway_config("cache: { enabled: true, redis: \"redis://cache.internal:6380/3\" }\n" + base, "gw.yaml");
+  auto address = redis::parse_address(ok.cache.redis, nullptr);
+  ASSERT_TRUE(address);
+  EXPECT_EQ(address->host, "cache.internal");
+  EXPECT_EQ(address->port, 6380);
+  EXPECT_EQ(address->db, 3);
+  EXPECT_EQ(redis::parse_address("redis://h", nullptr)->port, 6379);
+  for (const char* bad : {"http://h:6379", "redis://h:0", "redis://h/16", "redis://user:pw@h"}) {
+    auto errors = errors_of(std::string("cache: { redis: \"") + bad + "\" }\n" + base);
+    ASSERT_EQ(errors.size(), 1u) << bad;
+    EXPECT_NE(errors[0].find("gw.yaml:1: cache.redis: '"), std::string::npos) << errors[0];
+  }
 }
