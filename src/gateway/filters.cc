@@ -28,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxAddsPerPoll = 64;     // blocks whose logs one poll fetches; the rest wait for the next
 constexpr size_t kFetchConcurrency = 8;    // eth_getLogs calls of one poll in flight at once
 constexpr std::string_view kNotFound = "filter not found";
+constexpr std::chrono::seconds kCatchUpWait{1};  // how long a poll waits for the follower to reach the client's head
 
 bool is_hex(std::string_view s, size_t bytes) {
   if (s.size() != 2 + 2 * bytes || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
@@ -424,7 +425,7 @@ void FilterService::sweep() {
 }
 
 asio::awaitable<FilterReply> FilterService::serve(asio::io_context& io, ChainRuntime& chain, const jsonrpc::Call& call,
-                                                  std::string_view client, LogFetch fetch) {
+                                                  std::string_view client, Clock::time_point deadline, LogFetch fetch) {
   auto& st = *states_[chain.index];
   auto now = Clock::now();
   const auto& m = call.method;
@@ -465,15 +466,12 @@ asio::awaitable<FilterReply> FilterService::serve(asio::io_context& io, ChainRun
         admin_io_, chain, *st.source, std::max(Duration(50), chain.config->health_interval / 2),
         [this, index] { return table_.count_of_chain(index) > 0; },
         [this, &st](const ChainFollower::StepReport& report) {
+          // The expiry sweep rides on the follower: it runs exactly while there are filters.
           sweep();
-          st.follower_running->set(1);
+          st.follower_running->set(report.running ? 1 : 0);
           st.follower_head->set(static_cast<double>(report.head.value_or(0)));
           st.reorgs->inc(static_cast<double>(report.reorgs));
           st.removed_blocks->inc(static_cast<double>(report.removed_blocks));
-          if (table_.count_of_chain(st.chain.index) == 0) {
-            st.follower_running->set(0);
-            st.follower_head->set(0);
-          }
         });
     co_return FilterReply{jsonrpc::result_reply(call.id, "\"" + std::get<std::string>(installed) + "\"")};
   }
@@ -498,12 +496,28 @@ asio::awaitable<FilterReply> FilterService::serve(asio::io_context& io, ChainRun
     co_return FilterReply{std::move(got.reply), got.result ? Outcome::ok : Outcome::failed};
   }
   st.polls[static_cast<size_t>(filter->kind)]->inc();
-  co_return co_await changes(io, st, *filter, id, call.id, fetch);
+  co_return co_await changes(io, st, *filter, id, call.id, client, deadline, fetch);
 }
 
 asio::awaitable<FilterReply> FilterService::changes(asio::io_context& io, ChainState& st, Filter& f,
-                                                    std::string_view id, std::string_view call_id, LogFetch& fetch) {
+                                                    std::string_view id, std::string_view call_id,
+                                                    std::string_view client, Clock::time_point deadline,
+                                                    LogFetch& fetch) {
   auto events = st.follower.events();
+  // Clients poll when they see a new block (ethers polls eth_blockNumber, then the filter): the
+  // follower learns of blocks from the health probes, a moment later. Ask it for the block this
+  // client has seen and wait for it, briefly, so the poll is not empty until the next block.
+  if (auto seen = client.empty() ? std::nullopt : st.chain.heads.get(client, Clock::now());
+      seen && (!events->head || events->head->number < *seen)) {
+    st.follower.want(*seen);
+    asio::steady_timer timer(io);
+    auto until = std::min(deadline, Clock::now() + kCatchUpWait);
+    while (Clock::now() < until && (!events->head || events->head->number < *seen)) {
+      timer.expires_after(std::chrono::milliseconds(10));
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      events = st.follower.events();
+    }
+  }
   auto& chain_name = st.chain.config->name;
   auto count_lost = [&](size_t lost) {
     if (lost == 0) return;

@@ -171,13 +171,18 @@ class FilterService {
   /// Whether `method` is a filter method this service answers.
   static bool handles(std::string_view method);
   /// Answers one filter call of `client` on `chain`; `io` is the calling loop.
+  /// A poll waits (up to `deadline`, 1 s at most) for the follower to reach the highest block the
+  /// client has been served (monotonic reads' ClientHeads): a client that saw block N through
+  /// eth_blockNumber and then polls gets N's changes, not an empty answer until the next block.
   boost::asio::awaitable<FilterReply> serve(boost::asio::io_context& io, ChainRuntime& chain,
-                                            const jsonrpc::Call& call, std::string_view client, LogFetch fetch);
+                                            const jsonrpc::Call& call, std::string_view client,
+                                            std::chrono::steady_clock::time_point deadline, LogFetch fetch);
 
  private:
   struct ChainState;
   boost::asio::awaitable<FilterReply> changes(boost::asio::io_context& io, ChainState& state, Filter& filter,
-                                              std::string_view id, std::string_view call_id, LogFetch& fetch);
+                                              std::string_view id, std::string_view call_id, std::string_view client,
+                                              std::chrono::steady_clock::time_point deadline, LogFetch& fetch);
   void install_metrics(FilterKind kind, size_t chain, double delta);
   void sweep();
 

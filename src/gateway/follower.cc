@@ -104,9 +104,6 @@ asio::awaitable<std::optional<BlockHeader>> UpstreamBlockSource::block(uint64_t 
   auto params = fmt::format("[\"0x{:x}\",false]", number);
   size_t tried = 0;
   for (size_t u : order) {
-    // After the first, only a node whose head says it has the block: a node that merely lacks it
-    // yet is no reason to read another, perhaps on a different fork for a moment.
-    if (tried > 0 && health->upstreams[u].head.value_or(0) < number) continue;
     if (++tried > 3) break;
     uint64_t id = next_id_++;
     auto res = co_await client_.post(*chain_.upstreams[u], jsonrpc::upstream_request(id, "eth_getBlockByNumber", params),
@@ -249,6 +246,7 @@ asio::awaitable<ChainFollower::StepReport> ChainFollower::step(BlockSource& sour
 
 void ChainFollower::ensure_running(asio::io_context& io, ChainRuntime& chain, BlockSource& source, Duration interval,
                                    std::function<bool()> wanted, Listener on_step) {
+  io_.store(&io);
   if (running_.exchange(true)) return;
   // Posted: callers are traffic loops, and the follower's state belongs to `io`'s thread.
   asio::post(io, [this, &io, &chain, &source, interval, wanted = std::move(wanted), on_step = std::move(on_step)] {
@@ -257,10 +255,26 @@ void ChainFollower::ensure_running(asio::io_context& io, ChainRuntime& chain, Bl
   });
 }
 
+void ChainFollower::want(uint64_t number) {
+  uint64_t current = wanted_.load();
+  while (current < number && !wanted_.compare_exchange_weak(current, number)) {
+  }
+  if (auto* io = io_.load(); io && current < number) {
+    asio::post(*io, [this] {
+      if (timer_) timer_->cancel();
+    });
+  }
+}
+
 asio::awaitable<void> ChainFollower::run(asio::io_context& io, ChainRuntime& chain, BlockSource& source,
                                          Duration interval, std::function<bool()> wanted, Listener on_step) {
   log::info("block follower started", {{"chain", chain.config->name}});
   asio::steady_timer timer(io);
+  timer_ = &timer;
+  struct Forget {
+    boost::asio::steady_timer*& timer;
+    ~Forget() { timer = nullptr; }
+  } forget{timer_};
   uint64_t done_head = 0;
   std::string done_key;
   bool have_done = false;
@@ -272,19 +286,23 @@ asio::awaitable<void> ChainFollower::run(asio::io_context& io, ChainRuntime& cha
       // did not start another, so this one goes on.
       if (!wanted() || running_.exchange(true)) {
         log::info("block follower stopped: nothing follows the chain", {{"chain", chain.config->name}});
+        if (on_step) on_step(StepReport{std::nullopt, 0, 0, false});
         co_return;
       }
       have_done = false;
     }
     auto health = chain.health.load();
     // A step costs calls only when the pool's head (or a head hash: a reorg at the same height)
-    // changed since the last complete one, or the follower has no window yet.
-    bool changed = !have_done || health->best_head != done_head || health->head_key != done_key ||
-                   !events()->head;
+    // changed since the last complete one, a client asked for a block beyond the tip, or the
+    // follower has no window yet.
+    auto tip = events()->head;
+    uint64_t target = std::max(health->best_head, wanted_.load());
+    bool changed = !have_done || health->best_head != done_head || health->head_key != done_key || !tip ||
+                   tip->number < target;
     if (health->healthy > 0 && health->best_head > 0 && changed) {
       StepReport report;
       try {
-        report = co_await step(source, health->best_head);
+        report = co_await step(source, target);
       } catch (const std::exception& e) {
         log::warn("block follower step failed", {{"chain", chain.config->name}, {"error", e.what()}});
       }
@@ -297,9 +315,9 @@ asio::awaitable<void> ChainFollower::run(asio::io_context& io, ChainRuntime& cha
     } else if (on_step) {
       on_step(StepReport{events()->head ? std::optional(events()->head->number) : std::nullopt});
     }
+    // Sleeps until the next step, or until want() wakes it (a cancelled wait).
     timer.expires_after(interval);
-    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <array>
 #include <atomic>
@@ -114,6 +115,7 @@ class ChainFollower {
     std::optional<uint64_t> head;
     size_t reorgs = 0;          // reorgs seen in this step
     size_t removed_blocks = 0;  // blocks they removed
+    bool running = true;        // false once, when the follower stops
   };
   using Listener = std::function<void(const StepReport&)>;
 
@@ -136,6 +138,9 @@ class ChainFollower {
   void ensure_running(boost::asio::io_context& io, ChainRuntime& chain, BlockSource& source, Duration interval,
                       std::function<bool()> wanted, Listener on_step);
   bool running() const { return running_.load(); }
+  /// A client has been served block `number`: step towards it now, even before the health probes
+  /// report it, so that its next filter poll can include it. Any thread.
+  void want(uint64_t number);
 
  private:
   void publish(std::vector<ChainEvent> fresh);
@@ -146,6 +151,9 @@ class ChainFollower {
   std::deque<BlockHeader> window_;  // admin loop only; lowest first
   std::atomic<std::shared_ptr<const ChainEvents>> published_;
   std::atomic<bool> running_{false};
+  std::atomic<uint64_t> wanted_{0};                       // the highest block asked for by want()
+  std::atomic<boost::asio::io_context*> io_{nullptr};     // where the run loop lives, once started
+  boost::asio::steady_timer* timer_ = nullptr;            // the run loop's sleep (admin loop only)
 };
 
 }  // namespace nodeops::gateway

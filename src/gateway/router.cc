@@ -400,7 +400,7 @@ asio::awaitable<CallResult> Router::serve_filter_call(LoopContext& loop, ChainRu
     if (!result.empty()) out.result = std::move(result);
     co_return out;
   };
-  auto answer = co_await filters_->serve(loop.io, chain, call, client, std::move(fetch));
+  auto answer = co_await filters_->serve(loop.io, chain, call, client, deadline, std::move(fetch));
   metrics_.record_request(chain.index, call.method, answer.outcome,
                           std::chrono::duration<double>(Clock::now() - started).count());
   co_return CallResult{std::move(answer.reply)};
