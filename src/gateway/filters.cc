@@ -6,12 +6,12 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
-#include <boost/asio.hpp>
 #include <fmt/format.h>
 #include <openssl/rand.h>
 #include <simdjson.h>
 
 #include <algorithm>
+#include <boost/asio.hpp>
 
 #include "core/concurrent.h"
 #include "core/log.h"
@@ -27,6 +27,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxAddsPerPoll = 64;     // blocks whose logs one poll fetches; the rest wait for the next
 constexpr size_t kFetchConcurrency = 8;    // eth_getLogs calls of one poll in flight at once
+constexpr uint64_t kRememberBlocks = 128;  // delivered logs kept for removals: as deep as the follower looks back
 constexpr std::string_view kNotFound = "filter not found";
 constexpr std::chrono::seconds kCatchUpWait{1};  // how long a poll waits for the follower to reach the client's head
 
@@ -45,7 +46,8 @@ std::optional<std::string> read_bound(simdjson::dom::element e, std::optional<ui
     out = 0;
     return std::nullopt;
   }
-  if (s.size() < 3 || s.size() > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return "must be a block number or tag";
+  if (s.size() < 3 || s.size() > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+    return "must be a block number or tag";
   uint64_t v = 0;
   for (char c : s.substr(2)) {
     if (!std::isxdigit(static_cast<unsigned char>(c))) return "must be a block number or tag";
@@ -153,9 +155,11 @@ std::variant<LogCriteria, std::string> parse_log_criteria(std::string_view param
     } else if (key == "topics") {
       if (value.is_null()) continue;
       simdjson::dom::array topics;
-      if (value.get_array().get(topics) || topics.size() > 4) return std::string("topics must be an array of at most 4");
+      if (value.get_array().get(topics) || topics.size() > 4)
+        return std::string("topics must be an array of at most 4");
       for (auto t : topics) {
-        if (!valid_topic(t, false)) return std::string("each topic must be null, a 32-byte hex value or an array of them");
+        if (!valid_topic(t, false))
+          return std::string("each topic must be null, a 32-byte hex value or an array of them");
       }
       c.topics = simdjson::to_string(value);
     }
@@ -267,12 +271,12 @@ std::string new_filter_id() {
 }
 
 std::variant<std::string, FilterTable::Refusal> FilterTable::install(std::shared_ptr<Filter> filter,
-                                                                      Clock::time_point now) {
+                                                                     Clock::time_point now) {
   std::lock_guard lock(mu_);
   auto full = [&] {
-    return by_id_.size() >= limits_.max_total ? std::optional(Refusal::total)
+    return by_id_.size() >= limits_.max_total                      ? std::optional(Refusal::total)
            : per_client_[filter->client] >= limits_.max_per_client ? std::optional(Refusal::per_client)
-                                                                    : std::nullopt;
+                                                                   : std::nullopt;
   };
   // (Expired filters still count until the next sweep, at most a follower step away.)
   if (auto refusal = full()) {
@@ -364,26 +368,29 @@ FilterService::FilterService(const GatewayConfig& config, std::vector<std::uniqu
       admin_io_(admin_io),
       table_({config.filters.max_per_client, config.filters.max_total, config.filters.timeout}),
       admin_client_(std::make_unique<PooledUpstreamClient>(admin_io, chains, 16 << 20)) {
-  auto& installed = r.gauge("nodeops_gateway_filters", "Filters installed, by kind (block, logs, pending).",
-                            {"chain", "kind"});
+  auto& installed =
+      r.gauge("nodeops_gateway_filters", "Filters installed, by kind (block, logs, pending).", {"chain", "kind"});
   auto& polls = r.counter("nodeops_gateway_filter_polls_total", "eth_getFilterChanges calls answered, by filter kind.",
                           {"chain", "kind"});
   auto& dropped = r.counter("nodeops_gateway_filter_changes_dropped_total",
                             "Changes a filter lost because its poller was too slow (older than the follower keeps, "
                             "or over a filter's pending cap), or a removal whose delivered logs were forgotten.",
                             {"chain"});
-  auto& expired = r.counter("nodeops_gateway_filters_expired_total", "Filters removed after filters.timeout without a poll.",
-                            {"chain"});
+  auto& expired = r.counter("nodeops_gateway_filters_expired_total",
+                            "Filters removed after filters.timeout without a poll.", {"chain"});
   auto& refused = r.counter("nodeops_gateway_filters_refused_total",
                             "Filters refused with -32005, by reason (per_client, total).", {"chain", "reason"});
   auto& head = r.gauge("nodeops_gateway_follower_head",
                        "The block the chain's follower holds as canonical tip; 0 while it does not run.", {"chain"});
   auto& running = r.gauge("nodeops_gateway_follower_running",
                           "1 while the chain's block follower runs (only while the chain has filters).", {"chain"});
-  auto& reorgs = r.counter("nodeops_gateway_follower_reorgs_total", "Reorgs the chain's block follower saw.", {"chain"});
+  auto& reorgs =
+      r.counter("nodeops_gateway_follower_reorgs_total", "Reorgs the chain's block follower saw.", {"chain"});
   auto& removed = r.counter("nodeops_gateway_follower_removed_blocks_total",
                             "Blocks the chain's follower saw removed by reorgs.", {"chain"});
-  auto timeout_for = [&](const ChainConfig& c) { return std::min(config.limits.upstream_timeout, c.health_interval * 2); };
+  auto timeout_for = [&](const ChainConfig& c) {
+    return std::min(config.limits.upstream_timeout, c.health_interval * 2);
+  };
   for (auto& rt : chains_) {
     auto st = std::make_unique<ChainState>(*rt);
     const auto& name = rt->config->name;
@@ -560,7 +567,8 @@ asio::awaitable<FilterReply> FilterService::changes(asio::io_context& io, ChainS
         got[i] = co_await fetch(f.criteria.params_for(op.hash));
       },
       kFetchConcurrency, "filter logs");
-  uint64_t keep_from = events->head && events->head->number > 128 ? events->head->number - 128 : 0;
+  uint64_t keep_from =
+      events->head && events->head->number > kRememberBlocks ? events->head->number - kRememberBlocks : 0;
   std::vector<std::string> out;
   std::optional<std::string> failure;
   size_t forgotten = 0;
@@ -571,8 +579,10 @@ asio::awaitable<FilterReply> FilterService::changes(asio::io_context& io, ChainS
       const auto& op = todo[i];
       if (op.kind == ChainEvent::Kind::removed) {
         auto logs = f.unremember(op.hash);
-        if (!logs) ++forgotten;
-        else for (auto& l : *logs) out.push_back(std::move(l));
+        if (!logs)
+          ++forgotten;
+        else
+          for (auto& l : *logs) out.push_back(std::move(l));
       } else if (!f.criteria.covers(op.number)) {
         f.remember(op.number, op.hash, {}, keep_from);
       } else {
@@ -592,8 +602,8 @@ asio::awaitable<FilterReply> FilterService::changes(asio::io_context& io, ChainS
     f.polling = false;
     if (failure && done == 0 && !failure->empty()) {
       if (auto n = st.fetch_log.tick()) {
-        log::warn("filter poll could not fetch logs", {{"chain", chain_name}, {"filter", std::string(id)},
-                                                       {"occurrences", n}});
+        log::warn("filter poll could not fetch logs",
+                  {{"chain", chain_name}, {"filter", std::string(id)}, {"occurrences", n}});
       }
       co_return FilterReply{std::move(*failure), Outcome::failed};
     }

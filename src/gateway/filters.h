@@ -18,10 +18,9 @@
 // its own. The followers and the expiry sweep run on the admin loop.
 #pragma once
 
+#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-
-#include <array>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -51,10 +50,10 @@ constexpr std::array<const char*, 3> kFilterKindNames = {"block", "logs", "pendi
 /// @brief eth_newFilter's criteria: what eth_getLogs is asked (address, topics as JSON) and the
 /// block bounds applied to changes.
 struct LogCriteria {
-  std::string address;  // raw JSON (a string or an array), "" when absent
-  std::string topics;   // raw JSON array, "" when absent
+  std::string address;                           // raw JSON (a string or an array), "" when absent
+  std::string topics;                            // raw JSON array, "" when absent
   std::optional<uint64_t> from_block, to_block;  // unset for latest/pending/safe/finalized or absent
-  std::string raw;  // the criteria object, for eth_getFilterLogs
+  std::string raw;                               // the criteria object, for eth_getFilterLogs
 
   /// eth_getLogs params for the logs of one block.
   std::string params_for(const BlockHash& block) const;
@@ -75,7 +74,7 @@ struct FilterOp {
 
 /// @brief One installed filter. `mu` guards everything below it.
 struct Filter {
-  static constexpr size_t kMaxOps = 4096;               // pending ops kept; the oldest go first
+  static constexpr size_t kMaxOps = 4096;                   // pending ops kept; the oldest go first
   static constexpr size_t kMaxRememberedBytes = 256 << 10;  // delivered logs kept for removals
 
   struct Delivered {
@@ -174,9 +173,9 @@ class FilterService {
   /// A poll waits (up to `deadline`, 1 s at most) for the follower to reach the highest block the
   /// client has been served (monotonic reads' ClientHeads): a client that saw block N through
   /// eth_blockNumber and then polls gets N's changes, not an empty answer until the next block.
-  boost::asio::awaitable<FilterReply> serve(boost::asio::io_context& io, ChainRuntime& chain,
-                                            const jsonrpc::Call& call, std::string_view client,
-                                            std::chrono::steady_clock::time_point deadline, LogFetch fetch);
+  boost::asio::awaitable<FilterReply> serve(boost::asio::io_context& io, ChainRuntime& chain, const jsonrpc::Call& call,
+                                            std::string_view client, std::chrono::steady_clock::time_point deadline,
+                                            LogFetch fetch);
 
  private:
   struct ChainState;

@@ -6,11 +6,11 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
-#include <boost/asio.hpp>
 #include <fmt/format.h>
 #include <simdjson.h>
 
 #include <algorithm>
+#include <boost/asio.hpp>
 
 #include "core/concurrent.h"
 #include "core/jsonrpc.h"
@@ -106,8 +106,8 @@ asio::awaitable<std::optional<BlockHeader>> UpstreamBlockSource::block(uint64_t 
   for (size_t u : order) {
     if (++tried > 3) break;
     uint64_t id = next_id_++;
-    auto res = co_await client_.post(*chain_.upstreams[u], jsonrpc::upstream_request(id, "eth_getBlockByNumber", params),
-                                     timeout_, {1 << 20});
+    auto res = co_await client_.post(
+        *chain_.upstreams[u], jsonrpc::upstream_request(id, "eth_getBlockByNumber", params), timeout_, {1 << 20});
     if (!res.ok() || res.status != 200) continue;
     auto reply = jsonrpc::parse_upstream_reply(res.body, id);
     if (reply.kind != jsonrpc::UpstreamReply::Kind::result) continue;
@@ -131,7 +131,8 @@ void ChainFollower::publish(std::vector<ChainEvent> fresh) {
   size_t drop = total > options_.max_events ? total - options_.max_events : 0;
   next->first_seq = old->first_seq + drop;
   next->events.reserve(total - drop);
-  for (size_t i = std::min(drop, old->events.size()); i < old->events.size(); ++i) next->events.push_back(old->events[i]);
+  for (size_t i = std::min(drop, old->events.size()); i < old->events.size(); ++i)
+    next->events.push_back(old->events[i]);
   size_t skip_fresh = drop > old->events.size() ? drop - old->events.size() : 0;
   for (size_t i = skip_fresh; i < fresh.size(); ++i) next->events.push_back(fresh[i]);
   if (!window_.empty()) next->head = window_.back();
@@ -182,7 +183,8 @@ asio::awaitable<ChainFollower::StepReport> ChainFollower::step(BlockSource& sour
         next = co_await source.block(target);
         ++fetched;
         if (!next) break;
-        auto held = std::find_if(window.begin(), window.end(), [&](const BlockHeader& b) { return b.number == target; });
+        auto held =
+            std::find_if(window.begin(), window.end(), [&](const BlockHeader& b) { return b.number == target; });
         if (held != window.end() && held->hash == next->hash) break;
       }
     }
@@ -297,8 +299,8 @@ asio::awaitable<void> ChainFollower::run(asio::io_context& io, ChainRuntime& cha
     // follower has no window yet.
     auto tip = events()->head;
     uint64_t target = std::max(health->best_head, wanted_.load());
-    bool changed = !have_done || health->best_head != done_head || health->head_key != done_key || !tip ||
-                   tip->number < target;
+    bool changed =
+        !have_done || health->best_head != done_head || health->head_key != done_key || !tip || tip->number < target;
     if (health->healthy > 0 && health->best_head > 0 && changed) {
       StepReport report;
       try {

@@ -17,12 +17,11 @@
 // does no extra work). Sequence numbers only grow, across restarts too.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <array>
-#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -151,9 +150,9 @@ class ChainFollower {
   std::deque<BlockHeader> window_;  // admin loop only; lowest first
   std::atomic<std::shared_ptr<const ChainEvents>> published_;
   std::atomic<bool> running_{false};
-  std::atomic<uint64_t> wanted_{0};                       // the highest block asked for by want()
-  std::atomic<boost::asio::io_context*> io_{nullptr};     // where the run loop lives, once started
-  boost::asio::steady_timer* timer_ = nullptr;            // the run loop's sleep (admin loop only)
+  std::atomic<uint64_t> wanted_{0};                    // the highest block asked for by want()
+  std::atomic<boost::asio::io_context*> io_{nullptr};  // where the run loop lives, once started
+  boost::asio::steady_timer* timer_ = nullptr;         // the run loop's sleep (admin loop only)
 };
 
 }  // namespace nodeops::gateway

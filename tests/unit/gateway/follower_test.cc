@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
-
 #include <map>
 
 using namespace nodeops;
@@ -32,9 +31,7 @@ struct FakeChain : BlockSource {
     for (size_t i = 0; i < n; ++i) forks.push_back(fork);
   }
   uint64_t head() const { return forks.size() - 1; }
-  BlockHeader header(uint64_t n) const {
-    return {n, h(n, forks[n]), n == 0 ? BlockHash{} : h(n - 1, forks[n - 1])};
-  }
+  BlockHeader header(uint64_t n) const { return {n, h(n, forks[n]), n == 0 ? BlockHash{} : h(n - 1, forks[n - 1])}; }
   asio::awaitable<std::optional<BlockHeader>> block(uint64_t n) override {
     ++calls;
     if (fail_at && n == *fail_at) co_return std::nullopt;
@@ -46,7 +43,8 @@ struct FakeChain : BlockSource {
 ChainFollower::StepReport step(ChainFollower& f, BlockSource& src, uint64_t target) {
   asio::io_context io;
   ChainFollower::StepReport out;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { out = co_await f.step(src, target); }, asio::detached);
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { out = co_await f.step(src, target); }, asio::detached);
   io.run();
   return out;
 }
