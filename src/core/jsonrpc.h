@@ -27,6 +27,7 @@ enum Code : int {
   kLimitExceeded = -32005,  // EIP-1474 "limit exceeded": shed under overload or rate limited, retry later
   kUnauthorized = -32020,   // no API key, or a wrong one (HTTP 401)
   kForbidden = -32021,      // the key may not use this chain or method, or the origin is not allowed (HTTP 403)
+  kFilterNotFound = -32000, // geth's code and message for an unknown or expired filter id ("filter not found")
 };
 
 /// @brief One call of a request. Views point into the body the request was parsed from.

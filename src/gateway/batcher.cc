@@ -81,9 +81,17 @@ asio::awaitable<http::ClientResponse> BatchingClient::post_batchable(const Upstr
   co_return std::move(w.result);
 }
 
+// Whether a lane may start another exchange now: below the threshold, or with a full batch
+// waiting (so throughput is never capped at threshold x max_calls per round trip to a far node).
+bool BatchingClient::may_send(const Lane& lane) {
+  const auto& cfg = lane.upstream->config();
+  return lane.exchanges < cfg.batch_threshold || lane.queue.size() >= cfg.batch_max_calls ||
+         lane.queued_bytes >= cfg.batch_max_bytes;
+}
+
 void BatchingClient::schedule(Lane& lane) {
   const auto& cfg = lane.upstream->config();
-  if (lane.exchanges >= cfg.batch_threshold) return;  // the next exchange to return flushes
+  if (!may_send(lane)) return;  // the next exchange to return flushes
   bool full = lane.queue.size() >= cfg.batch_max_calls || lane.queued_bytes >= cfg.batch_max_bytes;
   if (lane.wait_timer && !full) {
     if (lane.queue.size() == 1) {
@@ -107,7 +115,7 @@ void BatchingClient::flush(Lane& lane) {
   const auto& cfg = lane.upstream->config();
   if (lane.wait_timer) lane.wait_timer->cancel();
   auto now = Clock::now();
-  while (!lane.queue.empty() && lane.exchanges < cfg.batch_threshold) {
+  while (!lane.queue.empty() && may_send(lane)) {
     std::vector<Waiter*> batch;
     uint64_t bytes = 0;
     while (!lane.queue.empty() && batch.size() < cfg.batch_max_calls) {

@@ -2,9 +2,10 @@
 // as one JSON-RPC batch for little more than one call costs it: the HTTP exchange, not the call, is
 // what a node spends most on. So while an upstream already has `batch_threshold` exchanges in
 // flight from this loop, further light calls to it queue, and whatever has queued when one of
-// those returns travels as one batch, split back to each caller by id. Below the threshold a call
-// is sent at once (with the calls that became ready in the same event-loop turn): an idle upstream
-// adds no wait, and batching takes effect exactly when the node's per-exchange cost limits throughput.
+// those returns travels as one batch (or at once, when a full batch has queued), split back to
+// each caller by id. Below the threshold a call is sent at once (with the calls that became ready
+// in the same event-loop turn): an idle upstream adds no wait, and batching takes effect exactly
+// when the node's per-exchange cost limits throughput.
 //
 // Every caller gets its own reply object, or the failure the exchange had, so the router retries
 // per call. An upstream that answers a batch as anything but a batch gets those calls again one by
@@ -49,6 +50,7 @@ class BatchingClient final : public UpstreamClient {
     std::unique_ptr<boost::asio::steady_timer> wait_timer;  // batch_wait > 0 only
   };
 
+  static bool may_send(const Lane& lane);
   /// Arranges for the lane to be flushed: at the end of this turn, or after batch_wait.
   void schedule(Lane& lane);
   /// Sends what has queued, as many exchanges as the threshold allows.

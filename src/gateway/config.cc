@@ -388,6 +388,15 @@ GatewayConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
     cm->finish();
   }
   read_edge(*root, cfg);
+  if (auto fm = root->map("filters")) {
+    auto& f = cfg.filters;
+    f.enabled = fm->boolean("enabled", f.enabled);
+    f.timeout = fm->duration("timeout", f.timeout, Duration(1000));
+    f.max_per_client = static_cast<uint32_t>(fm->integer("max_per_client", f.max_per_client, 1, 1000000));
+    f.max_total = static_cast<uint32_t>(fm->integer("max_total", f.max_total, 1, 10000000));
+    if (f.max_per_client > f.max_total) fm->error("max_per_client", "must be at most max_total");
+    fm->finish();
+  }
   std::set<std::string> names;
   for (auto& c : root->list("chains")) {
     auto chain = read_chain(c);

@@ -156,6 +156,15 @@ struct RateLimitConfig {
   std::vector<MethodWeight> method_weights;  // what a call costs; 1 for other methods
 };
 
+/// Filters emulated by the gateway (gateway/filters.h): eth_newFilter and friends work whatever
+/// node of the pool answers. `enabled: false` routes the filter methods to the nodes like any call.
+struct FiltersConfig {
+  bool enabled = true;
+  Duration timeout{300000};     // a filter not polled for this long is removed (geth: 5 minutes)
+  uint32_t max_per_client = 100;  // filters one client address may hold; more: -32005
+  uint32_t max_total = 10000;     // filters of every client together; more: -32005
+};
+
 struct GatewayConfig {
   HostPort listen{"127.0.0.1", 8545};
   HostPort admin_listen{"127.0.0.1", 9100};
@@ -170,6 +179,7 @@ struct GatewayConfig {
   AuthConfig auth;
   CorsConfig cors;
   RateLimitConfig rate_limits;
+  FiltersConfig filters;
   std::vector<ChainConfig> chains;
 
   const ChainConfig* chain(std::string_view name) const;

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "gateway/admin.h"
 #include "gateway/client_gate.h"
+#include "gateway/filters.h"
 #include "gateway/health.h"
 #include "gateway/metrics.h"
 #include "gateway/router.h"
@@ -50,6 +51,13 @@ int run_gateway(const GatewayConfig& config) {
     metrics.watch_cache(*cache);
   }
   for (unsigned i = 0; i < threads; ++i) router.attach_loop(i, *loops[i]);
+  // Filters emulated by the gateway; their block followers run on the admin loop, only while a
+  // chain has filters.
+  std::unique_ptr<FilterService> filters;
+  if (config.filters.enabled) {
+    filters = std::make_unique<FilterService>(config, chains, metrics.registry(), admin_io);
+    router.use_filters(filters.get());
+  }
   // Keys, limits, CORS, trusted proxies; a broken keys file throws ConfigError: the gateway does
   // not start without the keys it was told to require.
   ClientGate gate(config, metrics.registry());

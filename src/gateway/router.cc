@@ -19,6 +19,7 @@
 #include "core/keccak.h"
 #include "core/log.h"
 #include "gateway/batcher.h"
+#include "gateway/filters.h"
 
 namespace nodeops::gateway {
 namespace asio = boost::asio;
@@ -315,6 +316,10 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
                                                Clock::time_point deadline, ReplyBudget& budget, bool no_cache,
                                                std::string_view client) {
   const auto& cfg = *chain.config;
+  // Filters live in the gateway, not in one node of the pool (gateway/filters.h).
+  if (filters_ && cfg.type == "evm" && !call.invalid && cfg.allows(call.method) && FilterService::handles(call.method)) {
+    co_return co_await serve_filter_call(loop, chain, call, deadline, budget, client);
+  }
   if (!cache_ || call.invalid || !cfg.allows(call.method)) co_return co_await route_call(loop, chain, call, deadline, budget, client);
   auto plan = cfg.type == "solana" ? chains::solana::plan_cache(call.method, call.params)
                                    : chains::evm::plan_cache(call.method, call.params);
@@ -417,6 +422,24 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
   }
   lead.result = std::move(value);
   co_return r;
+}
+
+asio::awaitable<CallResult> Router::serve_filter_call(LoopContext& loop, ChainRuntime& chain,
+                                                      const jsonrpc::Call& call, Clock::time_point deadline,
+                                                      ReplyBudget& budget, std::string_view client) {
+  auto started = Clock::now();
+  FilterService::LogFetch fetch = [&](std::string params) -> asio::awaitable<FilterService::Fetched> {
+    jsonrpc::Call logs{call.id, "eth_getLogs", params};
+    std::string result;
+    auto r = co_await route_call(loop, chain, logs, deadline, budget, client, &result);
+    FilterService::Fetched out{std::move(r.reply), std::nullopt};
+    if (!result.empty()) out.result = std::move(result);
+    co_return out;
+  };
+  auto answer = co_await filters_->serve(loop.io, chain, call, client, deadline, std::move(fetch));
+  metrics_.record_request(chain.index, call.method, answer.outcome,
+                          std::chrono::duration<double>(Clock::now() - started).count());
+  co_return CallResult{std::move(answer.reply)};
 }
 
 asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,

@@ -26,6 +26,8 @@
 
 namespace nodeops::gateway {
 
+class FilterService;
+
 /// @brief What the replies of one client request may still add up to (limits.max_reply_bytes).
 struct ReplyBudget {
   uint64_t left;
@@ -71,6 +73,9 @@ class Router {
   /// Puts API keys, rate limits, CORS and trusted proxies in front of every request (null: none;
   /// the client is then the direct peer).
   void use_gate(ClientGate* gate) { gate_ = gate; }
+  /// Answers the filter methods of evm chains from the gateway's own filters (null: they are
+  /// routed to the nodes like any call).
+  void use_filters(FilterService* filters) { filters_ = filters; }
 
   /// Answers one call: from the cache when it holds the answer (or an identical call in flight
   /// brings it), else route_call(); `no_cache` (the client's Cache-Control) skips the cache.
@@ -94,6 +99,10 @@ class Router {
   /// transactions answers nonces and receipts at random.
   boost::asio::awaitable<void> broadcast(LoopContext& loop, ChainRuntime& chain, std::string params, size_t except,
                                          std::chrono::steady_clock::time_point deadline);
+  /// A filter method, answered by the FilterService; its eth_getLogs calls go through route_call.
+  boost::asio::awaitable<CallResult> serve_filter_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
+                                                       std::chrono::steady_clock::time_point deadline,
+                                                       ReplyBudget& budget, std::string_view client);
   /// A cached `result` as the reply to `call`, its bytes charged like an upstream's.
   CallResult answer_from_cache(ChainRuntime& chain, const jsonrpc::Call& call, const std::string& result,
                                Clock::time_point started, ReplyBudget& budget);
@@ -109,6 +118,7 @@ class Router {
   std::atomic<bool> draining_{false};
   ResponseCache* cache_ = nullptr;
   ClientGate* gate_ = nullptr;
+  FilterService* filters_ = nullptr;
 };
 
 }  // namespace nodeops::gateway

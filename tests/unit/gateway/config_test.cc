@@ -268,3 +268,21 @@ TEST(GatewayConfig, CacheRedisMustBeARedisUrl) {
     EXPECT_NE(errors[0].find("gw.yaml:1: cache.redis: '"), std::string::npos) << errors[0];
   }
 }
+
+TEST(GatewayConfig, FiltersHaveGethLikeDefaultsAndCheckedBounds) {
+  const std::string chains = "chains:\n  - name: e\n    chain_id: 1\n    upstreams: [{name: a, url: \"http://h:1\"}]\n";
+  auto cfg = parse_gateway_config(chains, "gw.yaml");
+  EXPECT_TRUE(cfg.filters.enabled);
+  EXPECT_EQ(cfg.filters.timeout, Duration(300000));
+  cfg = parse_gateway_config("filters: { enabled: false, timeout: 30s, max_per_client: 2, max_total: 5 }\n" + chains,
+                             "gw.yaml");
+  EXPECT_FALSE(cfg.filters.enabled);
+  EXPECT_EQ(cfg.filters.timeout, Duration(30000));
+  EXPECT_EQ(cfg.filters.max_per_client, 2u);
+  EXPECT_EQ(cfg.filters.max_total, 5u);
+  auto errors = errors_of("filters: { timeout: 10ms, max_per_client: 9, max_total: 3, size: 1 }\n" + chains);
+  ASSERT_EQ(errors.size(), 3u) << ::testing::PrintToString(errors);
+  EXPECT_NE(errors[0].find("gw.yaml:1: filters.timeout"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("filters.max_per_client: must be at most max_total"), std::string::npos) << errors[1];
+  EXPECT_NE(errors[2].find("filters.size: unknown key"), std::string::npos) << errors[2];
+}
