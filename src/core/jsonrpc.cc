@@ -324,16 +324,24 @@ std::string upstream_request(uint64_t id, std::string_view method, std::string_v
   return out;
 }
 
+namespace {
+
+// An upstream's reply body parsed into `root` (`copy` keeps what it points into); else why not.
+std::optional<std::string> parse_reply_root(std::string_view body, simdjson::padded_string& copy,
+                                            simdjson::dom::element& root) {
+  if (trim(body).empty()) return "empty reply";
+  if (dom_parse(padded_copy(body), copy, root)) return "reply is not JSON";
+  return std::nullopt;
+}
+
+}  // namespace
+
 UpstreamReply parse_upstream_reply(std::string_view body, uint64_t expected_id) {
   UpstreamReply out;
-  if (trim(body).empty()) {
-    out.problem = "empty reply";
-    return out;
-  }
   simdjson::padded_string copy;
   simdjson::dom::element root;
-  if (dom_parse(padded_copy(body), copy, root)) {
-    out.problem = "reply is not JSON";
+  if (auto problem = parse_reply_root(body, copy, root)) {
+    out.problem = std::move(*problem);
     return out;
   }
   if (!root.is_object()) {
@@ -386,14 +394,10 @@ UpstreamReply parse_upstream_reply(std::string_view body, uint64_t expected_id) 
 
 BatchReply split_batch_reply(std::string_view body) {
   BatchReply out;
-  if (trim(body).empty()) {
-    out.problem = "empty reply";
-    return out;
-  }
   simdjson::padded_string copy;
   simdjson::dom::element root;
-  if (dom_parse(padded_copy(body), copy, root)) {
-    out.problem = "reply is not JSON";
+  if (auto problem = parse_reply_root(body, copy, root)) {
+    out.problem = std::move(*problem);
     return out;
   }
   if (!root.is_array()) {
