@@ -226,7 +226,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
         const auto& h = reader.head();
         if (opt.websocket && h.upgrade_websocket) {
-          co_await upgrade(loop, *entry, std::move(socket), reader, r, head, remote);
+          co_await upgrade(loop, *entry, socket, reader, r, head, remote);
           break;
         }
         r.method.assign(h.method);
@@ -269,7 +269,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   // A request that asks for `Upgrade: websocket`: checked here (RFC 6455), then the application
   // accepts it or answers with a refusal; accepted, the connection is a WebSocket until it closes.
-  asio::awaitable<void> upgrade(Loop& loop, Loop::Conn& conn, io::Socket socket, MessageReader& reader, Request& r,
+  // `socket` moves to the WebSocket only once accepted: refusals are written on it as it is.
+  asio::awaitable<void> upgrade(Loop& loop, Loop::Conn& conn, io::Socket& socket, MessageReader& reader, Request& r,
                                 std::string& head, const std::string& remote) {
     const auto& h = reader.head();
     const auto& ws = *opt.websocket;

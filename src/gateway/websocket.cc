@@ -42,7 +42,7 @@ size_t ConnectionCounts::total() const {
 }
 
 /// @brief One accepted connection: the client as the gate admitted it, its chain and loop. Holds
-/// its slot in ConnectionCounts until it is destroyed (after the connection and its last call).
+/// its slot in ConnectionCounts until the connection closes (or never opened: destroyed).
 class WebSocketService::Session final : public http::WebSocketSession {
  public:
   Session(Router& router, ConnectionCounts& counts, ChainRuntime& chain, size_t loop, Admission admission)
@@ -52,18 +52,26 @@ class WebSocketService::Session final : public http::WebSocketSession {
     admission_.origin = {};
     admission_.answer.reset();
   }
-  ~Session() override { counts_.release(admission_.client); }
+  ~Session() override { release(); }
+
+  // The slot is the connection's: back as soon as it closes, even while its last calls finish.
+  void closed() override { release(); }
 
   boost::asio::awaitable<http::WebSocketMessage> on_message(std::string message) override {
     co_return co_await router_.serve_message(loop_, chain_, admission_, std::move(message));
   }
 
  private:
+  void release() {
+    if (!std::exchange(released_, true)) counts_.release(admission_.client);
+  }
+
   Router& router_;
   ConnectionCounts& counts_;
   ChainRuntime& chain_;
   size_t loop_;
   Admission admission_;
+  bool released_ = false;
 };
 
 WebSocketService::WebSocketService(const GatewayConfig& config, Router& router, metrics::Registry& r)
