@@ -46,7 +46,7 @@ int64_t unix_seconds() {
 asio::awaitable<http::WebSocketMessage> Router::serve_message(size_t loop_index, ChainRuntime& chain,
                                                               const Admission& admission, std::string body) {
   const std::string& client = admission.client;
-  admission.series->requests->inc();  // a message is a request, as a POST is
+  if (admission.series) admission.series->requests->inc();  // a message is a request, as a POST is
   active_clients_.seen(client, unix_seconds());
   metrics_.in_flight().inc();
   struct InFlight {

@@ -272,6 +272,30 @@ def test_a_fragmented_message_is_reassembled_and_ping_is_answered(gw):
         s.close()
 
 
+def test_broken_frames_are_closed_with_the_protocol_code_and_the_gateway_serves_on(gw):
+    cases = [
+        (bytes([0x81, 0x02]) + b"{}", 1002, "an unmasked client frame"),
+        (frame(b"x", opcode=3), 1002, "a reserved opcode"),
+        (frame(b"p" * 126, opcode=9), 1002, "a control frame over 125 bytes"),
+        (frame(b"x", opcode=0), 1002, "a continuation with nothing to continue"),
+        (frame(b'{"id":1,"method":"' + bytes([0xFF, 0xFE]) + b'"}'), 1007, "invalid UTF-8 in a text frame"),
+    ]
+    for data, code, what in cases:
+        s = raw_connect(gw)
+        try:
+            s.sendall(data)
+            op, payload = read_frame(s)
+            assert op == 8 and struct.unpack("!H", payload[:2])[0] == code, (what, op, payload)
+        finally:
+            s.close()
+
+    async def go():
+        async with websockets.connect(ws_url(gw)) as ws:
+            await ws.send(json.dumps(body("eth_chainId", id=1)))
+            return json.loads(await ws.recv())
+    assert run(go())["result"] == "0x1"
+
+
 def test_a_message_over_max_message_is_closed_with_1009(gw):
     before = metric_value(gw.metrics(), "nodeops_gateway_websocket_forced_closes_total", reason="message_too_big")
 
