@@ -3,7 +3,8 @@
 // Threading: the server runs one acceptor per event loop (SO_REUSEPORT), and a connection lives on
 // the loop that accepted it for its whole life — handler, upstream calls and writes included — so
 // nothing on the request path takes a lock. A ClientPool belongs to one loop the same way.
-// Beast stays inside http_server.cc and http_client.cc; this header only needs Asio's awaitable.
+// Beast stays inside http_server.cc, http_client.cc and websocket.cc; this header only needs Asio's
+// awaitable. WebSocket upgrades on the same port: core/websocket.h.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
