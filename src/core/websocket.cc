@@ -10,7 +10,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-
 #include <deque>
 
 #include "core/log.h"
@@ -30,9 +29,9 @@ void count(metrics::Counter* c) {
 }
 
 // Close codes (RFC 6455 7.4.1) this side sends.
-constexpr uint16_t kNormal = 1000;      // idle timeout
-constexpr uint16_t kGoingAway = 1001;   // drain
-constexpr uint16_t kPolicy = 1008;      // slow consumer
+constexpr uint16_t kNormal = 1000;     // idle timeout
+constexpr uint16_t kGoingAway = 1001;  // drain
+constexpr uint16_t kPolicy = 1008;     // slow consumer
 
 log::Pow2Sampler slow_consumer_log;  // one per process: a crowd of slow clients logs in powers of two
 
@@ -120,8 +119,8 @@ class Connection final : public WebSocketOutbox, public std::enable_shared_from_
                    {"max_send_queue", static_cast<int64_t>(limits_.max_send_queue)},
                    {"occurrences", static_cast<int64_t>(n)}});
       }
-      close(kPolicy, "slow consumer: more than " + std::to_string(limits_.max_send_queue) +
-                         " bytes waiting to be sent");
+      close(kPolicy,
+            "slow consumer: more than " + std::to_string(limits_.max_send_queue) + " bytes waiting to be sent");
       return false;
     }
     add_queued(static_cast<double>(size));

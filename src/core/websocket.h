@@ -33,7 +33,6 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,7 +43,7 @@
 namespace nodeops::metrics {
 class Counter;
 class Gauge;
-}
+}  // namespace nodeops::metrics
 
 namespace nodeops::http {
 
@@ -60,18 +59,18 @@ struct WebSocketLimits {
 
 /// @brief Series a WebSocket server updates (each optional).
 struct WebSocketMetrics {
-  metrics::Gauge* connections = nullptr;            // open WebSocket connections
-  metrics::Counter* messages_in = nullptr;          // client messages read
-  metrics::Counter* messages_out = nullptr;         // messages sent
-  metrics::Counter* slow_consumer_closes = nullptr; // closed because the outbox overflowed
-  metrics::Counter* too_big_closes = nullptr;       // closed because a message was over max_message
-  metrics::Counter* bad_handshakes = nullptr;       // upgrade requests refused as not RFC 6455
-  metrics::Gauge* queued_bytes = nullptr;           // bytes in every connection's outbox
+  metrics::Gauge* connections = nullptr;             // open WebSocket connections
+  metrics::Counter* messages_in = nullptr;           // client messages read
+  metrics::Counter* messages_out = nullptr;          // messages sent
+  metrics::Counter* slow_consumer_closes = nullptr;  // closed because the outbox overflowed
+  metrics::Counter* too_big_closes = nullptr;        // closed because a message was over max_message
+  metrics::Counter* bad_handshakes = nullptr;        // upgrade requests refused as not RFC 6455
+  metrics::Gauge* queued_bytes = nullptr;            // bytes in every connection's outbox
 };
 
 /// @brief One message for the client, and what stays charged until it has been written.
 struct WebSocketMessage {
-  std::string text;             // sent as one text frame; empty: nothing to send
+  std::string text;               // sent as one text frame; empty: nothing to send
   std::shared_ptr<void> on_sent;  // released once written or dropped (e.g. a reply's byte budget)
 };
 

@@ -2,9 +2,8 @@
 // the only file that includes Beast's websocket headers).
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
-
 #include <atomic>
+#include <boost/asio/awaitable.hpp>
 #include <memory>
 #include <string_view>
 

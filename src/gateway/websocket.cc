@@ -5,8 +5,9 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
-#include <boost/asio.hpp>
 #include <fmt/format.h>
+
+#include <boost/asio.hpp>
 
 #include "core/jsonrpc.h"
 #include "gateway/router.h"
@@ -80,9 +81,9 @@ WebSocketService::WebSocketService(const GatewayConfig& config, Router& router, 
       counts_(config.websocket.max_connections_per_ip, config.websocket.max_connections) {
   series_.connections =
       &r.gauge("nodeops_gateway_websocket_connections", "Open WebSocket connections on the traffic port.").labels({});
-  auto& messages = r.counter("nodeops_gateway_websocket_messages_total",
-                             "WebSocket messages by direction: in (read from clients), out (sent to them).",
-                             {"direction"});
+  auto& messages =
+      r.counter("nodeops_gateway_websocket_messages_total",
+                "WebSocket messages by direction: in (read from clients), out (sent to them).", {"direction"});
   series_.messages_in = &messages.labels({"in"});
   series_.messages_out = &messages.labels({"out"});
   auto& closes = r.counter("nodeops_gateway_websocket_forced_closes_total",
@@ -149,10 +150,18 @@ boost::asio::awaitable<http::WebSocketAccept> WebSocketService::accept(http::Req
   if (admission.answer) {
     auto why = UpgradeRefusal::unauthorized;
     switch (admission.rejection.value_or(Rejection::unauthorized)) {
-      case Rejection::unauthorized: why = UpgradeRefusal::unauthorized; break;
-      case Rejection::forbidden: why = UpgradeRefusal::forbidden; break;
-      case Rejection::rate_limited: why = UpgradeRefusal::rate_limited; break;
-      case Rejection::origin: why = UpgradeRefusal::origin; break;
+      case Rejection::unauthorized:
+        why = UpgradeRefusal::unauthorized;
+        break;
+      case Rejection::forbidden:
+        why = UpgradeRefusal::forbidden;
+        break;
+      case Rejection::rate_limited:
+        why = UpgradeRefusal::rate_limited;
+        break;
+      case Rejection::origin:
+        why = UpgradeRefusal::origin;
+        break;
     }
     co_return refuse(why, std::move(*admission.answer));
   }
@@ -176,7 +185,8 @@ boost::asio::awaitable<http::WebSocketAccept> WebSocketService::accept(http::Req
     case ConnectionCounts::Verdict::max_connections:
       co_return refuse(UpgradeRefusal::max_connections, 503, jsonrpc::kLimitExceeded,
                        "this gateway has as many WebSocket connections as it takes (websocket.max_connections)");
-    case ConnectionCounts::Verdict::ok: break;
+    case ConnectionCounts::Verdict::ok:
+      break;
   }
   http::WebSocketAccept a;
   a.session = std::make_shared<Session>(router_, counts_, *chain, req.loop, std::move(admission));

@@ -43,9 +43,9 @@ enum class UpgradeRefusal {
   max_connections,  // websocket.max_connections (503)
   draining,         // the gateway is shutting down (503)
 };
-constexpr std::array<const char*, 9> kUpgradeRefusalNames = {
-    "bad_handshake", "not_found", "unauthorized", "forbidden", "origin", "rate_limited",
-    "per_ip_limit",  "max_connections", "draining"};
+constexpr std::array<const char*, 9> kUpgradeRefusalNames = {"bad_handshake", "not_found",       "unauthorized",
+                                                             "forbidden",     "origin",          "rate_limited",
+                                                             "per_ip_limit",  "max_connections", "draining"};
 
 /// @brief WebSocket connections per client address and in all, within their caps.
 class ConnectionCounts {

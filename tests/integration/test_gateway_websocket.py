@@ -366,6 +366,8 @@ def test_a_client_that_never_reads_is_closed_with_1008_and_memory_stays_bounded(
         s.close()
     wait_until("the connection gone", lambda: connections(gw) == 0)
     assert metric_value(gw.metrics(), "nodeops_gateway_websocket_queued_bytes") == 0
+    # The replies' bytes were counted in the process budget while they waited, and given back.
+    wait_until("reply bytes given back", lambda: metric_value(gw.metrics(), "nodeops_gateway_buffered_reply_bytes") == 0)
 
 
 def rss_kib(pid: int) -> int:
