@@ -38,6 +38,7 @@ ETHERS = REPO / ".tools" / "node_modules" / "ethers"
 SLOW_METHOD = "eth_getStorageAt"  # the delaying proxy holds these for SLOW_SECONDS
 SLOW_SECONDS = 2.0
 KEY = "ws-secret-key-0001"
+TIGHT_KEY = "ws-tight-key-0002"  # 2 calls, then 0.01/s
 # 16 KiB of zeros from any call: runtime PUSH3 0x4000 PUSH1 0 RETURN, behind a CODECOPY init.
 BIG_RETURN_INIT = "0x6007600c60003960076000f3" + "62004000" + "6000f3"
 
@@ -117,7 +118,9 @@ def gw(node, proxy):
 @pytest.fixture(scope="module")
 def gw_auth(node, proxy, tmp_path_factory):
     keys = tmp_path_factory.mktemp("keys") / "keys.yaml"
-    keys.write_text(f"keys:\n  - name: wsclient\n    sha256: {hashlib.sha256(KEY.encode()).hexdigest()}\n")
+    keys.write_text(f"keys:\n  - name: wsclient\n    sha256: {hashlib.sha256(KEY.encode()).hexdigest()}\n"
+                    f"  - name: tight\n    sha256: {hashlib.sha256(TIGHT_KEY.encode()).hexdigest()}\n"
+                    "    rps: 0.01\n    burst: 2\n")
     with Nodeops.gateway(ws_config(node, proxy, auth=f"{{ mode: required, keys_file: '{keys}' }}")) as g:
         yield g
 
@@ -446,6 +449,26 @@ def test_the_api_key_is_required_on_the_upgrade(gw_auth):
     m = gw_auth.metrics()
     assert metric_value(m, "nodeops_gateway_websocket_upgrades_refused_total", reason="unauthorized") == 2
     assert metric_value(m, "nodeops_gateway_client_requests_total", key="wsclient") >= 6, "upgrades and messages"
+
+
+def test_each_message_is_charged_to_the_keys_rate_limit(gw_auth):
+    """Key `tight` may make 2 calls: the upgrade takes none, the first two messages pass, the third
+    is answered -32005 call by call (ids kept) on the same open connection."""
+    async def go():
+        async with websockets.connect(ws_url(gw_auth, f"/eth/{TIGHT_KEY}")) as ws:
+            replies = []
+            for i in range(3):
+                await ws.send(json.dumps(body("eth_chainId", id=i)))
+                replies.append(json.loads(await ws.recv()))
+            await ws.send(json.dumps([body("eth_chainId", id="a"), body("net_version", id="b")]))
+            replies.append(json.loads(await ws.recv()))
+            return replies
+    replies = run(go())
+    assert [r.get("result") for r in replies[:2]] == ["0x1", "0x1"], replies
+    assert replies[2]["id"] == 2 and replies[2]["error"]["code"] == -32005, replies[2]
+    assert [(r["id"], r["error"]["code"]) for r in replies[3]] == [("a", -32005), ("b", -32005)]
+    assert metric_value(gw_auth.metrics(), "nodeops_gateway_client_rejections_total", key="tight",
+                        reason="rate_limited") == 2
 
 
 # --- keepalive, idle, drain -----------------------------------------------------------------------
