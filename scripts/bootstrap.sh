@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libboost1.81-dev libsimdjson-dev libyaml-cpp-dev libfmt-dev libcli11-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # test and run
-  python3 python3-pytest python3-requests python3-yaml jq unzip curl procps
+  python3 python3-pytest python3-requests python3-yaml python3-websockets jq unzip curl procps
   openssl  # the CLI: throwaway CAs and certificates for the TLS upstream tests
   prometheus prometheus-alertmanager prometheus-blackbox-exporter
   chromium redis-server

@@ -3,7 +3,8 @@
 // Threading: the server runs one acceptor per event loop (SO_REUSEPORT), and a connection lives on
 // the loop that accepted it for its whole life — handler, upstream calls and writes included — so
 // nothing on the request path takes a lock. A ClientPool belongs to one loop the same way.
-// Beast stays inside http_server.cc and http_client.cc; this header only needs Asio's awaitable.
+// Beast stays inside http_server.cc, http_client.cc and websocket.cc; this header only needs Asio's
+// awaitable. WebSocket upgrades on the same port: core/websocket.h.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,6 +22,7 @@
 
 #include "core/units.h"
 #include "core/url.h"
+#include "core/websocket.h"
 
 namespace nodeops::metrics {
 class Counter;
@@ -62,6 +65,22 @@ std::string query_param(std::string_view target, std::string_view name);
 
 using Handler = std::function<asio::awaitable<Response>(Request&)>;
 
+/// @brief The application's verdict on a WebSocket upgrade request (core/websocket.h): a refusal,
+/// sent as an ordinary HTTP answer before the connection closes, or the session that serves it.
+struct WebSocketAccept {
+  std::optional<Response> refusal;
+  std::shared_ptr<WebSocketSession> session;
+};
+using UpgradeHandler = std::function<asio::awaitable<WebSocketAccept>(Request&)>;
+
+/// @brief WebSocket on a server's port. Without it an upgrade request goes to the Handler as an
+/// ordinary request.
+struct WebSocketOptions {
+  UpgradeHandler accept;
+  WebSocketLimits limits;
+  WebSocketMetrics metrics;
+};
+
 struct ServerOptions {
   HostPort listen;
   uint64_t max_body = 1 << 20;
@@ -77,12 +96,15 @@ struct ServerOptions {
   size_t max_connections = 0;
   /// Optional counter of connections closed because of max_connections.
   metrics::Counter* refused_counter = nullptr;
+  /// Unset: no WebSocket (an upgrade request is an ordinary request to the handler).
+  std::optional<WebSocketOptions> websocket;
 };
 
 /// @brief An HTTP/1.1 server over a set of event loops.
 /// Lifecycle: construct; start() binds (throws std::system_error when it cannot); begin_drain()
 /// stops accepting, closes idle keep-alive connections and lets busy ones finish their response
-/// (sent with `Connection: close`). connections() reaches 0 once drained. Destroy the server
+/// (sent with `Connection: close`); WebSocket connections finish their in-flight messages and are
+/// closed with 1001. connections() reaches 0 once drained. Destroy the server
 /// before its loops, and not while they run.
 class Server {
  public:

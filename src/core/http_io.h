@@ -5,6 +5,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 
 namespace nodeops::http::io {
 
@@ -39,6 +40,15 @@ struct Deadline {
     passed = true;
     return true;
   }
+};
+
+/// One client connection as its loop's sweep and drain see it.
+struct Connection {
+  Socket* socket;
+  bool busy = false;
+  Deadline deadline;  // swept by one timer per loop (http_server.cc: Server::Impl::sweep)
+  /// Set while the connection is a WebSocket: begin_drain() calls it instead of cancelling.
+  std::function<void()> drain;
 };
 
 /// Writes what the (non-blocking) socket takes right now and returns what is left, usually

@@ -191,6 +191,10 @@ void MessageReader::next() {
   head_.retry_after.clear();
   head_.keep_alive = true;
   head_.expect_continue = false;
+  head_.upgrade_websocket = false;
+  head_.connection_upgrade = false;
+  head_.websocket_key.clear();
+  head_.websocket_version.clear();
   uncharge();  // not taken by the caller: dropped here
   body_.clear();
   if (buf_.size() > 64 * 1024 && begin_ == size_) {  // a large body grew it: do not keep that per idle connection
@@ -277,6 +281,7 @@ MessageReader::Result MessageReader::parse_head(std::string_view head) {
         auto token = trim(rest.substr(0, comma));
         if (iequals(token, "close")) close = true;
         else if (iequals(token, "keep-alive")) keep_alive = true;
+        else if (iequals(token, "upgrade")) head_.connection_upgrade = true;
         rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
       }
     } else if (parse_field(name, value) == Result::error) {
@@ -344,6 +349,16 @@ MessageReader::Result MessageReader::parse_field(std::string_view name, std::str
       if (iequals(name, "expect")) head_.expect_continue = head_.version == 11 && iequals(value, "100-continue");
       else if (iequals(name, "origin") && head_.origin.empty()) head_.origin.assign(value);
       break;
+    case 7:
+      if (iequals(name, "upgrade")) {
+        // A token list of protocols, each maybe with a /version: "websocket" is the one we serve.
+        for (std::string_view rest = value; !rest.empty();) {
+          auto comma = rest.find(',');
+          if (iequals(trim(rest.substr(0, comma)), "websocket")) head_.upgrade_websocket = true;
+          rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        }
+      }
+      break;
     case 9:
       if (iequals(name, "x-api-key") && head_.api_key.empty()) head_.api_key.assign(value);
       break;
@@ -385,7 +400,13 @@ MessageReader::Result MessageReader::parse_field(std::string_view name, std::str
           return fail(Error::unsupported, "transfer coding '" + std::string(value) + "' is not supported");
         }
         chunked_ = true;
+      } else if (iequals(name, "sec-websocket-key")) {
+        if (!head_.websocket_key.empty()) return fail(Error::malformed, "repeated Sec-WebSocket-Key");
+        head_.websocket_key.assign(value);
       }
+      break;
+    case 21:
+      if (iequals(name, "sec-websocket-version") && head_.websocket_version.empty()) head_.websocket_version.assign(value);
       break;
     default:
       break;
@@ -509,6 +530,31 @@ MessageReader::Result MessageReader::finish() {
   if (phase_ == Phase::done) return Result::done;
   if (phase_ == Phase::failed) return Result::error;
   return fail(Error::truncated, "connection closed before the end of the message");
+}
+
+WebSocketUpgrade websocket_upgrade(const MessageHead& head, std::string* why) {
+  if (!head.upgrade_websocket) return WebSocketUpgrade::none;
+  auto bad = [why](WebSocketUpgrade verdict, const char* message) {
+    if (why) *why = message;
+    return verdict;
+  };
+  if (head.method != "GET") return bad(WebSocketUpgrade::bad_request, "a WebSocket upgrade takes GET");
+  if (head.version != 11) return bad(WebSocketUpgrade::bad_request, "a WebSocket upgrade takes HTTP/1.1");
+  if (!head.connection_upgrade) return bad(WebSocketUpgrade::bad_request, "a WebSocket upgrade needs Connection: upgrade");
+  if (head.websocket_version != "13") {
+    return bad(WebSocketUpgrade::bad_version, "Sec-WebSocket-Version must be 13");
+  }
+  // RFC 6455 4.1: the key is 16 random bytes in base64: 22 characters and "==".
+  const auto& key = head.websocket_key;
+  bool key_ok = key.size() == 24 && key.ends_with("==") &&
+                std::all_of(key.begin(), key.end() - 2, [](char c) {
+                  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                         c == '/';
+                });
+  // The last character before "==" carries 2 bits of the 16th byte: the other 4 are zero.
+  if (key_ok) key_ok = std::string_view("AQgw").find(key[21]) != std::string_view::npos;
+  if (!key_ok) return bad(WebSocketUpgrade::bad_request, "Sec-WebSocket-Key must be 16 bytes in base64");
+  return WebSocketUpgrade::valid;
 }
 
 }  // namespace nodeops::http

@@ -37,7 +37,23 @@ struct MessageHead {
   std::string retry_after;    // responses: the Retry-After value as received (429, 503)
   bool keep_alive = true;
   bool expect_continue = false;  // the client waits for "100 Continue" before sending the body
+  // The WebSocket opening handshake (RFC 6455 4.2.1), kept only when present: a normal request pays
+  // one length comparison per field for them.
+  bool upgrade_websocket = false;   // Upgrade lists "websocket"
+  bool connection_upgrade = false;  // Connection lists "upgrade"
+  std::string websocket_key;        // Sec-WebSocket-Key
+  std::string websocket_version;    // Sec-WebSocket-Version
 };
+
+/// What a request's head says about a WebSocket upgrade.
+enum class WebSocketUpgrade {
+  none,         // no `Upgrade: websocket`: an ordinary request
+  valid,        // GET, HTTP/1.1, Connection: upgrade, a 16-byte Sec-WebSocket-Key, version 13
+  bad_request,  // asks for websocket but the handshake is not RFC 6455's (answer 400)
+  bad_version,  // Sec-WebSocket-Version other than 13 (answer 426 with Sec-WebSocket-Version: 13)
+};
+/// Checks an upgrade request; `why` (when given) says what is wrong for the error answer.
+WebSocketUpgrade websocket_upgrade(const MessageHead& head, std::string* why = nullptr);
 
 class MessageReader {
  public:

@@ -9,6 +9,7 @@
 #include "core/http_message.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/websocket_server.h"
 
 namespace nodeops::http {
 using namespace std::string_view_literals;
@@ -39,11 +40,7 @@ struct Loop {
   asio::io_context* io;
   size_t index = 0;
   std::unique_ptr<io::Acceptor> acceptor;
-  struct Conn {
-    io::Socket* socket;
-    bool busy = false;
-    io::Deadline deadline;  // swept by one timer per loop (Server::Impl::sweep)
-  };
+  using Conn = io::Connection;
   std::list<Conn> conns;
 };
 
@@ -228,6 +225,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           break;
         }
         const auto& h = reader.head();
+        if (opt.websocket && h.upgrade_websocket) {
+          co_await upgrade(loop, *entry, socket, reader, r, head, remote);
+          break;
+        }
         r.method.assign(h.method);
         r.loop = loop.index;
         r.target.assign(h.target);
@@ -264,6 +265,56 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     loop.conns.erase(entry);
     if (opt.connections_gauge) opt.connections_gauge->dec();
     connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  // A request that asks for `Upgrade: websocket`: checked here (RFC 6455), then the application
+  // accepts it or answers with a refusal; accepted, the connection is a WebSocket until it closes.
+  // `socket` moves to the WebSocket only once accepted: refusals are written on it as it is.
+  asio::awaitable<void> upgrade(Loop& loop, Loop::Conn& conn, io::Socket& socket, MessageReader& reader, Request& r,
+                                std::string& head, const std::string& remote) {
+    const auto& h = reader.head();
+    const auto& ws = *opt.websocket;
+    std::string why;
+    auto verdict = websocket_upgrade(h, &why);
+    // The client must wait for our 101 before it sends frames (RFC 6455 4.1).
+    if (verdict == WebSocketUpgrade::valid && (!reader.body().empty() || reader.buffered())) {
+      verdict = WebSocketUpgrade::bad_request;
+      why = "data sent before the WebSocket handshake was answered";
+    }
+    if (verdict != WebSocketUpgrade::valid) {
+      if (ws.metrics.bad_handshakes) ws.metrics.bad_handshakes->inc();
+      auto resp = error(verdict == WebSocketUpgrade::bad_version ? 426 : 400, why);
+      if (verdict == WebSocketUpgrade::bad_version) resp.headers.emplace_back("Sec-WebSocket-Version", "13");
+      co_await write(conn, head, std::move(resp), false, 11);
+      co_return;
+    }
+    r.method.assign(h.method);
+    r.loop = loop.index;
+    r.target.assign(h.target);
+    r.content_type.clear();
+    r.authorization.assign(h.authorization);
+    r.cache_control.clear();
+    r.api_key.assign(h.api_key);
+    r.origin.assign(h.origin);
+    r.peer_address.assign(remote);
+    r.forwarded_for.assign(h.forwarded_for);
+    r.body.clear();
+    std::string key = h.websocket_key;
+    WebSocketAccept accepted;
+    try {
+      accepted = co_await ws.accept(r);
+    } catch (const std::exception& e) {
+      log::error("websocket upgrade handler failed", {{"error", e.what()}, {"target", r.target}});
+      accepted.refusal = error(500, "internal error");
+    }
+    if (!accepted.session && !accepted.refusal) accepted.refusal = error(500, "internal error");
+    if (accepted.refusal) {
+      co_await write(conn, head, std::move(*accepted.refusal), false, 11);
+      co_return;
+    }
+    conn.busy = true;  // not an idle keep-alive: drain closes it through conn.drain
+    co_await serve_websocket(std::move(socket), conn, r.target, key, ws, opt.write_timeout,
+                             std::move(accepted.session), draining);
   }
 
   asio::awaitable<void> accept_loop(Loop& loop) {
@@ -338,7 +389,8 @@ void Server::begin_drain() {
       boost::system::error_code ignored;
       if (l->acceptor) l->acceptor->close(ignored);
       for (auto& c : l->conns) {
-        if (!c.busy) c.socket->cancel(ignored);
+        if (c.drain) c.drain();
+        else if (!c.busy) c.socket->cancel(ignored);
       }
     });
   }

@@ -118,6 +118,7 @@ std::string ClientGate::client_address(const http::Request& req) const {
 
 void ClientGate::refuse(Admission& a, Rejection why, int status, int code, std::string message) {
   a.series->rejections[static_cast<size_t>(why)]->inc();
+  a.rejection = why;
   http::Response r;
   r.status = status;
   r.body = jsonrpc::error_reply("", code, message);

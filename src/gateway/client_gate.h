@@ -53,6 +53,7 @@ struct Admission {
   const ClientSeries* series = nullptr;
   /// Set when the gate answers by itself (a refusal, a preflight): send it as it is.
   std::optional<http::Response> answer;
+  std::optional<Rejection> rejection;  // why, when `answer` is a refusal
 };
 
 class ClientGate {

@@ -340,6 +340,25 @@ void read_edge(ConfigMap& root, GatewayConfig& cfg) {
   }
 }
 
+void read_websocket(ConfigMap& root, GatewayConfig& cfg) {
+  auto wsm = root.map("websocket");
+  if (!wsm) return;
+  auto& ws = cfg.websocket;
+  ws.enabled = wsm->boolean("enabled", ws.enabled);
+  ws.max_connections = static_cast<uint32_t>(wsm->integer("max_connections", ws.max_connections, 1, 1000000));
+  ws.max_connections_per_ip =
+      static_cast<uint32_t>(wsm->integer("max_connections_per_ip", ws.max_connections_per_ip, 1, 1000000));
+  ws.max_message = wsm->size("max_message", ws.max_message);
+  ws.max_send_queue = wsm->size("max_send_queue", ws.max_send_queue);
+  ws.max_in_flight = static_cast<uint32_t>(wsm->integer("max_in_flight", ws.max_in_flight, 1, 10000));
+  ws.idle_timeout = wsm->duration("idle_timeout", ws.idle_timeout, Duration(1000));
+  ws.ping_interval = wsm->duration("ping_interval", ws.ping_interval, Duration(100));
+  ws.handshake_timeout = wsm->duration("handshake_timeout", ws.handshake_timeout, Duration(100));
+  if (ws.max_message < 1024) wsm->error("max_message", "must be at least 1KiB");
+  if (ws.max_send_queue < 1024) wsm->error("max_send_queue", "must be at least 1KiB");
+  wsm->finish();
+}
+
 GatewayConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
   GatewayConfig cfg;
   if (!root) throw ConfigError(reader.errors());
@@ -397,6 +416,7 @@ GatewayConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
     if (f.max_per_client > f.max_total) fm->error("max_per_client", "must be at most max_total");
     fm->finish();
   }
+  read_websocket(*root, cfg);
   std::set<std::string> names;
   for (auto& c : root->list("chains")) {
     auto chain = read_chain(c);

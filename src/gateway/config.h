@@ -165,6 +165,19 @@ struct FiltersConfig {
   uint32_t max_total = 10000;     // filters of every client together; more: -32005
 };
 
+/// WebSocket on the traffic port (gateway/websocket.h; core/websocket.h for how a connection runs).
+struct WebSocketConfig {
+  bool enabled = true;
+  uint32_t max_connections = 5000;        // WebSocket connections of this replica; more are refused (503)
+  uint32_t max_connections_per_ip = 100;  // per client address (trusted_proxies applied); more: 429
+  uint64_t max_message = 1 << 20;         // one client message, all its frames; more: close 1009
+  uint64_t max_send_queue = 4 << 20;      // bytes waiting to be sent to one client; more: close 1008
+  uint32_t max_in_flight = 64;            // messages of one connection answered at once
+  Duration idle_timeout{600000};          // no message either way: close 1000
+  Duration ping_interval{20000};          // ping after this much client silence (below the ALB's 60 s)
+  Duration handshake_timeout{10000};      // opening and closing handshakes
+};
+
 struct GatewayConfig {
   HostPort listen{"127.0.0.1", 8545};
   HostPort admin_listen{"127.0.0.1", 9100};
@@ -180,6 +193,7 @@ struct GatewayConfig {
   CorsConfig cors;
   RateLimitConfig rate_limits;
   FiltersConfig filters;
+  WebSocketConfig websocket;
   std::vector<ChainConfig> chains;
 
   const ChainConfig* chain(std::string_view name) const;

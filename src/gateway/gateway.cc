@@ -17,6 +17,7 @@
 #include "gateway/metrics.h"
 #include "gateway/router.h"
 #include "gateway/status.h"
+#include "gateway/websocket.h"
 
 namespace nodeops::gateway {
 namespace asio = boost::asio;
@@ -62,6 +63,8 @@ int run_gateway(const GatewayConfig& config) {
   // not start without the keys it was told to require.
   ClientGate gate(config, metrics.registry());
   router.use_gate(&gate);
+  // WebSocket on the traffic port: upgrades pass the same gate; messages are routed like POSTs.
+  WebSocketService websocket(config, router, metrics.registry());
 
   std::vector<std::unique_ptr<HealthTracker>> trackers;
   for (auto& rt : chains) {
@@ -79,6 +82,7 @@ int run_gateway(const GatewayConfig& config) {
   traffic_opts.connections_gauge = &metrics.client_connections();
   traffic_opts.max_connections = config.limits.max_connections;
   traffic_opts.refused_counter = &metrics.connections_refused();
+  if (config.websocket.enabled) traffic_opts.websocket = websocket.options();
   http::Server traffic(loop_ptrs, traffic_opts, [&router](http::Request& r) { return router.handle(r); });
 
   http::ServerOptions admin_opts;

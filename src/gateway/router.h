@@ -77,6 +77,15 @@ class Router {
   /// routed to the nodes like any call).
   void use_filters(FilterService* filters) { filters_ = filters; }
 
+  /// One message over WebSocket (gateway/websocket.h) on `chain`, from a client the gate admitted
+  /// at the upgrade: answered like a POST body — the gate's charge, cache, policy, selection,
+  /// retries; a batch as a batch — its reply's bytes held (on_sent) until written. Runs on `loop`.
+  boost::asio::awaitable<http::WebSocketMessage> serve_message(size_t loop, ChainRuntime& chain,
+                                                               const Admission& admission, std::string body);
+  /// The chain served at `path` (/<chain>, or / when there is one chain); null when none is.
+  ChainRuntime* chain_at(std::string_view path) const { return chain_for(path); }
+  ClientGate* gate() const { return gate_; }
+
   /// Answers one call: from the cache when it holds the answer (or an identical call in flight
   /// brings it), else route_call(); `no_cache` (the client's Cache-Control) skips the cache.
   boost::asio::awaitable<CallResult> serve_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,

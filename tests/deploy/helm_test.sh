@@ -263,6 +263,12 @@ must_fail "snapshot enabled without a source fails" "snapshot.url or snapshot.s3
   "$HELM" template x "$BN" --set snapshot.enabled=true
 must_fail "gateway Ingress without an ACM certificate fails" "certificateArn is required" \
   "$HELM" template x "$GW" --set ingress.enabled=true
+printf 'config:\n  websocket:\n    ping_interval: 45s\n' >"$OUT/ws-ping-gw.yaml"
+must_fail "gateway WebSocket pings slower than half the ALB idle timeout fail" "must be at most half of ingress.idleTimeoutSeconds" \
+  "$HELM" template x "$GW" --set ingress.enabled=true --set ingress.certificateArn=arn:aws:acm:us-east-1:123456789012:certificate/abc -f "$OUT/ws-ping-gw.yaml"
+printf 'config:\n  websocket:\n    max_sendqueue: 1MiB\n' >"$OUT/typo-ws-gw.yaml"
+must_fail "gateway schema rejects config.websocket.max_sendqueue (for max_send_queue)" "max_sendqueue" \
+  "$HELM" template x "$GW" -f "$OUT/typo-ws-gw.yaml"
 must_fail "gateway API keys without their Secret fail" "apiKeys.existingSecret is required" \
   "$HELM" template x "$GW" --set apiKeys.mode=required
 must_fail "gateway schema rejects an unknown auth mode" "apiKeys" \

@@ -448,7 +448,8 @@ def test_the_example_config_gives_every_default():
 def struct_of(expr: str) -> str:
     return {"cfg.limits": "Limits", "cfg.cache": "CacheConfig", "c.passive_health": "PassiveHealth",
             "cfg.auth": "AuthConfig", "cfg.cors": "CorsConfig", "cfg.rate_limits": "RateLimitConfig",
-            "cfg.filters": "FiltersConfig"}.get(expr, expr)
+            "cfg.filters": "FiltersConfig",
+            "cfg.websocket": "WebSocketConfig"}.get(expr, expr)
 
 
 def test_the_limits_table_lists_every_limit():

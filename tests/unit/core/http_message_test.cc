@@ -802,3 +802,85 @@ TEST(HttpMessage, BodiesAreChargedToASharedBudgetAndGiveItBack) {
   c.next();
   EXPECT_EQ(held.load(), 0u);
 }
+
+// --- WebSocket upgrade requests (RFC 6455 4.2.1) ------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kKey = "dGhlIHNhbXBsZSBub25jZQ==";  // RFC 6455's own example key
+
+std::string upgrade_request(std::string_view method = "GET", std::string_view version = "HTTP/1.1",
+                            std::string_view connection = "keep-alive, Upgrade", std::string_view upgrade = "websocket",
+                            std::string_view key = kKey, std::string_view ws_version = "13") {
+  std::string r = std::string(method) + " /eth " + std::string(version) + "\r\nHost: gw\r\n";
+  if (!connection.empty()) r += "Connection: " + std::string(connection) + "\r\n";
+  if (!upgrade.empty()) r += "Upgrade: " + std::string(upgrade) + "\r\n";
+  if (!key.empty()) r += "Sec-WebSocket-Key: " + std::string(key) + "\r\n";
+  if (!ws_version.empty()) r += "Sec-WebSocket-Version: " + std::string(ws_version) + "\r\n";
+  return r + "\r\n";
+}
+
+WebSocketUpgrade verdict_of(const std::string& request, std::string* why = nullptr) {
+  auto out = whole(Kind::request, request);
+  EXPECT_EQ(out.result, Result::done) << request;
+  return websocket_upgrade(out.head, why);
+}
+
+}  // namespace
+
+TEST(WebSocketUpgrade, AValidHandshakeIsRecognisedWhateverTheCaseOfItsTokens) {
+  EXPECT_EQ(verdict_of(upgrade_request()), WebSocketUpgrade::valid);
+  EXPECT_EQ(verdict_of(upgrade_request("GET", "HTTP/1.1", "UPGRADE", "WebSocket")), WebSocketUpgrade::valid);
+  EXPECT_EQ(verdict_of(upgrade_request("GET", "HTTP/1.1", "upgrade", "h2c, websocket")), WebSocketUpgrade::valid);
+  auto out = whole(Kind::request, upgrade_request());
+  EXPECT_EQ(out.head.websocket_key, kKey);
+  EXPECT_TRUE(out.head.keep_alive);
+}
+
+TEST(WebSocketUpgrade, AnOrdinaryRequestIsNotAnUpgrade) {
+  EXPECT_EQ(verdict_of("POST /eth HTTP/1.1\r\nContent-Length: 0\r\n\r\n"), WebSocketUpgrade::none);
+  EXPECT_EQ(verdict_of(upgrade_request("GET", "HTTP/1.1", "upgrade", "h2c")), WebSocketUpgrade::none);
+}
+
+TEST(WebSocketUpgrade, ABrokenHandshakeIsABadRequestThatSaysWhy) {
+  std::string why;
+  EXPECT_EQ(verdict_of(upgrade_request("POST"), &why), WebSocketUpgrade::bad_request);
+  EXPECT_NE(why.find("GET"), std::string::npos);
+  EXPECT_EQ(verdict_of(upgrade_request("GET", "HTTP/1.0"), &why), WebSocketUpgrade::bad_request);
+  EXPECT_EQ(verdict_of(upgrade_request("GET", "HTTP/1.1", "keep-alive"), &why), WebSocketUpgrade::bad_request);
+  EXPECT_NE(why.find("Connection"), std::string::npos);
+  for (std::string_view key : {"", "short==", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZQ=x",
+                               "dGhlIHNhbXBsZSBub25jZR==", "dGhlIHNhbXBsZSBub25j*Q==",
+                               "dGhlIHNhbXBsZSBub25jZQ==dGhl"}) {
+    EXPECT_EQ(verdict_of(upgrade_request("GET", "HTTP/1.1", "Upgrade", "websocket", key), &why),
+              WebSocketUpgrade::bad_request)
+        << key;
+    EXPECT_NE(why.find("Sec-WebSocket-Key"), std::string::npos) << key;
+  }
+  auto twice = upgrade_request();
+  twice.insert(twice.size() - 2, "Sec-WebSocket-Key: " + std::string(kKey) + "\r\n");
+  EXPECT_EQ(request_error(twice), Error::malformed) << "two keys: which one would a proxy have answered?";
+}
+
+TEST(WebSocketUpgrade, AnotherProtocolVersionIsToldWhichOneWeSpeak) {
+  for (std::string_view v : {"", "8", "12", "13, 8"}) {
+    EXPECT_EQ(verdict_of(upgrade_request("GET", "HTTP/1.1", "Upgrade", "websocket", kKey, v)),
+              WebSocketUpgrade::bad_version)
+        << v;
+  }
+}
+
+TEST(WebSocketUpgrade, TheNextRequestOnTheConnectionStartsClean) {
+  MessageReader reader(Kind::request, kMaxBody);
+  auto input = upgrade_request() + "GET /healthz HTTP/1.1\r\n\r\n";
+  auto [data, size] = reader.space(input.size());
+  std::memcpy(data, input.data(), input.size());
+  reader.commit(input.size());
+  ASSERT_EQ(reader.parse(), Result::done);
+  EXPECT_EQ(websocket_upgrade(reader.head()), WebSocketUpgrade::valid);
+  reader.next();
+  ASSERT_EQ(reader.parse(), Result::done);
+  EXPECT_EQ(websocket_upgrade(reader.head()), WebSocketUpgrade::none);
+  EXPECT_TRUE(reader.head().websocket_key.empty());
+  EXPECT_FALSE(reader.head().connection_upgrade);
+}

@@ -460,3 +460,50 @@ TEST(RateLimitBackoff, ReadsRetryAfterAsSecondsOrADateWithinBounds) {
   EXPECT_EQ(RateLimitBackoff::backoff_for("86400", now), RateLimitBackoff::kMax);
   EXPECT_EQ(RateLimitBackoff::backoff_for("Wed, 21 Oct 2015 07:28:10 GMT", now), Duration(10000));
 }
+
+// --- serve_message: the WebSocket entry (gateway/router_ws.cc) -------------------------------------
+
+namespace {
+http::WebSocketMessage message(RouterTest& t, std::string text) {
+  http::WebSocketMessage out;
+  Admission admission;
+  admission.client = "10.0.0.7";
+  asio::co_spawn(
+      t.io,
+      [&]() -> asio::awaitable<void> { out = co_await t.router.serve_message(0, *t.chains[0], admission, text); },
+      asio::detached);
+  t.io.run();
+  t.io.restart();
+  return out;
+}
+}  // namespace
+
+TEST_F(RouterTest, AMessageIsRoutedLikeAPostBodyBatchesInOrderWithoutNotifications) {
+  auto reply = message(*this, R"([{"jsonrpc":"2.0","id":"x","method":"eth_chainId"},)"
+                              R"({"jsonrpc":"2.0","method":"eth_chainId"},)"
+                              R"({"jsonrpc":"2.0","id":2,"method":"admin_peers"}])");
+  EXPECT_EQ(reply.text.find(R"([{"jsonrpc":"2.0","id":"x","result":"0x1"},{"jsonrpc":"2.0","id":2,"error":{"code":-32601)"),
+            0u)
+      << reply.text;
+  EXPECT_EQ(fake->calls.size(), 2u) << "the notification is routed too, only its answer is not sent";
+  EXPECT_TRUE(message(*this, R"({"jsonrpc":"2.0","method":"eth_chainId"})").text.empty());
+  EXPECT_NE(message(*this, "[]").text.find("-32600"), std::string::npos);
+}
+
+TEST_F(RouterTest, SubscriptionsAreRefusedUntilTheGatewayServesThem) {
+  auto reply = message(*this, R"({"jsonrpc":"2.0","id":5,"method":"eth_subscribe","params":["newHeads"]})");
+  EXPECT_NE(reply.text.find(R"("id":5,"error":{"code":-32601,"message":"subscriptions are not supported yet)"),
+            std::string::npos)
+      << reply.text;
+  EXPECT_TRUE(fake->calls.empty());
+}
+
+TEST_F(RouterTest, WhileDrainingAMessageIsAnsweredWithoutStartingCalls) {
+  router.set_draining();
+  auto reply = message(*this, R"([{"jsonrpc":"2.0","id":1,"method":"eth_chainId"},)"
+                              R"({"jsonrpc":"2.0","id":2,"method":"eth_blockNumber"}])");
+  EXPECT_EQ(reply.text.find(R"([{"jsonrpc":"2.0","id":1,"error":{"code":-32005,"message":"the gateway is shutting)"), 0u)
+      << reply.text;
+  EXPECT_NE(reply.text.find(R"("id":2,"error":{"code":-32005)"), std::string::npos) << reply.text;
+  EXPECT_TRUE(fake->calls.empty());
+}

@@ -84,6 +84,20 @@ release's headless Service, so the gateway health-checks every node on its own.
 {{- with $v.config.trusted_proxies }}{{ $_ := set $cfg "trusted_proxies" . }}{{ end }}
 {{- with $v.config.cors }}{{ $_ := set $cfg "cors" . }}{{ end }}
 {{- with $v.config.rate_limits }}{{ $_ := set $cfg "rate_limits" . }}{{ end }}
+{{- with $v.config.websocket }}{{ $_ := set $cfg "websocket" . }}{{ end }}
+{{- if $v.ingress.enabled }}
+{{- /* The gateway pings a quiet WebSocket client every ping_interval; the ALB must not idle out first. */}}
+{{- $ping := (($v.config.websocket | default dict).ping_interval | default "20s") | toString }}
+{{- $secs := 0.0 }}
+{{- if hasSuffix "ms" $ping }}{{ $secs = divf (trimSuffix "ms" $ping | float64) 1000 }}
+{{- else if hasSuffix "s" $ping }}{{ $secs = trimSuffix "s" $ping | float64 }}
+{{- else if hasSuffix "m" $ping }}{{ $secs = mulf (trimSuffix "m" $ping | float64) 60 }}
+{{- else if hasSuffix "h" $ping }}{{ $secs = mulf (trimSuffix "h" $ping | float64) 3600 }}
+{{- end }}
+{{- if gt (mulf $secs 2) (float64 $v.ingress.idleTimeoutSeconds) }}
+{{- fail (printf "config.websocket.ping_interval (%s) must be at most half of ingress.idleTimeoutSeconds (%v): the ALB closes a connection idle that long, and the pings are what keep a quiet WebSocket client's open" $ping $v.ingress.idleTimeoutSeconds) }}
+{{- end }}
+{{- end }}
 {{- if ne $v.apiKeys.mode "off" }}
 {{- if not $v.apiKeys.existingSecret }}{{ fail (printf "apiKeys.existingSecret is required when apiKeys.mode is %s (the keys file comes from a Secret)" $v.apiKeys.mode) }}{{ end }}
 {{- $_ := set $cfg "auth" (dict "mode" $v.apiKeys.mode "keys_file" "/var/run/secrets/nodeops-keys/keys.yaml") }}

@@ -1,0 +1,121 @@
+// Router::serve_message: the WebSocket entry of the data path. Kept apart from router.cc so that
+// the HTTP path and the routing itself change there without touching this one; what it shares
+// with serve() is serve_call(), where every call is answered.
+
+// GCC 12 misreads Asio's coroutine frame allocator as mismatched new/delete (GCC PR 109224).
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include <boost/asio.hpp>
+
+#include "core/concurrent.h"
+#include "core/jsonrpc.h"
+#include "gateway/router.h"
+
+namespace nodeops::gateway {
+namespace asio = boost::asio;
+
+namespace {
+
+// Subscriptions need the gateway's own block follower (issue 16 items 3-4), which is not here yet;
+// a client that asks is told so, rather than "method not found" from the chain's policy.
+constexpr std::string_view kNoSubscriptions =
+    "subscriptions are not supported yet on this gateway; poll eth_blockNumber or eth_getLogs instead";
+
+bool is_subscription(std::string_view method) { return method == "eth_subscribe" || method == "eth_unsubscribe"; }
+
+// Every call of a request answered with the same error (notifications get nothing); "" when none.
+std::string error_for_each(const jsonrpc::ParsedRequest& parsed, int code, std::string_view message) {
+  std::string out;
+  for (const auto& call : parsed.calls) {
+    if (call.notification()) continue;
+    out += out.empty() ? (parsed.batch ? "[" : "") : ",";
+    out += jsonrpc::error_reply(call.id, code, message);
+  }
+  if (parsed.batch && !out.empty()) out += "]";
+  return out;
+}
+
+int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+asio::awaitable<http::WebSocketMessage> Router::serve_message(size_t loop_index, ChainRuntime& chain,
+                                                              const Admission& admission, std::string body) {
+  const std::string& client = admission.client;
+  if (admission.series) admission.series->requests->inc();  // a message is a request, as a POST is
+  active_clients_.seen(client, unix_seconds());
+  metrics_.in_flight().inc();
+  struct InFlight {
+    metrics::Gauge& g;
+    ~InFlight() { g.dec(); }
+  } in_flight{metrics_.in_flight()};
+
+  auto& loop = *loops_.at(loop_index);
+  auto deadline = Clock::now() + config_.limits.request_timeout;
+  auto parsed = jsonrpc::parse_request(body, config_.limits.max_batch);
+  if (parsed.fatal) {
+    metrics_.record_request(chain.index, "other", Outcome::rejected, 0);
+    co_return http::WebSocketMessage{jsonrpc::error_reply("", parsed.fatal->first, parsed.fatal->second), nullptr};
+  }
+  if (draining_.load(std::memory_order_relaxed)) {
+    // The connection closes (1001) once what it has in flight is answered; new calls are not started.
+    co_return http::WebSocketMessage{
+        error_for_each(parsed, jsonrpc::kLimitExceeded, "the gateway is shutting down; reconnect and retry"), nullptr};
+  }
+  for (auto& call : parsed.calls) {
+    if (!call.invalid && is_subscription(call.method)) call.invalid.emplace(jsonrpc::kMethodNotFound, kNoSubscriptions);
+  }
+  if (gate_) {
+    Admission charged = admission;  // the connection's key and address; its refusal stays with this message
+    if (!gate_->charge(charged, parsed.calls)) {
+      co_return http::WebSocketMessage{
+          error_for_each(parsed, jsonrpc::kLimitExceeded, "rate limit exceeded; retry later"), nullptr};
+    }
+  }
+  // As in serve(): the reply's bytes count in the buffered total until they are written, so the
+  // replies waiting in every WebSocket outbox are bounded by limits.max_buffered_bytes too.
+  struct Held {
+    std::atomic<uint64_t>& total;
+    metrics::Gauge& gauge;
+    ReplyBudget budget;
+    ~Held() {
+      total.fetch_sub(budget.held, std::memory_order_relaxed);
+      gauge.dec(static_cast<double>(budget.held));
+    }
+  };
+  auto held = std::make_shared<Held>(Held{buffered_, metrics_.buffered_bytes(), {config_.limits.max_reply_bytes}});
+  auto& budget = held->budget;
+  if (!parsed.batch) {
+    auto result = co_await serve_call(loop, chain, parsed.calls.front(), deadline, budget, false, client);
+    if (parsed.calls.front().notification()) co_return http::WebSocketMessage{};
+    co_return http::WebSocketMessage{std::move(result.reply), held};
+  }
+  size_t n = parsed.calls.size();
+  std::vector<std::string> replies(n);
+  co_await for_each_concurrently(
+      loop.io, n,
+      [&](size_t i) -> asio::awaitable<void> {
+        auto result = co_await serve_call(loop, chain, parsed.calls[i], deadline, budget, false, client);
+        replies[i] = std::move(result.reply);
+      },
+      config_.limits.batch_concurrency, "batch call");
+  size_t size = 2;
+  for (const auto& r : replies) size += r.size() + 1;
+  std::string out;
+  out.reserve(size);
+  for (size_t i = 0; i < n; ++i) {
+    if (parsed.calls[i].notification()) continue;
+    out += out.empty() ? "[" : ",";
+    out += replies[i];
+    std::string().swap(replies[i]);
+  }
+  if (out.empty()) co_return http::WebSocketMessage{};
+  out += "]";
+  co_return http::WebSocketMessage{std::move(out), held};
+}
+
+}  // namespace nodeops::gateway
