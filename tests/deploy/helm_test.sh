@@ -266,6 +266,8 @@ must_fail "gateway Ingress without an ACM certificate fails" "certificateArn is 
 printf 'config:\n  websocket:\n    ping_interval: 45s\n' >"$OUT/ws-ping-gw.yaml"
 must_fail "gateway WebSocket pings slower than half the ALB idle timeout fail" "must be at most half of ingress.idleTimeoutSeconds" \
   "$HELM" template x "$GW" --set ingress.enabled=true --set ingress.certificateArn=arn:aws:acm:us-east-1:123456789012:certificate/abc -f "$OUT/ws-ping-gw.yaml"
+must_fail "gateway keep-alive not above the ALB idle timeout fails" "must be longer than ingress.idleTimeoutSeconds" \
+  "$HELM" template x "$GW" --set ingress.enabled=true --set ingress.certificateArn=arn:aws:acm:us-east-1:123456789012:certificate/abc --set config.limits.idle_timeout=60s
 printf 'config:\n  websocket:\n    max_sendqueue: 1MiB\n' >"$OUT/typo-ws-gw.yaml"
 must_fail "gateway schema rejects config.websocket.max_sendqueue (for max_send_queue)" "max_sendqueue" \
   "$HELM" template x "$GW" -f "$OUT/typo-ws-gw.yaml"

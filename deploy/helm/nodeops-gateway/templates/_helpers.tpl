@@ -88,14 +88,14 @@ release's headless Service, so the gateway health-checks every node on its own.
 {{- if $v.ingress.enabled }}
 {{- /* The gateway pings a quiet WebSocket client every ping_interval; the ALB must not idle out first. */}}
 {{- $ping := (($v.config.websocket | default dict).ping_interval | default "20s") | toString }}
-{{- $secs := 0.0 }}
-{{- if hasSuffix "ms" $ping }}{{ $secs = divf (trimSuffix "ms" $ping | float64) 1000 }}
-{{- else if hasSuffix "s" $ping }}{{ $secs = trimSuffix "s" $ping | float64 }}
-{{- else if hasSuffix "m" $ping }}{{ $secs = mulf (trimSuffix "m" $ping | float64) 60 }}
-{{- else if hasSuffix "h" $ping }}{{ $secs = mulf (trimSuffix "h" $ping | float64) 3600 }}
-{{- end }}
-{{- if gt (mulf $secs 2) (float64 $v.ingress.idleTimeoutSeconds) }}
+{{- if gt (mulf (include "nodeops-gateway.seconds" $ping | float64) 2) (float64 $v.ingress.idleTimeoutSeconds) }}
 {{- fail (printf "config.websocket.ping_interval (%s) must be at most half of ingress.idleTimeoutSeconds (%v): the ALB closes a connection idle that long, and the pings are what keep a quiet WebSocket client's open" $ping $v.ingress.idleTimeoutSeconds) }}
+{{- end }}
+{{- /* AWS: a target's keep-alive timeout must exceed the ALB's idle timeout, or the ALB sends
+       requests on connections the gateway is closing and clients get 502s. */}}
+{{- $idle := ($v.config.limits.idle_timeout | default "75s") | toString }}
+{{- if le (include "nodeops-gateway.seconds" $idle | float64) (float64 $v.ingress.idleTimeoutSeconds) }}
+{{- fail (printf "config.limits.idle_timeout (%s) must be longer than ingress.idleTimeoutSeconds (%v): the ALB would reuse connections the gateway is closing (502s)" $idle $v.ingress.idleTimeoutSeconds) }}
 {{- end }}
 {{- end }}
 {{- if ne $v.apiKeys.mode "off" }}
@@ -103,4 +103,14 @@ release's headless Service, so the gateway health-checks every node on its own.
 {{- $_ := set $cfg "auth" (dict "mode" $v.apiKeys.mode "keys_file" "/var/run/secrets/nodeops-keys/keys.yaml") }}
 {{- end }}
 {{- toYaml $cfg }}
+{{- end }}
+
+{{/* Seconds in a config duration ("500ms", "20s", "2m", "1h"). */}}
+{{- define "nodeops-gateway.seconds" -}}
+{{- $d := toString . -}}
+{{- if hasSuffix "ms" $d }}{{ divf (trimSuffix "ms" $d | float64) 1000 }}
+{{- else if hasSuffix "s" $d }}{{ trimSuffix "s" $d | float64 }}
+{{- else if hasSuffix "m" $d }}{{ mulf (trimSuffix "m" $d | float64) 60 }}
+{{- else if hasSuffix "h" $d }}{{ mulf (trimSuffix "h" $d | float64) 3600 }}
+{{- else }}0{{ end -}}
 {{- end }}
