@@ -263,7 +263,7 @@ void ChainFollower::want(uint64_t number) {
   }
   if (auto* io = io_.load(); io && current < number) {
     asio::post(*io, [this] {
-      if (timer_) timer_->cancel();
+      if (auto timer = timer_.lock()) timer->cancel();
     });
   }
 }
@@ -271,12 +271,8 @@ void ChainFollower::want(uint64_t number) {
 asio::awaitable<void> ChainFollower::run(asio::io_context& io, ChainRuntime& chain, BlockSource& source,
                                          Duration interval, std::function<bool()> wanted, Listener on_step) {
   log::info("block follower started", {{"chain", chain.config->name}});
-  asio::steady_timer timer(io);
-  timer_ = &timer;
-  struct Forget {
-    boost::asio::steady_timer*& timer;
-    ~Forget() { timer = nullptr; }
-  } forget{timer_};
+  auto timer = std::make_shared<asio::steady_timer>(io);
+  timer_ = timer;
   uint64_t done_head = 0;
   std::string done_key;
   bool have_done = false;
@@ -318,8 +314,8 @@ asio::awaitable<void> ChainFollower::run(asio::io_context& io, ChainRuntime& cha
       on_step(StepReport{events()->head ? std::optional(events()->head->number) : std::nullopt});
     }
     // Sleeps until the next step, or until want() wakes it (a cancelled wait).
-    timer.expires_after(interval);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    timer->expires_after(interval);
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
 

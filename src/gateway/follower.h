@@ -152,7 +152,9 @@ class ChainFollower {
   std::atomic<bool> running_{false};
   std::atomic<uint64_t> wanted_{0};                    // the highest block asked for by want()
   std::atomic<boost::asio::io_context*> io_{nullptr};  // where the run loop lives, once started
-  boost::asio::steady_timer* timer_ = nullptr;         // the run loop's sleep (admin loop only)
+  /// The run loop's sleep (admin loop only). Owned by the run coroutine's frame, which can outlive
+  /// this object at shutdown (the admin loop destroys it later): so a weak reference, never written back.
+  std::weak_ptr<boost::asio::steady_timer> timer_;
 };
 
 }  // namespace nodeops::gateway
