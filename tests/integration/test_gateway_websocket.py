@@ -364,7 +364,9 @@ def test_a_client_that_never_reads_is_closed_with_1008_and_memory_stays_bounded(
                 replies += 1
         assert code == 1008, (code, payload)
         assert b"slow consumer" in payload
-        assert 0 < replies < 1500
+        # Whether a whole reply got into the kernel's buffers before the queue overflowed depends on
+        # scheduling (none, on a busy machine); never all of them.
+        assert replies < 1500
     finally:
         s.close()
     wait_until("the connection gone", lambda: connections(gw) == 0)
