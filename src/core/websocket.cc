@@ -1,10 +1,7 @@
 // The WebSocket connection (core/websocket.h): Beast's websocket stream over the server's socket,
 // a reader, a bounded outbox and a writer, all on the connection's loop.
 
-// GCC 12 misreads Asio's coroutine frame allocator as mismatched new/delete (GCC PR 109224).
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "core/coroutine_warnings.h"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>

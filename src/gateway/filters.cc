@@ -1,10 +1,6 @@
 #include "gateway/filters.h"
 
-// GCC 12 misreads Asio's coroutine frame allocator as mismatched new/delete in larger coroutines
-// (GCC PR 109224, fixed in GCC 13); as in router.cc.
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "core/coroutine_warnings.h"
 
 #include <fmt/format.h>
 #include <openssl/rand.h>

@@ -1,10 +1,6 @@
 #include "gateway/router.h"
 
-// GCC 12 misreads Asio's coroutine frame allocator (operator new/delete of awaitable_frame_base)
-// as mismatched in larger coroutines: GCC PR 109224, fixed in GCC 13.
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "core/coroutine_warnings.h"
 
 #include <boost/asio.hpp>
 #include <fmt/format.h>

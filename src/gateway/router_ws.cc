@@ -2,10 +2,7 @@
 // the HTTP path and the routing itself change there without touching this one; what it shares
 // with serve() is serve_call(), where every call is answered.
 
-// GCC 12 misreads Asio's coroutine frame allocator as mismatched new/delete (GCC PR 109224).
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "core/coroutine_warnings.h"
 
 #include <boost/asio.hpp>
 

@@ -1,9 +1,6 @@
 #include "gateway/websocket.h"
 
-// GCC 12 misreads Asio's coroutine frame allocator as mismatched new/delete (GCC PR 109224).
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "core/coroutine_warnings.h"
 
 #include <fmt/format.h>
 
