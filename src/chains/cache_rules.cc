@@ -156,12 +156,115 @@ std::optional<std::string> canonical_json(std::string_view raw) {
   return out;
 }
 
+namespace {
+
+const MethodRule* rule_for(std::string_view method) {
+  for (const auto& r : kRules) {
+    if (r.method == method) return &r;
+  }
+  return nullptr;
+}
+
+// The number a block tag stands for, if the gateway knows one.
+std::optional<uint64_t> tag_number(simdjson::dom::element e, const TagNumbers& numbers) {
+  std::string_view s;
+  if (e.get_string().get(s)) return std::nullopt;
+  if (s == "latest") return numbers.latest;
+  if (s == "finalized") return numbers.finalized;
+  return std::nullopt;
+}
+
+void append_quantity(std::string& out, uint64_t n) { out.append(1, '"').append(hex(n)).append(1, '"'); }
+
+// An eth_getLogs filter with its fromBlock/toBlock tags (omitted: latest) as numbers; false when
+// it keeps every tag it has.
+bool resolve_logs_filter(std::string& out, simdjson::dom::object filter, const TagNumbers& numbers) {
+  simdjson::dom::element member;
+  if (!filter["blockHash"].get(member)) return false;
+  std::vector<std::pair<std::string_view, simdjson::dom::element>> members;
+  for (auto field : filter) members.emplace_back(field.key, field.value);
+  std::optional<uint64_t> from, to;
+  if (filter["fromBlock"].get(member)) from = numbers.latest;
+  else from = tag_number(member, numbers);
+  if (filter["toBlock"].get(member)) to = numbers.latest;
+  else to = tag_number(member, numbers);
+  if (!from && !to) return false;
+  auto is_bound = [](std::string_view k) { return k == "fromBlock" || k == "toBlock"; };
+  std::erase_if(members, [&](auto& m) { return is_bound(m.first) && (m.first == "fromBlock" ? from : to); });
+  std::sort(members.begin(), members.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  // Sorted keys, the resolved bounds in their places ("fromBlock" < "toBlock" among the others).
+  out += '{';
+  bool first = true;
+  auto key = [&](std::string_view k) {
+    if (!first) out += ',';
+    first = false;
+    json::append_string(out, k);
+    out += ':';
+  };
+  auto bound = [&](std::string_view k, const std::optional<uint64_t>& n) {
+    if (!n) return;
+    key(k);
+    append_quantity(out, *n);
+  };
+  bool from_done = !from, to_done = !to;
+  for (auto& [k, v] : members) {
+    if (!from_done && k > "fromBlock") bound("fromBlock", from), from_done = true;
+    if (!to_done && k > "toBlock") bound("toBlock", to), to_done = true;
+    key(k);
+    write_canonical(out, v);
+  }
+  if (!from_done) bound("fromBlock", from);
+  if (!to_done) bound("toBlock", to);
+  out += '}';
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> resolve_block_tags(std::string_view method, std::string_view params,
+                                              const TagNumbers& numbers) {
+  const MethodRule* rule = rule_for(method);
+  bool logs = method == "eth_getLogs";
+  if (!rule || (rule->block_index < 0 && !logs) || (!numbers.latest && !numbers.finalized)) return std::nullopt;
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array arr;
+  if (params.empty()) params = "[]";
+  if (parser.parse(params).get(doc) || doc.get_array().get(arr)) return std::nullopt;
+  std::string out;
+  out.reserve(params.size() + 16);
+  out += '[';
+  bool resolved = false;
+  size_t i = 0;
+  for (auto item : arr) {
+    if (i) out += ',';
+    simdjson::dom::object filter;
+    std::optional<uint64_t> n;
+    if (logs && i == 0 && !item.get_object().get(filter) && resolve_logs_filter(out, filter, numbers)) {
+      resolved = true;
+    } else if (static_cast<int>(i) == rule->block_index && (n = tag_number(item, numbers))) {
+      append_quantity(out, *n);
+      resolved = true;
+    } else {
+      write_canonical(out, item);
+    }
+    ++i;
+  }
+  // The block parameter left out means latest (only the last one may be; fewer params are the
+  // node's to refuse).
+  if (!logs && static_cast<int>(arr.size()) == rule->block_index && numbers.latest) {
+    if (i) out += ',';
+    append_quantity(out, *numbers.latest);
+    resolved = true;
+  }
+  out += ']';
+  if (!resolved) return std::nullopt;
+  return out;
+}
+
 CachePlan plan_cache(std::string_view method, std::string_view params) {
   CachePlan plan;
-  const MethodRule* rule = nullptr;
-  for (const auto& r : kRules) {
-    if (r.method == method) rule = &r;
-  }
+  const MethodRule* rule = rule_for(method);
   if (!rule) return plan;
   plan.key.reserve(method.size() + params.size() + 2);
   plan.key.append(method);

@@ -54,6 +54,21 @@ enum class Finality { uncacheable, unfinal, final };
 /// `null` is never kept: a transaction or block not found yet may exist a moment later.
 Finality classify_answer(const CachePlan& plan, std::string_view result_raw, std::optional<uint64_t> finalized);
 
+/// Numbers the gateway stands behind for block tags; unset: that tag stays as the client wrote it.
+struct TagNumbers {
+  std::optional<uint64_t> latest;     // a head that healthy nodes of the pool hold
+  std::optional<uint64_t> finalized;  // the chain's finalized block
+};
+
+/// The params of a cacheable call with its block tags replaced by numbers, as canonical JSON:
+/// the block parameter (`latest`, `finalized`, or omitted, which means `latest`), and for
+/// eth_getLogs without a blockHash its fromBlock/toBlock (omitted ones too). nullopt when nothing
+/// was replaced: not a cacheable method, no tag, a tag without a number (`safe`, `pending`),
+/// params that are not a JSON array. The node is then asked for exactly the block the cache key
+/// names, so `latest` and the head's number are one entry, and a `finalized` read is final.
+std::optional<std::string> resolve_block_tags(std::string_view method, std::string_view params,
+                                              const TagNumbers& numbers);
+
 /// Canonical JSON of `raw` (keys sorted, no whitespace, 0x-hex strings lower-cased), or nullopt
 /// when `raw` is not JSON.
 std::optional<std::string> canonical_json(std::string_view raw);

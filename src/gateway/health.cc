@@ -87,6 +87,14 @@ ChainHealth evaluate_health(const ChainConfig& config, std::vector<chains::NodeS
     else lowest_final = std::min(lowest_final.value_or(UINT64_MAX), *u.status.finalized);
   }
   if (!hashes) out.head_key.clear();
+  std::vector<uint64_t> healthy_heads;
+  for (const auto& u : out.upstreams) {
+    if (u.healthy && u.head) healthy_heads.push_back(*u.head);
+  }
+  if (!healthy_heads.empty()) {
+    std::sort(healthy_heads.begin(), healthy_heads.end(), std::greater<>());
+    out.shared_head = healthy_heads[std::min<size_t>(1, healthy_heads.size() - 1)];
+  }
   if (config.finality_depth > 0) {
     if (out.healthy > 0 && best >= config.finality_depth) out.finalized = best - config.finality_depth;
   } else if (finals) {

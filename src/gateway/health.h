@@ -45,6 +45,10 @@ struct ChainHealth {
   /// unfinal blocks by it, so a new head or a reorg seen by a probe makes them unreachable at
   /// once. Empty when a healthy upstream's head hash is unknown (nothing unfinal is cached then).
   std::string head_key;
+  /// The highest head at least two healthy upstreams hold (one when only one is healthy): what a
+  /// `latest` tag stands for when the cache resolves it to a number, so that a call for it that
+  /// fails on one node still has another that holds the block.
+  std::optional<uint64_t> shared_head;
   std::vector<UpstreamHealth> upstreams;  // same order as ChainConfig::upstreams
 };
 

@@ -317,8 +317,35 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
     co_return co_await serve_filter_call(loop, chain, call, deadline, budget, client);
   }
   if (!cache_ || call.invalid || !cfg.allows(call.method)) co_return co_await route_call(loop, chain, call, deadline, budget, client);
-  auto plan = cfg.type == "solana" ? chains::solana::plan_cache(call.method, call.params)
-                                   : chains::evm::plan_cache(call.method, call.params);
+  auto started = Clock::now();
+  // The snapshot this call is keyed and judged by: its finalized number only grows, so judging by
+  // an older one is conservative; its head hashes name the chain the answer was read on.
+  auto health = chain.health.load();
+  // Block tags as numbers: `latest` (and an omitted block) as a head the pool holds, never below
+  // what this client was served; `finalized` as the chain's finalized block. The node is asked
+  // for that very block, so the answer matches its key: `latest` and the head's number share an
+  // entry, and a `finalized` read is final (and shared through Redis). `latest` is resolved only
+  // when unfinal answers can be keyed by the head hashes (a reorg must make them unreachable).
+  std::string resolved_params;
+  jsonrpc::Call resolved;
+  std::optional<uint64_t> latest;
+  if (cfg.type == "evm" && !no_cache) {
+    chains::evm::TagNumbers numbers{.finalized = health->finalized};
+    if (!health->head_key.empty() && health->shared_head) {
+      latest = std::max(*health->shared_head, client.empty() ? 0 : chain.heads.get(client, started).value_or(0));
+      numbers.latest = latest;
+    }
+    if (auto params = chains::evm::resolve_block_tags(call.method, call.params, numbers)) {
+      resolved_params = std::move(*params);
+      resolved = call;
+      resolved.params = resolved_params;
+    } else {
+      latest.reset();
+    }
+  }
+  const jsonrpc::Call& asked = resolved_params.empty() ? call : resolved;
+  auto plan = cfg.type == "solana" ? chains::solana::plan_cache(asked.method, asked.params)
+                                   : chains::evm::plan_cache(asked.method, asked.params);
   if (plan.cls == chains::evm::CacheClass::none) co_return co_await route_call(loop, chain, call, deadline, budget, client);
   if (no_cache) {
     chain.cache.count(plan.cls, CacheResult::bypass);
@@ -326,10 +353,10 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
     r.cache = CacheResult::bypass;
     co_return r;
   }
-  auto started = Clock::now();
-  // The snapshot this call is keyed and judged by: its finalized number only grows, so judging by
-  // an older one is conservative; its head hashes name the chain the answer was read on.
-  auto health = chain.health.load();
+  // A client served a resolved `latest` has seen that block: its later reads stay at or above it.
+  auto served_latest = [&] {
+    if (latest && !client.empty()) chain.heads.saw(client, *latest, Clock::now());
+  };
   // Final answers are keyed by chain and call; unfinal ones also by the head hashes they were read
   // at, so once a probe sees a new head or a reorg they are out of reach at once.
   std::string final_key;
@@ -345,6 +372,7 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
   }
   if (fits(hit)) {
     chain.cache.count(plan.cls, CacheResult::hit);
+    served_latest();
     co_return answer_from_cache(chain, call, *hit, started, budget);
   }
   const std::string& flight_key = head_key.empty() ? final_key : head_key;
@@ -365,12 +393,13 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
     chain.cache.count(plan.cls, CacheResult::miss);
     if (fits(shared)) {
       chain.cache.coalesced->inc();
+      served_latest();
       auto r = answer_from_cache(chain, call, *shared, started, budget);
       r.cache = CacheResult::miss;
       co_return r;
     }
     // The leader has nothing to share (an error, a null): ask on our own.
-    auto r = co_await route_call(loop, chain, call, deadline, budget, client);
+    auto r = co_await route_call(loop, chain, asked, deadline, budget, client);
     r.cache = CacheResult::miss;
     co_return r;
   }
@@ -398,15 +427,17 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
       lead.result = value;
       if (fits(value)) {
         chain.cache.count(plan.cls, CacheResult::hit);
+        served_latest();
         co_return answer_from_cache(chain, call, *value, started, budget);
       }
     }
   }
   chain.cache.count(plan.cls, CacheResult::miss);
   std::string result;
-  auto r = co_await route_call(loop, chain, call, deadline, budget, client, &result);
+  auto r = co_await route_call(loop, chain, asked, deadline, budget, client, &result);
   r.cache = CacheResult::miss;
   if (result.empty()) co_return r;
+  served_latest();
   auto finality = chains::evm::classify_answer(plan, result, health->finalized);
   if (finality == chains::evm::Finality::uncacheable) co_return r;
   auto value = std::make_shared<const std::string>(std::move(result));

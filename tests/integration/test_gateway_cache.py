@@ -105,10 +105,12 @@ def test_a_reorg_drops_unfinal_answers_and_keeps_final_ones(node):
         assert "error" not in node.rpc("anvil_reorg", [3, [[tx, 1]]])
         wait_for_head(gw, node)
 
-        for method, params in reads:
+        for i, (method, params) in enumerate(reads):
             text, x = ask(gw, method, params)
             direct = node.rpc(method, params)["result"]
-            assert x == "MISS", (method, params)
+            # The last read names block 0x64 by number: `latest` is that block, and the first read
+            # (BOB's balance at latest) has just filled its entry at the new head.
+            assert x == ("HIT" if i == len(reads) - 1 else "MISS"), (method, params)
             assert result(text) == direct, (method, params)
             assert result(text) != before[(method, json.dumps(params))], (method, params)
         assert result(ask(gw, "eth_getBalance", [BOB, "latest"])[0]) == hex(10**18)
@@ -116,6 +118,36 @@ def test_a_reorg_drops_unfinal_answers_and_keeps_final_ones(node):
         text, x = ask(gw, *final)
         assert x == "HIT" and result(text) == before[(final[0], json.dumps(final[1]))]
         assert result(text) == node.rpc(*final)["result"]
+
+
+def test_block_tags_are_keyed_as_the_numbers_they_stand_for(node):
+    with gateway_for(node) as gw:
+        wait_until("finality known", lambda: chain_status(gw)["finalized"] == 36, procs=[gw])
+        wait_for_head(gw, node)
+        # `latest`, an omitted block and the head's number are one entry.
+        first, x1 = ask(gw, "eth_getBalance", [DEV_ADDR, "latest"])
+        by_number, x2 = ask(gw, "eth_getBalance", [DEV_ADDR, "0x64"])
+        omitted, x3 = ask(gw, "eth_getBalance", [DEV_ADDR])
+        assert (x1, x2, x3) == ("MISS", "HIT", "HIT")
+        assert result(first) == result(by_number) == result(omitted) == node.rpc("eth_getBalance", [DEV_ADDR, "latest"])["result"]
+        block, x4 = ask(gw, "eth_getBlockByNumber", ["latest", False])
+        assert x4 == "MISS" and result(block)["number"] == "0x64"
+        assert ask(gw, "eth_getBlockByNumber", ["0x64", False])[1] == "HIT"
+
+        # `finalized` is the chain's finalized block, and its answer is final: a new head keeps it.
+        final_block, x5 = ask(gw, "eth_getBlockByNumber", ["finalized", False])
+        assert x5 == "MISS" and result(final_block) == node.rpc("eth_getBlockByNumber", ["finalized", False])["result"]
+        assert result(final_block)["number"] == hex(36)
+        node.mine(1)
+        wait_for_head(gw, node)
+        assert ask(gw, "eth_getBlockByNumber", ["0x24", False])[1] == "HIT"
+        # Block 101 is the head now: `latest` moved with it.
+        block, x6 = ask(gw, "eth_getBlockByNumber", ["latest", False])
+        assert x6 == "MISS" and result(block)["number"] == "0x65"
+        # A log query with its bounds left out reads the head block.
+        logs, x7 = ask(gw, "eth_getLogs", [{"address": BOB}])
+        assert x7 == "MISS" and result(logs) == []
+        assert ask(gw, "eth_getLogs", [{"address": BOB, "fromBlock": "0x65", "toBlock": "0x65"}])[1] == "HIT"
 
 
 def lockstep_replica():

@@ -89,6 +89,55 @@ TEST(EvmCacheFinality, ByTheAnswersBlock) {
   EXPECT_EQ(classify_answer(block, R"({"number":"0x9","hash":"0xbb"})", 5), Finality::unfinal);
 }
 
+TEST(EvmTagResolution, TagsBecomeTheNumbersTheGatewayKnows) {
+  TagNumbers at{.latest = 0x64, .finalized = 0x24};
+  EXPECT_EQ(resolve_block_tags("eth_getBalance", R"(["0xAB", "latest"])", at), R"(["0xab","0x64"])");
+  EXPECT_EQ(resolve_block_tags("eth_getBlockByNumber", R"(["finalized",true])", at), R"(["0x24",true])");
+  // An omitted block parameter is latest.
+  EXPECT_EQ(resolve_block_tags("eth_getBalance", R"(["0xab"])", at), R"(["0xab","0x64"])");
+  EXPECT_EQ(resolve_block_tags("eth_call", R"([{"to":"0x1"}])", at), R"([{"to":"0x1"},"0x64"])");
+  // latest and the head's number are one cache entry, and a finalized read is final.
+  auto latest = plan_cache("eth_getBalance", *resolve_block_tags("eth_getBalance", R"(["0xab","latest"])", at));
+  auto number = plan_cache("eth_getBalance", R"(["0xab","0x64"])");
+  EXPECT_EQ(latest.key, number.key);
+  EXPECT_FALSE(latest.at_head);
+  auto final_read = plan_cache("eth_getBlockByNumber", *resolve_block_tags("eth_getBlockByNumber", R"(["finalized",false])", at));
+  EXPECT_EQ(classify_answer(final_read, R"({"number":"0x24"})", 0x24), Finality::final);
+}
+
+TEST(EvmTagResolution, WhatStaysAsWritten) {
+  TagNumbers at{.latest = 0x64, .finalized = 0x24};
+  // Numbers, hashes, tags without a number, methods without a block, bad params.
+  EXPECT_FALSE(resolve_block_tags("eth_getBalance", R"(["0xab","0x10"])", at));
+  EXPECT_FALSE(resolve_block_tags("eth_getBalance", R"(["0xab","safe"])", at));
+  EXPECT_FALSE(resolve_block_tags("eth_getBalance", R"(["0xab","pending"])", at));
+  EXPECT_FALSE(resolve_block_tags("eth_getBalance", R"(["0xab",{"blockHash":"0x01"}])", at));
+  EXPECT_FALSE(resolve_block_tags("eth_getTransactionReceipt", R"(["0x01"])", at));
+  EXPECT_FALSE(resolve_block_tags("eth_blockNumber", "[]", at));
+  EXPECT_FALSE(resolve_block_tags("eth_getBalance", "{not json", at));
+  EXPECT_FALSE(resolve_block_tags("eth_getBalance", R"({"a":1})", at));
+  // Unknown numbers: latest stays latest.
+  EXPECT_FALSE(resolve_block_tags("eth_getBalance", R"(["0xab","latest"])", TagNumbers{.finalized = 1}));
+  EXPECT_EQ(resolve_block_tags("eth_getBalance", R"(["0xab","finalized"])", TagNumbers{.finalized = 1}), R"(["0xab","0x1"])");
+}
+
+TEST(EvmTagResolution, LogFilterBounds) {
+  TagNumbers at{.latest = 0x64, .finalized = 0x24};
+  // Omitted bounds are latest; keys stay sorted with the resolved bounds in place.
+  EXPECT_EQ(resolve_block_tags("eth_getLogs", R"([{"address":"0xAA","topics":[]}])", at),
+            R"([{"address":"0xaa","fromBlock":"0x64","toBlock":"0x64","topics":[]}])");
+  EXPECT_EQ(resolve_block_tags("eth_getLogs", R"([{"toBlock":"finalized","fromBlock":"0x1"}])", at),
+            R"([{"fromBlock":"0x1","toBlock":"0x24"}])");
+  EXPECT_EQ(resolve_block_tags("eth_getLogs", R"([{"fromBlock":"finalized","zz":1}])", at),
+            R"([{"fromBlock":"0x24","toBlock":"0x64","zz":1}])");
+  // A filter by block hash has no bounds to resolve; explicit bounds stay.
+  EXPECT_FALSE(resolve_block_tags("eth_getLogs", R"([{"blockHash":"0x01"}])", at));
+  EXPECT_FALSE(resolve_block_tags("eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x2"}])", at));
+  auto plan = plan_cache("eth_getLogs", *resolve_block_tags("eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"finalized"}])", at));
+  EXPECT_FALSE(plan.at_head);
+  EXPECT_EQ(plan.block, 0x24u);
+}
+
 TEST(SolanaCachePlan, FinalizedBlocksAndTransactionsOnly) {
   using nodeops::chains::solana::plan_cache;
   auto block = plan_cache("getBlock", R"([123, {"maxSupportedTransactionVersion":0, "encoding":"json"}])");

@@ -27,17 +27,18 @@ chains:
       - { name: b, url: "http://127.0.0.1:2/", batching: "on", batch_threshold: 1 }
 )";
 
-// An upstream that takes 5 ms per exchange and answers with `answer(body)`; records every body.
+// An upstream that takes `delay` (5 ms) per exchange and answers with `answer(body)`; records every body.
 class ScriptedUpstream final : public UpstreamClient {
  public:
   explicit ScriptedUpstream(asio::io_context& io) : io_(io) {}
   std::function<http::ClientResponse(const std::string&)> answer = honest;
   std::vector<std::string> bodies;
+  std::chrono::milliseconds delay{5};
 
   asio::awaitable<http::ClientResponse> post(const Upstream&, std::string body, Duration,
                                              http::ReplyLimits limits) override {
     bodies.push_back(body);
-    asio::steady_timer t(io_, std::chrono::milliseconds(5));
+    asio::steady_timer t(io_, delay);
     co_await t.async_wait(asio::use_awaitable);
     auto r = answer(body);
     if (r.ok() && limits.buffered) {
@@ -258,7 +259,9 @@ TEST_F(BatcherTest, AReplyOverItsCallersBudgetFailsOnlyThatCall) {
 }
 
 TEST_F(BatcherTest, ACallWhoseTimeRanOutInTheQueueIsNotSent) {
-  // The first call holds the only exchange for 5 ms; the second has 1 ms to live.
+  // The first call holds the only exchange for 500 ms; the second has 1 ms to live. (The hold is
+  // long so that a busy machine cannot end the exchange before the second call has queued.)
+  upstream->delay = std::chrono::milliseconds(500);
   std::vector<http::ClientResponse> out(2);
   asio::co_spawn(
       io,
