@@ -41,6 +41,7 @@ struct Request {
   std::string api_key;  // X-API-Key
   std::string origin;   // Origin (CORS)
   std::string cache_control;
+  std::string min_block;  // X-Min-Block: the lowest block the client accepts answers from
   std::string body;
   /// The direct peer's IP. Who the client is behind a proxy is the gateway's call (its
   /// trusted_proxies), never the header's: anyone can send X-Forwarded-For.

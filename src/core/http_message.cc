@@ -185,6 +185,7 @@ void MessageReader::next() {
   head_.content_type.clear();
   head_.authorization.clear();
   head_.cache_control.clear();
+  head_.min_block.clear();
   head_.forwarded_for.clear();
   head_.api_key.clear();
   head_.origin.clear();
@@ -365,6 +366,8 @@ MessageReader::Result MessageReader::parse_field(std::string_view name, std::str
     case 11:
       if (kind_ == Kind::response && iequals(name, "retry-after") && head_.retry_after.empty()) {
         head_.retry_after.assign(value);
+      } else if (kind_ == Kind::request && iequals(name, "x-min-block") && head_.min_block.empty()) {
+        head_.min_block.assign(value);
       }
       break;
     case 12:

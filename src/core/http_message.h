@@ -29,6 +29,7 @@ struct MessageHead {
   std::string content_type;
   std::string authorization;
   std::string cache_control;  // requests: the gateway's cache honours no-cache
+  std::string min_block;      // requests: X-Min-Block (monotonic reads asked for explicitly)
   /// Every X-Forwarded-For field line, joined with ", " in order (RFC 9110 5.3): a proxy that adds
   /// its own line rather than appending must not hide the hop it saw behind one the client wrote.
   std::string forwarded_for;

@@ -235,6 +235,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         r.content_type.assign(h.content_type);
         r.authorization.assign(h.authorization);
         r.cache_control.assign(h.cache_control);
+        r.min_block.assign(h.min_block);
         r.api_key.assign(h.api_key);
         r.origin.assign(h.origin);
         r.peer_address.assign(remote);
@@ -294,6 +295,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     r.content_type.clear();
     r.authorization.assign(h.authorization);
     r.cache_control.clear();
+    r.min_block.clear();
     r.api_key.assign(h.api_key);
     r.origin.assign(h.origin);
     r.peer_address.assign(remote);

@@ -68,6 +68,18 @@ uint64_t quantity_of(std::string_view raw) {
   return ec == std::errc() && end == digits.data() + digits.size() ? v : 0;
 }
 
+// X-Min-Block's value: a 0x-hex quantity or a decimal number.
+std::optional<uint64_t> parse_min_block(std::string_view v) {
+  bool hex = v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+  if (hex) v.remove_prefix(2);
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n, hex ? 16 : 10);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+  return n;
+}
+
+std::string quantity_hex(uint64_t n) { return fmt::format("0x{:x}", n); }
+
 // The first string of a params array, as JSON text with its quotes, lower-cased ("" if none).
 std::string first_string(std::string_view params) {
   auto open = params.find('"');
@@ -219,6 +231,16 @@ asio::awaitable<http::Response> Router::serve(http::Request& req, Admission& adm
                                                       "Content-Type must be application/json"));
   }
   if (gate_ && !gate_->check_chain(admission, chain->config->name)) co_return std::move(*admission.answer);
+  // X-Min-Block: the client has seen that block (through another replica, or another provider)
+  // and wants nothing older: it raises the floor its monotonic reads keep from now on.
+  if (!req.min_block.empty()) {
+    auto floor = parse_min_block(req.min_block);
+    if (!floor) {
+      co_return json_response(400, jsonrpc::error_reply("", jsonrpc::kInvalidParams,
+                                                        "X-Min-Block must be a block number (0x-hex or decimal)"));
+    }
+    if (!client.empty()) chain->heads.saw(client, *floor, Clock::now());
+  }
   active_clients_.seen(client, unix_now());
   metrics_.in_flight().inc();
   struct InFlight {
@@ -261,6 +283,7 @@ asio::awaitable<http::Response> Router::serve(http::Request& req, Admission& adm
     auto r = respond(result.shed ? 503 : 200, std::move(result.reply));
     if (result.shed) r.headers.emplace_back("Retry-After", "1");
     if (cache_) r.headers.emplace_back("X-Cache", no_cache ? "BYPASS" : x_cache(result.cache));
+    if (result.block) r.headers.emplace_back("X-Block-Number", quantity_hex(*result.block));
     co_return r;
   }
   // A batch: every call routed on its own, batch_concurrency at a time; replies in request order.
@@ -305,7 +328,7 @@ CallResult Router::answer_from_cache(ChainRuntime& chain, const jsonrpc::Call& c
   metrics_.buffered_bytes().inc(static_cast<double>(result.size()));
   metrics_.record_request(chain.index, call.method, Outcome::ok,
                           std::chrono::duration<double>(Clock::now() - started).count());
-  return CallResult{jsonrpc::result_reply(call.id, result), false, CacheResult::hit};
+  return CallResult{jsonrpc::result_reply(call.id, result), false, CacheResult::hit, {}};
 }
 
 asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
@@ -357,6 +380,14 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
   auto served_latest = [&] {
     if (latest && !client.empty()) chain.heads.saw(client, *latest, Clock::now());
   };
+  // An answer from the cache, or shared by an identical call in flight (a miss, counted as one).
+  auto hit_reply = [&](const std::string& value, CacheResult counted = CacheResult::hit) {
+    if (counted == CacheResult::hit) chain.cache.count(plan.cls, CacheResult::hit);
+    served_latest();
+    auto r = answer_from_cache(chain, call, value, started, budget);
+    if (!plan.at_head) r.block = plan.block;
+    return r;
+  };
   // Final answers are keyed by chain and call; unfinal ones also by the head hashes they were read
   // at, so once a probe sees a new head or a reorg they are out of reach at once.
   std::string final_key;
@@ -371,9 +402,7 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
     hit = cache_->find(head_key, started);
   }
   if (fits(hit)) {
-    chain.cache.count(plan.cls, CacheResult::hit);
-    served_latest();
-    co_return answer_from_cache(chain, call, *hit, started, budget);
+    co_return hit_reply(*hit);
   }
   const std::string& flight_key = head_key.empty() ? final_key : head_key;
   auto [flight, leader] = cache_->flights().join(flight_key);
@@ -393,8 +422,7 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
     chain.cache.count(plan.cls, CacheResult::miss);
     if (fits(shared)) {
       chain.cache.coalesced->inc();
-      served_latest();
-      auto r = answer_from_cache(chain, call, *shared, started, budget);
+      auto r = hit_reply(*shared, CacheResult::miss);
       r.cache = CacheResult::miss;
       co_return r;
     }
@@ -426,9 +454,7 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
       cache_->insert(final_key, value, std::nullopt);
       lead.result = value;
       if (fits(value)) {
-        chain.cache.count(plan.cls, CacheResult::hit);
-        served_latest();
-        co_return answer_from_cache(chain, call, *value, started, budget);
+        co_return hit_reply(*value);
       }
     }
   }
@@ -500,6 +526,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
     if (cfg.type == "evm") criteria.preferred = read_your_writes(chain.writes, call, client, started);
     // Monotonic reads: a call that reads the head goes to an upstream at or above the highest block
     // this client has been served, so the head it sees never goes backwards.
+    std::optional<uint64_t> named = criteria.range.high;  // the block the call names, if any
     bool reads_head = cfg.type == "evm" && !client.empty() && !criteria.range.high;
     if (reads_head) criteria.range.high = chain.heads.get(client, started);
     // A transaction accepted by one upstream: remembered for its sender's reads, and sent to the
@@ -734,12 +761,18 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       series.ok().inc();
       if (result_out) result_out->assign(reply.payload);
       if (write) co_await accepted(u, lower_ascii(reply.payload));
-      if (reads_head) {
+      // The block the answer was read at: the one the call named, or (at least) the head of the
+      // node that answered one reading the head.
+      std::optional<uint64_t> read_at = named;
+      if (!named && cfg.type == "evm") {
         uint64_t served = health->upstreams[u].head.value_or(0);
         if (call.method == "eth_blockNumber") served = std::max(served, quantity_of(reply.payload));
-        if (served > 0) chain.heads.saw(client, served, Clock::now());
+        if (served > 0) read_at = served;
+        if (reads_head && served > 0) chain.heads.saw(client, served, Clock::now());
       }
-      co_return finish(Outcome::ok, jsonrpc::reply_in_place(std::move(res.body), reply.payload, call.id, false));
+      auto r = finish(Outcome::ok, jsonrpc::reply_in_place(std::move(res.body), reply.payload, call.id, false));
+      r.block = read_at;
+      co_return r;
     }
     if (!state_error.empty()) co_return finish(Outcome::rpc_error, std::move(state_error));
     if (too_large) {

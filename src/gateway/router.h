@@ -41,6 +41,9 @@ struct CallResult {
   bool shed = false;
   /// What the response cache did; unset when the call is not cacheable (or the cache is off).
   std::optional<CacheResult> cache;
+  /// The block the answer was read at, when the gateway knows it: the block the call named (or
+  /// its tag resolved to), or the head of the node that answered a call reading the head.
+  std::optional<uint64_t> block;
 };
 
 class Router {

@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 import time
 
+import requests
+
 from gateway_util import CAST_BIN, DEV_ADDR, DEV_KEY, OTHER_ADDR, body, post, require_binaries
 from harness import ANVIL_BIN, Nodeops, Process, free_port, gateway_config, metric_value, rpc, wait_until
 from lying_upstream import LyingUpstream
@@ -120,3 +122,44 @@ def test_a_client_never_sees_the_head_go_backwards_in_a_pool_with_a_lagging_node
             # The lagging node did answer (before the client had seen a higher head) or was simply
             # not needed; either way the head only went forward.
             assert served[-1] >= 13
+
+
+def test_x_min_block_asks_for_a_block_and_x_block_number_says_which_one_answered():
+    """A client that saw block 10 elsewhere says so with X-Min-Block: none of its reads comes from
+    the node at 7, though that node is in rotation and takes half of everyone else's first calls."""
+    from harness import Anvil
+    with Anvil(chain_id=1) as ahead, Anvil(chain_id=1) as behind:
+        ahead.mine(10)
+        behind.mine(7)
+        ups = [("ahead", ahead.url), ("behind", behind.url)]
+        # Behind a trusted proxy each X-Forwarded-For address is a client of its own, with no history.
+        cfg = gateway_config({"eth": (1, ups)}, trusted_proxies="['127.0.0.1/32']",
+                             chain={"health_interval": "200ms", "max_lag_blocks": 5})
+        with Nodeops.gateway(cfg) as g:
+            wait_until("both nodes probed", lambda: sorted(u.get("head") or 0 for u in g.status()["chains"][0]["upstreams"]) == [7, 10],
+                       procs=[g])
+
+            def send(payload, headers):
+                return requests.post(g.url("/eth"), json=payload, headers=headers, timeout=10)
+
+            def first_read(client: int, min_block: str | None):
+                headers = {"X-Forwarded-For": f"10.0.{client // 250}.{client % 250 + 1}"}
+                if min_block is not None:
+                    headers["X-Min-Block"] = min_block
+                r = send(body("eth_blockNumber"), headers)
+                assert r.status_code == 200, r.text
+                head = int(r.json()["result"], 16)
+                assert r.headers["X-Block-Number"] == hex(head)
+                return head
+
+            # Without the header, fresh clients land on both nodes (equal weights: 40 calls all on
+            # one node would be a one-in-a-trillion draw).
+            assert {first_read(i, None) for i in range(40)} == {7, 10}
+            # With it, every fresh client's first read is at block 10 or above, in hex or decimal.
+            assert {first_read(100 + i, "0xa" if i % 2 else "10") for i in range(40)} == {10}
+            # A read that names its block says that block.
+            r = send(body("eth_getBalance", [DEV_ADDR, "0x5"]), {})
+            assert r.headers["X-Block-Number"] == "0x5"
+            # A header that is not a number is refused, with a JSON-RPC error.
+            r = send(body("eth_blockNumber"), {"X-Min-Block": "latest"})
+            assert r.status_code == 400 and "X-Min-Block" in r.json()["error"]["message"]
