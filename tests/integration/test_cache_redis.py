@@ -82,6 +82,14 @@ def test_two_gateways_share_final_answers_and_keep_unfinal_ones_local():
             _, how = ask(b, "eth_getBalance", [DEV_ADDR, "latest"])
             assert how == "MISS"
             assert len(redis.keys()) == 1, redis.keys()
+            # `finalized` is resolved to block 36, so its answer is final and b finds it in Redis.
+            wait_until("both know finality", lambda: all(c["finalized"] == 36 for g in (a, b)
+                                                         for c in g.status()["chains"]), procs=[a, b])
+            final_a, how = ask(a, "eth_getBlockByNumber", ["finalized", False])
+            assert how == "MISS" and final_a["result"]["number"] == hex(36)
+            wait_until("the finalized block reached redis", lambda: len(redis.keys()) == 2, procs=[a, redis])
+            final_b, how = ask(b, "eth_getBlockByNumber", ["0x24", False])
+            assert how == "HIT" and final_b["result"] == final_a["result"]
 
 
 def test_redis_dying_mid_load_loses_no_call_and_the_gateway_reconnects():
