@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   gateway->callback([&] {
     try {
       auto cfg = nodeops::gateway::load_gateway_config(gateway_config);
-      std::exit(nodeops::gateway::run_gateway(cfg));
+      std::exit(nodeops::gateway::run_gateway(cfg, gateway_config));
     } catch (const nodeops::ConfigError& e) {
       std::cerr << e.what();
       std::exit(2);

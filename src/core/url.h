@@ -28,6 +28,8 @@ struct Url {
   /// its secrets redacted: the whole path and query of a secret URL; otherwise every query value
   /// and every path segment that looks like a key (16+ characters mixing letters and digits).
   std::string shown() const;
+
+  bool operator==(const Url&) const = default;
 };
 
 /// Parses "http[s]://host[:port][/path]" (and ws/wss). Returns nullopt and sets `why` for anything
@@ -37,6 +39,8 @@ std::optional<Url> parse_url(std::string_view text, std::string* why = nullptr);
 struct HostPort {
   std::string host;
   uint16_t port = 0;
+
+  bool operator==(const HostPort&) const = default;
 };
 /// Parses "host:port", ":port" (all interfaces) or "[v6]:port".
 std::optional<HostPort> parse_host_port(std::string_view text);

@@ -45,14 +45,19 @@ struct BatchingClient::Waiter {
 
 BatchingClient::BatchingClient(asio::io_context& io, std::unique_ptr<UpstreamClient> inner,
                                const std::vector<std::unique_ptr<ChainRuntime>>& chains)
-    : io_(io), inner_(std::move(inner)) {
-  for (const auto& chain : chains) {
-    auto& lanes = lanes_.emplace_back(chain->upstreams.size());
-    for (size_t u = 0; u < lanes.size(); ++u) {
-      lanes[u].upstream = chain->upstreams[u].get();
-      if (lanes[u].upstream->config().batch_wait.count() > 0) lanes[u].wait_timer = std::make_unique<asio::steady_timer>(io);
-    }
+    : io_(io), inner_(std::move(inner)), lanes_(chains.size()) {}
+
+BatchingClient::Lane& BatchingClient::lane_of(const Upstream& upstream) {
+  auto& lanes = lanes_[upstream.chain_index()];
+  if (upstream.slot() >= lanes.size()) lanes.resize(upstream.slot() + 1);
+  auto& lane = lanes[upstream.slot()];
+  if (!lane) {
+    lane = std::make_unique<Lane>();
+    // A slot is one upstream object for ever; while calls queue in its lane, their callers keep it alive.
+    lane->upstream = const_cast<Upstream*>(&upstream);
+    if (upstream.config().batch_wait.count() > 0) lane->wait_timer = std::make_unique<asio::steady_timer>(io_);
   }
+  return *lane;
 }
 
 BatchingClient::~BatchingClient() = default;
@@ -67,7 +72,7 @@ asio::awaitable<http::ClientResponse> BatchingClient::post_batchable(const Upstr
                                                                      http::ReplyLimits limits) {
   auto now = Clock::now();
   if (!upstream.batches(now)) co_return co_await inner_->post(upstream, std::move(body), timeout, limits);
-  auto& lane = lanes_[upstream.chain_index()][upstream.index()];
+  auto& lane = lane_of(upstream);
   Waiter w{id, std::move(body), now, now + timeout, limits, {}, {}};
   // Queued inside the initiation, so the waiter is never seen without its way to resume.
   co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(

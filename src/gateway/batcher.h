@@ -64,7 +64,10 @@ class BatchingClient final : public UpstreamClient {
 
   boost::asio::io_context& io_;
   std::unique_ptr<UpstreamClient> inner_;
-  std::vector<std::vector<Lane>> lanes_;  // [chain][upstream]
+  /// The upstream's lane on this loop, made at its first call (a reload adds upstreams). Lanes stay
+  /// where they are: exchanges in flight hold references to them.
+  Lane& lane_of(const Upstream& upstream);
+  std::vector<std::vector<std::unique_ptr<Lane>>> lanes_;  // [chain][upstream slot]
 };
 
 }  // namespace nodeops::gateway

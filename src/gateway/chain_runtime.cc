@@ -13,9 +13,17 @@ std::vector<std::unique_ptr<ChainRuntime>> make_chains(const GatewayConfig& conf
     rt->index = i;
     rt->active_pool = cfg.active_pool;
     rt->set_traffic(TrafficSplit{{{rt->active_pool, 100.0}}});
-    for (size_t u = 0; u < cfg.upstreams.size(); ++u) {
-      rt->upstreams.push_back(std::make_unique<Upstream>(cfg, i, cfg.upstreams[u], u, metrics.upstream_families()));
+    auto set = std::make_shared<UpstreamSet>();
+    set->config = std::shared_ptr<const ChainConfig>(std::shared_ptr<const void>(), &cfg);  // not owned
+    set->generation = 1;
+    for (const auto& u : cfg.upstreams) {
+      set->upstreams.push_back(std::make_shared<Upstream>(cfg, i, u, rt->next_slot++, metrics.upstream_families()));
     }
+    rt->latest_set = set;
+    auto health = std::make_shared<ChainHealth>();
+    health->upstreams.resize(cfg.upstreams.size());
+    health->set = std::move(set);
+    rt->health.publish(std::move(health));
     const auto& cf = metrics.cache_families();
     for (size_t k = 0; k < chains::evm::kCacheClassNames.size(); ++k) {
       for (size_t r = 0; r < kCacheResultNames.size(); ++r) {

@@ -41,12 +41,18 @@ struct CacheSeries {
 };
 
 struct ChainRuntime {
+  /// The chain's config at startup: only its name and type are read from it (a reload never
+  /// changes them). Everything else comes from the published set: `upstreams()->config`.
   const ChainConfig* config = nullptr;
   size_t index = 0;
-  /// Same order as config->upstreams and as every ChainHealth::upstreams.
-  std::vector<std::unique_ptr<Upstream>> upstreams;
-  /// Read by every loop, written by the health tracker.
+  /// Read by every loop, written by the health tracker (and by a reload, with a new set): the
+  /// upstreams, their config and their health as one consistent snapshot.
   HealthBoard health;
+  /// The upstreams being served now, with their chain config. A call takes one snapshot (via
+  /// health.load()) and keeps it to its end.
+  std::shared_ptr<const UpstreamSet> upstreams() const { return health.load()->set; }
+  /// The upstream at `position` of the current set (tests, admin views).
+  Upstream& upstream(size_t position) const { return *upstreams()->upstreams.at(position); }
   /// Read by every loop, written by rollouts.
   std::atomic<std::shared_ptr<const TrafficSplit>> traffic;
   CacheSeries cache;
@@ -59,12 +65,16 @@ struct ChainRuntime {
 
   // Admin loop only.
   std::string active_pool;
+  /// The newest set: published already, or being probed by a reload before it is published.
+  std::shared_ptr<const UpstreamSet> latest_set;
+  size_t next_slot = 0;  // the slot of the next upstream built for this chain
 
   void set_traffic(TrafficSplit split) { traffic.store(std::make_shared<const TrafficSplit>(std::move(split))); }
 };
 
 /// The runtime of every configured chain, upstreams and their metrics included; all traffic on
 /// each chain's active pool.
+/// `config` must outlive them (the gateway's startup config lives as long as the process).
 std::vector<std::unique_ptr<ChainRuntime>> make_chains(const GatewayConfig& config, GatewayMetrics& metrics);
 
 }  // namespace nodeops::gateway

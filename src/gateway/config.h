@@ -59,6 +59,8 @@ struct UpstreamConfig {
     }
     return 1;
   }
+
+  bool operator==(const UpstreamConfig&) const = default;  // a reload compares them
 };
 
 /// Passive health from real traffic (the upstream's circuit breaker): out of rotation after
@@ -72,6 +74,8 @@ struct PassiveHealth {
   Duration window{30000};
   Duration cooldown{5000};
   Duration max_cooldown{120000};
+
+  bool operator==(const PassiveHealth&) const = default;  // a reload compares them
 };
 
 struct ChainConfig {
@@ -94,6 +98,8 @@ struct ChainConfig {
   /// The chain's policy for one method: the default deny list, then deny_methods, then allow_methods.
   bool allows(std::string_view method) const;
   std::vector<std::string> pools() const;  // distinct pool names, in config order
+
+  bool operator==(const ChainConfig&) const = default;  // a reload compares them
 };
 
 struct Limits {
@@ -109,6 +115,8 @@ struct Limits {
   uint64_t max_reply_bytes = 64 << 20; // sum of the upstream replies of one client request
   uint32_t batch_concurrency = 16;     // calls of one batch sent at once
   uint64_t max_buffered_bytes = 256 << 20;  // upstream reply bytes held by all requests in progress
+
+  bool operator==(const Limits&) const = default;  // a reload compares them
 };
 
 /// The in-process response cache (gateway/cache.h): final answers until evicted, unfinal ones
@@ -124,6 +132,8 @@ struct CacheConfig {
   std::string redis;
   Duration redis_timeout{50};
   Duration redis_ttl{86400000};
+
+  bool operator==(const CacheConfig&) const = default;  // a reload compares them
 };
 
 /// Client API keys (gateway/api_keys.h): `off` ignores keys, `optional` serves requests without
@@ -132,17 +142,23 @@ struct AuthConfig {
   std::string mode = "off";  // off | optional | required
   std::string keys_file;     // YAML of hashed keys, reloaded when it changes
   Duration reload_interval{1000};  // how often the keys file is checked for a change
+
+  bool operator==(const AuthConfig&) const = default;  // a reload compares them
 };
 
 /// CORS for browser dapps (gateway/cors.h); no origins: no CORS headers, and no Origin refused.
 struct CorsConfig {
   std::vector<std::string> allowed_origins;  // "https://app.example", or "*"
   Duration max_age{600000};                  // how long browsers may keep a preflight's answer
+
+  bool operator==(const CorsConfig&) const = default;  // a reload compares them
 };
 
 struct MethodWeight {
   std::string method;  // exact name, or a prefix ending in "_"
   double weight = 1;
+
+  bool operator==(const MethodWeight&) const = default;  // a reload compares them
 };
 
 /// Token buckets (gateway/rate_limit.h); an rps of 0 turns that limit off. A burst of 0 is one
@@ -154,6 +170,8 @@ struct RateLimitConfig {
   double global_burst = 0;
   uint32_t max_tracked_ips = 100000;  // per-address buckets kept (least recently used out)
   std::vector<MethodWeight> method_weights;  // what a call costs; 1 for other methods
+
+  bool operator==(const RateLimitConfig&) const = default;  // a reload compares them
 };
 
 /// Filters emulated by the gateway (gateway/filters.h): eth_newFilter and friends work whatever
@@ -163,6 +181,8 @@ struct FiltersConfig {
   Duration timeout{300000};     // a filter not polled for this long is removed (geth: 5 minutes)
   uint32_t max_per_client = 100;  // filters one client address may hold; more: -32005
   uint32_t max_total = 10000;     // filters of every client together; more: -32005
+
+  bool operator==(const FiltersConfig&) const = default;  // a reload compares them
 };
 
 /// WebSocket on the traffic port (gateway/websocket.h; core/websocket.h for how a connection runs).
@@ -176,6 +196,8 @@ struct WebSocketConfig {
   Duration idle_timeout{600000};          // no message either way: close 1000
   Duration ping_interval{20000};          // ping after this much client silence (below the ALB's 60 s)
   Duration handshake_timeout{10000};      // opening and closing handshakes
+
+  bool operator==(const WebSocketConfig&) const = default;  // a reload compares them
 };
 
 struct GatewayConfig {
@@ -197,6 +219,8 @@ struct GatewayConfig {
   std::vector<ChainConfig> chains;
 
   const ChainConfig* chain(std::string_view name) const;
+
+  bool operator==(const GatewayConfig&) const = default;  // a reload compares them
 };
 
 /// Loads and validates a config file. Throws ConfigError listing every problem as file:line: key: message.

@@ -88,9 +88,10 @@ UpstreamBlockSource::UpstreamBlockSource(ChainRuntime& chain, UpstreamClient& cl
 
 asio::awaitable<std::optional<BlockHeader>> UpstreamBlockSource::block(uint64_t number) {
   auto health = chain_.health.load();
+  const auto& set = *health->set;
   // Candidates: the one that answered last (while healthy), then the others, highest head first.
   std::vector<size_t> order;
-  for (size_t i = 0; i < health->upstreams.size() && i < chain_.upstreams.size(); ++i) {
+  for (size_t i = 0; i < health->upstreams.size() && i < set.upstreams.size(); ++i) {
     if (health->upstreams[i].healthy) order.push_back(i);
   }
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -103,7 +104,7 @@ asio::awaitable<std::optional<BlockHeader>> UpstreamBlockSource::block(uint64_t 
     if (++tried > 3) break;
     uint64_t id = next_id_++;
     auto res = co_await client_.post(
-        *chain_.upstreams[u], jsonrpc::upstream_request(id, "eth_getBlockByNumber", params), timeout_, {1 << 20});
+        *set.upstreams[u], jsonrpc::upstream_request(id, "eth_getBlockByNumber", params), timeout_, {1 << 20});
     if (!res.ok() || res.status != 200) continue;
     auto reply = jsonrpc::parse_upstream_reply(res.body, id);
     if (reply.kind != jsonrpc::UpstreamReply::Kind::result) continue;

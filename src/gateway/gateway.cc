@@ -15,6 +15,7 @@
 #include "gateway/filters.h"
 #include "gateway/health.h"
 #include "gateway/metrics.h"
+#include "gateway/reload.h"
 #include "gateway/router.h"
 #include "gateway/status.h"
 #include "gateway/websocket.h"
@@ -22,7 +23,7 @@
 namespace nodeops::gateway {
 namespace asio = boost::asio;
 
-int run_gateway(const GatewayConfig& config) {
+int run_gateway(const GatewayConfig& config, const std::string& config_path) {
   // Large replies (megabytes) come and go; glibc's growing mmap threshold would serve them from
   // the heap after the first one is freed and keep that memory: a fixed threshold gives every
   // buffer above 1 MiB back to the system as soon as it is freed.
@@ -72,6 +73,11 @@ int run_gateway(const GatewayConfig& config) {
                                                        std::min(config.limits.upstream_timeout, rt->config->health_interval * 2)));
   }
   AdminApi admin(config, chains, metrics, router, admin_io);
+  // SIGHUP and a change of the file: validated, applied live where it can be (gateway/reload.h).
+  std::unique_ptr<ConfigReloader> reloader;
+  if (!config_path.empty()) {
+    reloader = std::make_unique<ConfigReloader>(admin_io, config_path, config, chains, trackers, metrics);
+  }
 
   http::ServerOptions traffic_opts;
   traffic_opts.listen = config.listen;
@@ -106,6 +112,7 @@ int run_gateway(const GatewayConfig& config) {
   // first request already has a healthy pool.
   for (auto& t : trackers) t->start();
   gate.start(admin_io);
+  if (reloader) reloader->start();
   admin_io.run_for(std::chrono::milliseconds(0));
   {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "chains/evm.h"
 #include "chains/health_rules.h"
@@ -17,6 +18,15 @@ namespace nodeops::gateway {
 namespace asio = boost::asio;
 
 HealthBoard::HealthBoard() { current_.store(std::make_shared<const ChainHealth>()); }
+
+void HealthBoard::publish(std::shared_ptr<const ChainHealth> next) {
+  if (!next->set) {
+    auto copy = std::make_shared<ChainHealth>(*next);
+    copy->set = load()->set;
+    next = std::move(copy);
+  }
+  current_.store(std::move(next), std::memory_order_release);
+}
 
 ChainHealth evaluate_health(const ChainConfig& config, std::vector<chains::NodeStatus> statuses,
                             const std::vector<double>& probe_seconds) {
@@ -106,7 +116,7 @@ ChainHealth evaluate_health(const ChainConfig& config, std::vector<chains::NodeS
 struct HealthTracker::Impl {
   asio::io_context& io;
   ChainRuntime& chain;
-  const ChainConfig& config;
+  const std::string name;  // the chain's (a reload never changes it)
   HealthBoard& board;
   GatewayMetrics& metrics;
   Duration probe_timeout;
@@ -117,25 +127,19 @@ struct HealthTracker::Impl {
     double requests = 0, failures = 0;
     std::vector<uint64_t> buckets;
   };
-  std::vector<Totals> last;
+  std::unordered_map<size_t, Totals> last;  // by upstream slot
   std::chrono::steady_clock::time_point last_at = std::chrono::steady_clock::now();
 
-  // How each upstream is reached beyond its URL (CAs for https, a provider's key headers): probes
-  // go through the same TLS client, with the same verification, as traffic.
-  std::vector<chains::ProbeAccess> access;
-
   Impl(asio::io_context& i, ChainRuntime& c, GatewayMetrics& m, Duration t)
-      : io(i), chain(c), config(*c.config), board(c.health), metrics(m), probe_timeout(t), prober(i),
-        last(c.upstreams.size()) {
-    for (const auto& up : c.upstreams) access.push_back({up->config().ca_file, up->config().headers});
-  }
+      : io(i), chain(c), name(c.config->name), board(c.health), metrics(m), probe_timeout(t), prober(i) {}
 
   // Passive health: real calls that fail too often take an upstream out of rotation even while
   // its probes pass. The breaker is the one mechanism; this only trips it on the window's ratio.
-  void apply_passive_health(ChainHealth& health, Clock::time_point now) {
-    const auto& ph = config.passive_health;
-    for (auto& up : chain.upstreams) {
-      auto& u = health.upstreams[up->index()];
+  void apply_passive_health(const UpstreamSet& set, ChainHealth& health, Clock::time_point now) {
+    const auto& ph = set.config->passive_health;
+    for (size_t i = 0; i < set.upstreams.size(); ++i) {
+      auto& up = set.upstreams[i];
+      auto& u = health.upstreams[i];
       if (up->breaker.closes() != up->seen_closes) {  // closed again: judge it on new calls only
         up->seen_closes = up->breaker.closes();
         up->window.clear();
@@ -146,7 +150,7 @@ struct HealthTracker::Impl {
           failed / calls >= ph.error_ratio) {
         up->breaker.trip(now, UpstreamState::failing_calls);
         log::warn("upstream ejected: its calls fail",
-                  {{"chain", config.name}, {"upstream", up->name()}, {"failed", failed}, {"calls", calls},
+                  {{"chain", name}, {"upstream", up->name()}, {"failed", failed}, {"calls", calls},
                    {"window_s", std::chrono::duration<double>(ph.window).count()}});
       }
       // Never the last one: with no healthy upstream left the chain would refuse every call,
@@ -164,33 +168,38 @@ struct HealthTracker::Impl {
   }
 
   void log_changes(const ChainHealth& previous, const ChainHealth& next) {
-    for (auto& up : chain.upstreams) {
-      size_t i = up->index();
+    const auto& set = *next.set;
+    for (size_t i = 0; i < set.upstreams.size(); ++i) {
+      auto& up = set.upstreams[i];
       const auto& u = next.upstreams[i];
-      bool was = previous.probed ? previous.upstreams[i].healthy : false;
-      bool same_state = previous.probed && previous.upstreams[i].state == u.state;
+      // The same upstream in the previous snapshot (a reload may have moved or added it).
+      std::optional<size_t> before;
+      if (previous.probed && previous.set) before = previous.set->position_of_slot(up->slot());
+      if (before && *before >= previous.upstreams.size()) before.reset();
+      bool was = before ? previous.upstreams[*before].healthy : false;
+      bool same_state = before && previous.upstreams[*before].state == u.state;
       if (u.healthy != was || (!u.healthy && !same_state)) {
         if (u.healthy) {
           up->failure_log.reset();
-          log::info("upstream joined rotation", {{"chain", config.name}, {"upstream", up->name()}, {"head", u.head.value_or(0)}});
+          log::info("upstream joined rotation", {{"chain", name}, {"upstream", up->name()}, {"head", u.head.value_or(0)}});
         } else {
-          log::warn("upstream out of rotation", {{"chain", config.name}, {"upstream", up->name()},
+          log::warn("upstream out of rotation", {{"chain", name}, {"upstream", up->name()},
                                                  {"state", state_name(u.state)}, {"reason", u.reason},
                                                  {"head", u.head.value_or(0)}});
         }
       }
     }
     if (next.healthy == 0 && (!previous.probed || previous.healthy > 0)) {
-      log::error("chain has no healthy upstream: its calls fail", {{"chain", config.name}});
+      log::error("chain has no healthy upstream: its calls fail", {{"chain", name}});
     } else if (next.healthy > 0 && previous.probed && previous.healthy == 0) {
       chain.unavailable_log.reset();
-      log::info("chain has a healthy upstream again", {{"chain", config.name}, {"healthy", next.healthy}});
+      log::info("chain has a healthy upstream again", {{"chain", name}, {"healthy", next.healthy}});
     }
     // The best head going down is what clients see as time going backwards.
     if (next.best_head > 0) {
       if (last_best_head > 0 && next.best_head < last_best_head) {
         metrics.count_head_regression(chain.index);
-        log::warn("best head went backwards", {{"chain", config.name}, {"from", last_best_head},
+        log::warn("best head went backwards", {{"chain", name}, {"from", last_best_head},
                                                {"to", next.best_head}, {"healthy", next.healthy}});
       }
       last_best_head = next.best_head;
@@ -203,11 +212,13 @@ struct HealthTracker::Impl {
     last_at = now;
     int64_t unix_now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    for (auto& up : chain.upstreams) {
-      size_t i = up->index();
+    std::unordered_map<size_t, Totals> kept;
+    const auto& set = *health.set;
+    for (size_t i = 0; i < set.upstreams.size(); ++i) {
+      auto& up = set.upstreams[i];
       auto& m = up->metrics;
       Totals now_totals{m.requests(), m.failures(), m.duration().cumulative()};
-      auto& prev = last[i];
+      auto& prev = last[up->slot()];
       HistoryPoint p;
       p.unix_seconds = unix_now;
       p.head = health.upstreams[i].head.value_or(0);
@@ -218,10 +229,11 @@ struct HealthTracker::Impl {
       p.p99_ms = prev.buckets.empty() ? 0
                                       : metrics::quantile_between(m.duration().bounds(), prev.buckets,
                                                                   now_totals.buckets, 0.99) * 1000;
-      prev = std::move(now_totals);
+      kept[up->slot()] = std::move(now_totals);
       up->history.push_back(p);
       while (up->history.size() > Upstream::kHistoryPoints) up->history.pop_front();
     }
+    last = std::move(kept);  // upstreams a reload removed are forgotten
   }
 };
 
@@ -229,28 +241,37 @@ HealthTracker::HealthTracker(asio::io_context& io, ChainRuntime& chain, GatewayM
     : impl_(std::make_shared<Impl>(io, chain, metrics, probe_timeout)) {}
 
 void HealthTracker::start() {
-  asio::co_spawn(impl_->io, run(), log_failure("health tracker of chain " + impl_->config.name));
+  asio::co_spawn(impl_->io, run(), log_failure("health tracker of chain " + impl_->name));
 }
 
-asio::awaitable<void> HealthTracker::round() {
+asio::awaitable<void> HealthTracker::round(std::shared_ptr<const UpstreamSet> set) {
   auto impl = impl_;
-  auto& ups = impl->chain.upstreams;
+  if (!set) set = impl->chain.latest_set;
+  const auto& ups = set->upstreams;
   size_t n = ups.size();
+  // How each upstream is reached beyond its URL (CAs for https, a provider's key headers): probes
+  // go through the same TLS client, with the same verification, as traffic.
+  std::vector<chains::ProbeAccess> access;
+  for (const auto& up : ups) access.push_back({up->config().ca_file, up->config().headers});
   std::vector<chains::NodeStatus> statuses(n);
   std::vector<double> seconds(n);
   // Probe every upstream at once: one slow node must not delay the verdict on the others.
   co_await for_each_concurrently(impl->io, n, [&](size_t i) -> asio::awaitable<void> {
     auto t0 = std::chrono::steady_clock::now();
-    statuses[i] = co_await impl->prober.probe(ups[i]->adapter(), impl->probe_timeout, impl->access[i]);
+    statuses[i] = co_await impl->prober.probe(ups[i]->adapter(), impl->probe_timeout, access[i]);
     seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   });
 
+  // A reload decided a newer set while this round probed: its own round publishes.
+  if (set != impl->chain.latest_set) co_return;
   auto previous = impl->board.load();
-  auto next = std::make_shared<ChainHealth>(evaluate_health(impl->config, std::move(statuses), seconds));
-  impl->apply_passive_health(*next, Clock::now());
+  auto next = std::make_shared<ChainHealth>(evaluate_health(*set->config, std::move(statuses), seconds));
+  next->set = set;
+  impl->apply_passive_health(*set, *next, Clock::now());
   impl->log_changes(*previous, *next);
-  for (auto& up : ups) {
-    const auto& u = next->upstreams[up->index()];
+  for (size_t i = 0; i < n; ++i) {
+    auto& up = ups[i];
+    const auto& u = next->upstreams[i];
     // A head is only published while it is fresh: down and garbled nodes have none.
     up->metrics.set_health(u.healthy, u.state, u.head, u.lag);
   }
@@ -267,9 +288,9 @@ asio::awaitable<void> HealthTracker::run() {
     try {
       co_await round();
     } catch (const std::exception& e) {
-      log::error("health round failed", {{"chain", impl->config.name}, {"error", e.what()}});
+      log::error("health round failed", {{"chain", impl->name}, {"error", e.what()}});
     }
-    timer.expires_at(started + impl->config.health_interval);
+    timer.expires_at(started + impl->chain.latest_set->config->health_interval);
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
   }

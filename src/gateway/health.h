@@ -34,6 +34,23 @@ struct UpstreamHealth {
   double probe_seconds = 0;
 };
 
+/// @brief A chain's upstreams and config as one immutable generation. A reload publishes a new one
+/// (with the health snapshot that goes with it); a call takes one snapshot and reads positions in
+/// it, so positions never shift under a call. Upstreams unchanged by a reload are the same objects
+/// in the next set (health, breaker, connections kept).
+struct UpstreamSet {
+  std::shared_ptr<const ChainConfig> config;        // this generation's chain config
+  std::vector<std::shared_ptr<Upstream>> upstreams;  // same order as config->upstreams
+  uint64_t generation = 0;
+  /// Position of the upstream with this slot, if it is in the set.
+  std::optional<size_t> position_of_slot(size_t slot) const {
+    for (size_t i = 0; i < upstreams.size(); ++i) {
+      if (upstreams[i]->slot() == slot) return i;
+    }
+    return std::nullopt;
+  }
+};
+
 struct ChainHealth {
   uint64_t best_head = 0;
   size_t healthy = 0;
@@ -49,7 +66,9 @@ struct ChainHealth {
   /// `latest` tag stands for when the cache resolves it to a number, so that a call for it that
   /// fails on one node still has another that holds the block.
   std::optional<uint64_t> shared_head;
-  std::vector<UpstreamHealth> upstreams;  // same order as ChainConfig::upstreams
+  std::vector<UpstreamHealth> upstreams;  // same order as ChainConfig::upstreams and set->upstreams
+  /// The upstreams this verdict is about (published together, so their positions always match).
+  std::shared_ptr<const UpstreamSet> set;
 };
 
 /// Pure rule: the snapshot for one round of probe results (same order as config.upstreams).
@@ -61,7 +80,8 @@ class HealthBoard {
  public:
   HealthBoard();
   std::shared_ptr<const ChainHealth> load() const { return current_.load(std::memory_order_acquire); }
-  void publish(std::shared_ptr<const ChainHealth> next) { current_.store(std::move(next), std::memory_order_release); }
+  /// A snapshot without a set (unit tests build them) keeps the current one's set.
+  void publish(std::shared_ptr<const ChainHealth> next);
 
  private:
   std::atomic<std::shared_ptr<const ChainHealth>> current_;
@@ -77,8 +97,10 @@ class HealthTracker {
  public:
   HealthTracker(boost::asio::io_context& io, ChainRuntime& chain, GatewayMetrics& metrics, Duration probe_timeout);
   void start();
-  /// One probe round now (used at startup so traffic is routed from the first request).
-  boost::asio::awaitable<void> round();
+  /// One probe round of `set` (null: the chain's latest set) now; publishes its verdict with the
+  /// set, unless a newer set was decided meanwhile. Used at startup, so traffic is routed from the
+  /// first request, and by a reload, so a new set never serves before its upstreams are probed.
+  boost::asio::awaitable<void> round(std::shared_ptr<const UpstreamSet> set = nullptr);
 
  private:
   boost::asio::awaitable<void> run();

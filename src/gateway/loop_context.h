@@ -37,7 +37,9 @@ class UpstreamClient {
   }
 };
 
-/// @brief One http::ClientPool per upstream of every chain, on one event loop.
+/// @brief One http::ClientPool per upstream of every chain, on one event loop, made at its first
+/// call (a reload adds upstreams). The pool of an upstream a reload removed is closed at the next
+/// call after its removal; a call still in flight on it keeps its connection to the end.
 class PooledUpstreamClient final : public UpstreamClient {
  public:
   PooledUpstreamClient(boost::asio::io_context& io, const std::vector<std::unique_ptr<ChainRuntime>>& chains,
@@ -46,7 +48,12 @@ class PooledUpstreamClient final : public UpstreamClient {
                                                     http::ReplyLimits limits) override;
 
  private:
-  std::vector<std::vector<std::unique_ptr<http::ClientPool>>> pools_;  // [chain][upstream]
+  http::ClientPool& pool_of(const Upstream& upstream);
+  boost::asio::io_context& io_;
+  const std::vector<std::unique_ptr<ChainRuntime>>& chains_;
+  uint64_t max_reply_;
+  std::vector<std::vector<std::unique_ptr<http::ClientPool>>> pools_;  // [chain][upstream slot]
+  std::vector<uint64_t> generation_;  // [chain]: the set generation the pools were last pruned for
 };
 
 struct LoopContext {
@@ -56,7 +63,13 @@ struct LoopContext {
   boost::asio::io_context& io;
   std::unique_ptr<UpstreamClient> client;
   std::unique_ptr<redis::Client> redis;  // the cache's shared tier, when configured
-  std::vector<std::vector<UpstreamLoad>> load;  // [chain][upstream], this loop's view
+  std::vector<std::vector<UpstreamLoad>> load;  // [chain][upstream slot], this loop's view
+  /// This loop's load figures for one upstream (grown when a reload added upstreams).
+  UpstreamLoad& load_of(const Upstream& upstream) {
+    auto& chain = load[upstream.chain_index()];
+    if (upstream.slot() >= chain.size()) chain.resize(upstream.slot() + 1);
+    return chain[upstream.slot()];
+  }
   Rng rng{std::random_device{}()};
   uint64_t next_id = 1;
 };

@@ -1,5 +1,6 @@
 #include "gateway/metrics.h"
 
+#include <chrono>
 #include <unordered_map>
 
 #include "chains/evm.h"
@@ -139,6 +140,28 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
   cache_evictions_ = &r.counter("nodeops_gateway_cache_evictions_total",
                                 "Answers dropped from the response cache to make room (or expired at its tail).")
                          .labels({});
+  // Config reloads (gateway/reload.h): every result from the start, so a rate of rejections is 0, not empty.
+  auto& reloads = r.counter("nodeops_gateway_config_reloads_total",
+                            "Config reloads (SIGHUP or a change of the file), by result (applied; rejected: the "
+                            "file had errors and the running config kept serving; unchanged: nothing to apply).",
+                            {"result"});
+  for (size_t i = 0; i < kReloadResultNames.size(); ++i) config_reloads_[i] = &reloads.labels({kReloadResultNames[i]});
+  config_info_ = &r.gauge("nodeops_gateway_config_info",
+                          "The config file last loaded or applied, by the SHA-256 of its bytes (always 1).",
+                          {"sha256"});
+  config_reload_successful_ = &r.gauge("nodeops_gateway_config_last_reload_successful",
+                                       "1 when the last reload attempt was applied (or had nothing to apply), 0 "
+                                       "when it was rejected.")
+                                   .labels({});
+  config_reload_successful_->set(1);
+  config_reload_timestamp_ = &r.gauge("nodeops_gateway_config_last_reload_success_timestamp_seconds",
+                                      "Unix time of the last successful load of the config (start, or a reload).")
+                                  .labels({});
+  config_restart_required_ = &r.gauge("nodeops_gateway_config_restart_required",
+                                      "1 when the config file holds changes a reload cannot apply (listen, threads, "
+                                      "global sections, chains added or removed): they take effect at the next "
+                                      "restart.")
+                                  .labels({});
   r.gauge("nodeops_gateway_build_info", "Version of the running gateway (always 1).", {"version"}).labels({kVersion}).set(1);
   metrics::register_process_metrics(r);
 
@@ -167,6 +190,31 @@ GatewayMetrics::GatewayMetrics(const GatewayConfig& config) {
     }
     for (const char* outcome : {"ok", "rejected", "failed"}) broadcasts_->labels({c.name, outcome});
     for (const char* tier : kTierNames) upstream_.tier_requests->labels({c.name, tier});
+  }
+}
+
+void GatewayMetrics::count_config_reload(std::string_view result) {
+  for (size_t i = 0; i < kReloadResultNames.size(); ++i) {
+    if (result == kReloadResultNames[i]) config_reloads_[i]->inc();
+  }
+  bool ok = result != "rejected";
+  config_reload_successful_->set(ok ? 1 : 0);
+  if (ok) {
+    config_reload_timestamp_->set(
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  }
+}
+
+void GatewayMetrics::set_config_loaded(const std::string& sha256, bool restart_required) {
+  if (sha256 != config_sha256_) {
+    if (!config_sha256_.empty()) config_info_->remove({config_sha256_});
+    config_sha256_ = sha256;
+    config_info_->labels({sha256}).set(1);
+  }
+  config_restart_required_->set(restart_required ? 1 : 0);
+  if (config_reload_timestamp_->value() == 0) {
+    config_reload_timestamp_->set(
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   }
 }
 

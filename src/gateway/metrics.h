@@ -29,6 +29,9 @@ struct CacheFamilies {
   metrics::Family<metrics::Counter>* coalesced;
 };
 
+/// What a config reload did (the `result` of nodeops_gateway_config_reloads_total).
+constexpr std::array<const char*, 3> kReloadResultNames = {"applied", "rejected", "unchanged"};
+
 enum class Outcome { ok, rpc_error, rejected, failed };
 constexpr std::array<const char*, 4> kOutcomeNames = {"ok", "rpc_error", "rejected", "failed"};
 
@@ -54,6 +57,11 @@ class GatewayMetrics {
   void set_active_pool(const ChainConfig& chain, const std::string& pool);
   void set_rollout_phase(const ChainConfig& chain, const std::string& phase);
   void count_rollout(const ChainConfig& chain, const std::string& result);
+
+  /// A reload ended with `result` (one of kReloadResultNames).
+  void count_config_reload(std::string_view result);
+  /// The config file now in force has this SHA-256; whether it holds changes that need a restart.
+  void set_config_loaded(const std::string& sha256, bool restart_required);
 
   metrics::Gauge& in_flight() { return *in_flight_; }
   metrics::Gauge& client_connections() { return *client_connections_; }
@@ -102,6 +110,12 @@ class GatewayMetrics {
   std::array<metrics::Counter*, 2> redis_writes_{};
   metrics::Gauge* redis_connected_ = nullptr;
   std::vector<ChainSeries> chains_;
+  std::array<metrics::Counter*, kReloadResultNames.size()> config_reloads_{};
+  metrics::Family<metrics::Gauge>* config_info_ = nullptr;
+  std::string config_sha256_;  // admin loop only
+  metrics::Gauge* config_reload_successful_ = nullptr;
+  metrics::Gauge* config_reload_timestamp_ = nullptr;
+  metrics::Gauge* config_restart_required_ = nullptr;
 };
 
 }  // namespace nodeops::gateway

@@ -25,6 +25,7 @@ class RecentWrites {
 
   /// `client` sent transaction `tx_hash` (lower-case hex, with quotes as in JSON) and `upstream`
   /// accepted it.
+  /// `upstream` is its slot (Upstream::slot(): stable across reloads, unlike a position).
   void record(std::string_view client, std::string_view tx_hash, size_t upstream, Clock::time_point now);
   /// The upstream that accepted this transaction, within the window.
   std::optional<size_t> upstream_of_tx(std::string_view tx_hash, Clock::time_point now) const;

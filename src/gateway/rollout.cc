@@ -44,7 +44,8 @@ struct RolloutManager::Impl : std::enable_shared_from_this<RolloutManager::Impl>
   }
 
   void apply(ChainRuntime& chain, RolloutStatus& st, const std::string& phase, const std::string& reason = {}) {
-    const auto& cfg = *chain.config;
+    auto set = chain.upstreams();  // the config in force (a reload may have changed it)
+    const auto& cfg = *set->config;
     st.phase = phase;
     st.reason = reason;
     st.updated_unix = unix_now();
@@ -78,8 +79,10 @@ struct RolloutManager::Impl : std::enable_shared_from_this<RolloutManager::Impl>
   };
   Window snapshot(ChainRuntime& chain, const std::string& pool) {
     Window w;
-    for (auto& up : chain.upstreams) {
-      bool in = up->config().pool == pool;
+    auto set = chain.upstreams();
+    for (size_t i = 0; i < set->upstreams.size(); ++i) {
+      auto& up = set->upstreams[i];
+      bool in = set->config->upstreams[i].pool == pool;
       w.requests.push_back(in ? up->metrics.requests() : 0);
       w.failures.push_back(in ? up->metrics.failures() : 0);
       w.buckets.push_back(in ? up->metrics.duration().cumulative() : std::vector<uint64_t>{});
@@ -89,8 +92,8 @@ struct RolloutManager::Impl : std::enable_shared_from_this<RolloutManager::Impl>
 
   // Why the target pool fails its gates now, or "" when it passes.
   std::string check(ChainRuntime& chain, const RolloutStatus& st, const Window& start) {
-    const auto& cfg = *chain.config;
     auto health = chain.health.load();
+    const auto& cfg = *health->set->config;
     size_t healthy = 0;
     for (size_t i = 0; i < cfg.upstreams.size() && i < health->upstreams.size(); ++i) {
       if (cfg.upstreams[i].pool == st.to && health->upstreams[i].healthy) ++healthy;
@@ -101,8 +104,9 @@ struct RolloutManager::Impl : std::enable_shared_from_this<RolloutManager::Impl>
     auto now = snapshot(chain, st.to);
     double requests = 0, failures = 0;
     std::vector<uint64_t> before, after;
-    for (size_t i = 0; i < cfg.upstreams.size(); ++i) {
-      if (cfg.upstreams[i].pool != st.to) continue;
+    for (size_t i = 0; i < cfg.upstreams.size() && i < now.requests.size(); ++i) {
+      // (A reload during the switch moves positions: the window restarts with the new set.)
+      if (cfg.upstreams[i].pool != st.to || i >= start.requests.size()) continue;
       requests += now.requests[i] - start.requests[i];
       failures += now.failures[i] - start.failures[i];
       if (before.empty()) {
@@ -245,7 +249,8 @@ void RolloutManager::restore() {
 std::optional<std::string> RolloutManager::start(const std::string& chain_name, RolloutPlan plan) {
   auto* chain = impl_->find(chain_name);
   if (!chain) return fmt::format("unknown chain '{}'", chain_name);
-  const auto& cfg = *chain->config;
+  auto set = chain->upstreams();  // the config in force (a reload may have changed it)
+  const auto& cfg = *set->config;
   auto refuse = [&](std::string why) -> std::optional<std::string> {
     impl_->metrics.count_rollout(cfg, "refused");
     log::warn("rollout refused", {{"chain", cfg.name}, {"to", plan.to}, {"reason", why}});
@@ -264,8 +269,8 @@ std::optional<std::string> RolloutManager::start(const std::string& chain_name, 
   }
   auto health = chain->health.load();
   size_t healthy = 0;
-  for (size_t i = 0; i < cfg.upstreams.size() && i < health->upstreams.size(); ++i) {
-    if (cfg.upstreams[i].pool == plan.to && health->upstreams[i].healthy) ++healthy;
+  for (size_t i = 0; i < health->set->upstreams.size() && i < health->upstreams.size(); ++i) {
+    if (health->set->config->upstreams[i].pool == plan.to && health->upstreams[i].healthy) ++healthy;
   }
   if (healthy < cfg.min_healthy) {
     return refuse(fmt::format("pool {} has {} healthy upstreams in sync, min_healthy is {}", plan.to, healthy,

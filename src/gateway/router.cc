@@ -334,7 +334,8 @@ CallResult Router::answer_from_cache(ChainRuntime& chain, const jsonrpc::Call& c
 asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
                                                Clock::time_point deadline, ReplyBudget& budget, bool no_cache,
                                                std::string_view client) {
-  const auto& cfg = *chain.config;
+  auto set = chain.upstreams();  // this call's view of the chain's config
+  const auto& cfg = *set->config;
   // Filters live in the gateway, not in one node of the pool (gateway/filters.h).
   if (filters_ && cfg.type == "evm" && !call.invalid && cfg.allows(call.method) && FilterService::handles(call.method)) {
     co_return co_await serve_filter_call(loop, chain, call, deadline, budget, client);
@@ -498,7 +499,11 @@ asio::awaitable<CallResult> Router::serve_filter_call(LoopContext& loop, ChainRu
 asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
                                                Clock::time_point deadline, ReplyBudget& budget, std::string_view client,
                                                std::string* result_out) {
-  const auto& cfg = *chain.config;
+  // The upstream set this call started on: its config decides the method policy. Each attempt
+  // reads the latest snapshot; a reload in between moves the call to the new set.
+  auto set = chain.upstreams();
+  const auto first_set = set;
+  const auto& cfg = *first_set->config;
   auto started = Clock::now();
   auto finish = [&](Outcome outcome, std::string reply) {
     metrics_.record_request(chain.index, call.method, outcome,
@@ -520,10 +525,12 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
   try {
     Criteria criteria;
     if (cfg.type == "evm") criteria.range = chains::evm::block_range(call.method, call.params);
-    criteria.tried.assign(chain.upstreams.size(), false);
+    criteria.tried.assign(set->upstreams.size(), false);
     bool write = cfg.type == "evm" && chains::evm::is_write(call.method);
     bool batchable = cfg.type == "evm" && chains::evm::batchable(call.method);
-    if (cfg.type == "evm") criteria.preferred = read_your_writes(chain.writes, call, client, started);
+    // The slot of the upstream that has this client's transaction (read-your-writes).
+    std::optional<size_t> preferred_slot;
+    if (cfg.type == "evm") preferred_slot = read_your_writes(chain.writes, call, client, started);
     // Monotonic reads: a call that reads the head goes to an upstream at or above the highest block
     // this client has been served, so the head it sees never goes backwards.
     std::optional<uint64_t> named = criteria.range.high;  // the block the call names, if any
@@ -532,10 +539,10 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
     // A transaction accepted by one upstream: remembered for its sender's reads, and sent to the
     // other upstreams before the client hears its hash, so that once it has the hash every healthy
     // node has the transaction (a pool that mines while the broadcast is still in flight forks).
-    auto accepted = [&](size_t u, const std::string& tx_hash) -> asio::awaitable<void> {
+    auto accepted = [&](size_t slot, const std::string& tx_hash) -> asio::awaitable<void> {
       if (call.method != "eth_sendRawTransaction" || tx_hash.empty()) co_return;
-      chain.writes.record(client, tx_hash, u, Clock::now());
-      if (chain.upstreams.size() > 1) co_await broadcast(loop, chain, std::string(call.params), u, deadline);
+      chain.writes.record(client, tx_hash, slot, Clock::now());
+      co_await broadcast(loop, chain, std::string(call.params), slot, deadline);
     };
     std::string last_problem;
     // A node's own "state unavailable" answer, kept in case no other node can do better.
@@ -543,7 +550,6 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
     bool too_large = false;
     std::string_view retry_reason;  // why the previous attempt failed, if it did
     auto traffic = chain.traffic.load(std::memory_order_acquire);
-    auto& load = loop.load[chain.index];
     for (uint32_t attempt = 0; attempt < config_.limits.max_attempts; ++attempt) {
       auto now = Clock::now();
       if (now >= deadline) {
@@ -552,6 +558,20 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
                                                                    (last_problem.empty() ? "" : " (" + last_problem + ")")));
       }
       auto health = chain.health.load();
+      if (health->set != set) {
+        // A reload published a new set: what was tried is carried over by upstream, not position.
+        Small<bool> tried(health->set->upstreams.size(), false);
+        for (size_t i = 0; i < set->upstreams.size(); ++i) {
+          if (!criteria.tried[i]) continue;
+          if (auto j = health->set->position_of_slot(set->upstreams[i]->slot())) tried[*j] = true;
+        }
+        criteria.tried = std::move(tried);
+        set = health->set;
+      }
+      const auto& live = *set->config;
+      criteria.preferred = preferred_slot ? set->position_of_slot(*preferred_slot) : std::nullopt;
+      Small<UpstreamLoad> load;  // this loop's figures, in the set's order
+      for (const auto& up : set->upstreams) load.push_back(loop.load_of(*up));
       // First attempt: a pool by traffic share; retries may use any pool that takes traffic.
       criteria.pool = attempt == 0 ? pick_pool(*traffic, loop.rng) : "";
       // A pick may be refused on the spot: its breaker is open (or its one trial call is taken),
@@ -561,7 +581,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       bool panic = false;
       std::optional<size_t> pick;
       for (;;) {
-        pick = select_upstream(cfg, *health, *traffic, load, criteria, loop.rng);
+        pick = select_upstream(live, *health, *traffic, load, criteria, loop.rng);
         if (!pick && !criteria.pool.empty()) {
           criteria.pool.clear();
           continue;
@@ -575,8 +595,8 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
           continue;
         }
         if (!pick) break;
-        auto& candidate = *chain.upstreams[*pick];
-        if (candidate.in_flight.load(std::memory_order_relaxed) >= candidate.config().max_inflight) {
+        auto& candidate = *set->upstreams[*pick];
+        if (candidate.in_flight.load(std::memory_order_relaxed) >= live.upstreams[*pick].max_inflight) {
           ++saturated;
         } else if (candidate.backoff.active(now)) {
           // It said 429: no call until its Retry-After has passed (a full provider, not a broken one).
@@ -594,7 +614,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
         criteria.tried[*pick] = true;
       }
       if (pick && buffered_.load(std::memory_order_relaxed) >= config_.limits.max_buffered_bytes) {
-        chain.upstreams[*pick]->breaker.on_neutral();
+        set->upstreams[*pick]->breaker.on_neutral();
         co_return shed(kBufferedFull);
       }
       if (!pick) {
@@ -614,7 +634,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       // A retry is counted when it happens, under the failure that caused it: not when no
       // upstream was left to retry on.
       if (!retry_reason.empty()) metrics_.record_retry(chain.index, std::exchange(retry_reason, {}));
-      auto& up = *chain.upstreams[u];
+      auto& up = *set->upstreams[u];
       auto& series = up.metrics;
       if (budget.left == 0) {
         up.breaker.on_neutral();
@@ -629,11 +649,11 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       uint64_t id = loop.next_id++;
       auto body = jsonrpc::upstream_request(id, call.method, call.params);
       auto t0 = Clock::now();
-      load[u].outstanding++;
+      loop.load_of(up).outstanding++;
       up.in_flight.fetch_add(1, std::memory_order_relaxed);
       series.in_flight().inc();
       auto release = [&] {
-        load[u].outstanding--;
+        loop.load_of(up).outstanding--;
         up.in_flight.fetch_sub(1, std::memory_order_relaxed);
         series.in_flight().dec();
       };
@@ -656,7 +676,8 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       budget.held += res.charged;
       metrics_.buffered_bytes().inc(static_cast<double>(res.charged));
       double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-      load[u].ewma_ms = load[u].ewma_ms == 0 ? ms : 0.8 * load[u].ewma_ms + 0.2 * ms;
+      auto& figures = loop.load_of(up);
+      figures.ewma_ms = figures.ewma_ms == 0 ? ms : 0.8 * figures.ewma_ms + 0.2 * ms;
       series.duration().observe(ms / 1000);
 
       auto fail = [&](UpstreamError kind, std::string problem) {
@@ -760,7 +781,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       }
       series.ok().inc();
       if (result_out) result_out->assign(reply.payload);
-      if (write) co_await accepted(u, lower_ascii(reply.payload));
+      if (write) co_await accepted(up.slot(), lower_ascii(reply.payload));
       // The block the answer was read at: the one the call named, or (at least) the head of the
       // node that answered one reading the head.
       std::optional<uint64_t> read_at = named;
@@ -795,14 +816,15 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
   }
 }
 
-asio::awaitable<void> Router::broadcast(LoopContext& loop, ChainRuntime& chain, std::string params, size_t except,
+asio::awaitable<void> Router::broadcast(LoopContext& loop, ChainRuntime& chain, std::string params, size_t except_slot,
                                         Clock::time_point deadline) {
   auto health = chain.health.load();
+  const auto& set = *health->set;
   std::vector<Upstream*> targets;
-  for (auto& up : chain.upstreams) {
+  for (size_t i = 0; i < set.upstreams.size() && i < health->upstreams.size(); ++i) {
+    const auto& up = set.upstreams[i];
     // Not to fallbacks: a provider gossips the transaction on its own network, and each call to it is billed.
-    if (up->index() != except && up->index() < health->upstreams.size() && health->upstreams[up->index()].healthy &&
-        up->config().tier == Tier::primary) {
+    if (up->slot() != except_slot && health->upstreams[i].healthy && set.config->upstreams[i].tier == Tier::primary) {
       targets.push_back(up.get());
     }
   }

@@ -109,7 +109,7 @@ class Router {
   /// Sends a raw transaction one upstream accepted to every other healthy one, within `deadline`:
   /// anvil and many private nodes do not gossip, and a pool whose members disagree about pending
   /// transactions answers nonces and receipts at random.
-  boost::asio::awaitable<void> broadcast(LoopContext& loop, ChainRuntime& chain, std::string params, size_t except,
+  boost::asio::awaitable<void> broadcast(LoopContext& loop, ChainRuntime& chain, std::string params, size_t except_slot,
                                          std::chrono::steady_clock::time_point deadline);
   /// A filter method, answered by the FilterService; its eth_getLogs calls go through route_call.
   boost::asio::awaitable<CallResult> serve_filter_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,

@@ -13,8 +13,8 @@ std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains
   out += ",\"chains\":[";
   for (size_t c = 0; c < chains.size(); ++c) {
     const auto& rt = *chains[c];
-    const auto& cfg = *rt.config;
     auto health = rt.health.load();
+    const auto& cfg = *health->set->config;
     auto traffic = rt.traffic.load();
     if (c) out += ",";
     out += "{\"name\":";
@@ -38,9 +38,9 @@ std::string status_json(const std::vector<std::unique_ptr<ChainRuntime>>& chains
       json::append_number(out, traffic->pools[i].second);
     }
     out += "},\"upstreams\":[";
-    for (const auto& upstream : rt.upstreams) {
-      size_t u = upstream->index();
-      const auto& up = upstream->config();
+    for (size_t u = 0; u < health->set->upstreams.size(); ++u) {
+      const auto& upstream = health->set->upstreams[u];
+      const auto& up = cfg.upstreams[u];
       if (u) out += ",";
       out += "{\"name\":";
       json::append_string(out, up.name);

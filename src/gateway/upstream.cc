@@ -146,14 +146,33 @@ void UpstreamMetrics::set_health(bool healthy, UpstreamState state, std::optiona
   }
 }
 
-Upstream::Upstream(const ChainConfig& chain, size_t chain_index, const UpstreamConfig& config, size_t index,
+namespace {
+std::vector<std::string> info_labels(const std::vector<std::string>& chain_upstream, const UpstreamConfig& u) {
+  return {chain_upstream[0], chain_upstream[1], u.pool, u.role == Role::archive ? "archive" : "full", tier_name(u.tier)};
+}
+}  // namespace
+
+void UpstreamMetrics::retire_info(const UpstreamConfig& config) { f_.info->remove(info_labels(labels_, config)); }
+
+void UpstreamMetrics::retire(const UpstreamConfig& config) {
+  retire_info(config);
+  f_.healthy->remove(labels_);
+  for (const char* state : kUpstreamStateNames) f_.state->remove({labels_[0], labels_[1], state});
+  if (head_) {
+    f_.head->remove(labels_);
+    f_.lag->remove(labels_);
+    head_ = lag_ = nullptr;
+  }
+}
+
+Upstream::Upstream(const ChainConfig& chain, size_t chain_index, UpstreamConfig config, size_t slot,
                    const UpstreamFamilies& families)
     : breaker(chain.passive_health),
       metrics(families, chain.name, config),
       budget(config.max_rps),
-      config_(config),
+      config_(std::move(config)),
       chain_index_(chain_index),
-      index_(index),
-      adapter_(chains::make_adapter(chain.type, config.url.str())) {}
+      slot_(slot),
+      adapter_(chains::make_adapter(chain.type, config_.url.str())) {}
 
 }  // namespace nodeops::gateway

@@ -1,8 +1,9 @@
 // One upstream of a chain as one object: its config, probe adapter, circuit breaker, metrics and
 // history live together, so a new property of an upstream is a change in one place.
 //
-// Lifecycle: built with its chain when the gateway starts (make_chains in chain_runtime.h) and kept
-// until the process ends. Threads: config and adapter are immutable; the breaker, the in-flight
+// Lifecycle: built with its chain when the gateway starts (make_chains in chain_runtime.h) or by a
+// config reload (gateway/reload.h); shared by the chain's published UpstreamSet snapshots and by
+// the calls in flight to it, so one removed by a reload lives until its last call is done. Threads: config and adapter are immutable; the breaker, the in-flight
 // count, the log sampler and the metrics are safe from every loop; `history` and `window` belong to
 // the admin loop (the health tracker).
 #pragma once
@@ -204,6 +205,12 @@ class UpstreamMetrics {
   metrics::Gauge& batching() { return *batching_; }
   /// Publishes a probe verdict: healthy, state, and head/lag (removed when `head` is unset).
   void set_health(bool healthy, UpstreamState state, std::optional<uint64_t> head, uint64_t lag);
+  /// The upstream left the config (a reload): its health series (healthy, state, head, lag, info)
+  /// go, so no alert reads a verdict nobody updates. Admin loop only; counters stay (they are
+  /// touched by calls still in flight, and a counter that vanishes looks like a reset).
+  void retire(const UpstreamConfig& config);
+  /// Only its info series (pool, role, tier labels): a same-named successor carries new ones.
+  void retire_info(const UpstreamConfig& config);
 
   double requests() const { return ok_->value() + rpc_error_->value() + error_->value() + rate_limited_->value(); }
   double failures() const { return error_->value(); }
@@ -229,13 +236,16 @@ enum class BatchSupport : uint8_t { unknown, yes, no };
 
 class Upstream {
  public:
-  Upstream(const ChainConfig& chain, size_t chain_index, const UpstreamConfig& config, size_t index,
+  Upstream(const ChainConfig& chain, size_t chain_index, UpstreamConfig config, size_t slot,
            const UpstreamFamilies& families);
 
+  /// The config it was built with. Weight and max_inflight may have changed since (a reload keeps
+  /// the object then): read those from the UpstreamSet's config.
   const UpstreamConfig& config() const { return config_; }
   const std::string& name() const { return config_.name; }
-  /// Position in its chain's list: the index of its entry in ChainHealth::upstreams.
-  size_t index() const { return index_; }
+  /// Its id within its chain, never reused (unlike its position in an UpstreamSet, which a reload
+  /// changes): per-loop state (connection pools, load figures, batch lanes) is keyed by it.
+  size_t slot() const { return slot_; }
   size_t chain_index() const { return chain_index_; }
   const chains::Adapter& adapter() const { return *adapter_; }
 
@@ -272,9 +282,9 @@ class Upstream {
 
  private:
   std::atomic<int64_t> batch_refused_at_{0};
-  const UpstreamConfig& config_;
+  const UpstreamConfig config_;
   size_t chain_index_;
-  size_t index_;
+  size_t slot_;
   std::unique_ptr<chains::Adapter> adapter_;
 };
 

@@ -295,6 +295,14 @@ mkdir -p "$OUT/snapshot-restore" && mv "$OUT/Dockerfile.bad" "$OUT/snapshot-rest
 must_fail "the image check catches a missing decompressor" "does not install zstd" \
   env HELM="$HELM" python3 tests/deploy/deploy_checks.py images "$BN" "$OUT/snapshot-restore/Dockerfile"
 
+# ---- gateway config changes reload live by default; the checksum roll is opt-in ----
+if "$HELM" template x "$GW" --show-only templates/deployment.yaml 2>&1 | grep -q 'checksum/config'; then
+  ko "the gateway Deployment does not roll on a config change by default (live reload)"
+else ok "the gateway Deployment does not roll on a config change by default (live reload)"; fi
+if "$HELM" template x "$GW" --set restartOnConfigChange=true --show-only templates/deployment.yaml 2>&1 | grep -q 'checksum/config'; then
+  ok "restartOnConfigChange=true puts the config checksum on the pods"
+else ko "restartOnConfigChange=true puts the config checksum on the pods"; fi
+
 # ---- the P2P address wrapper: @P2P_IP@ replaced in every argument, nothing else touched ----
 "$HELM" template x "$BN" --set p2p.mode=hostNetwork --show-only templates/configmap.yaml 2>/dev/null |
   python3 -c 'import sys, yaml; open(sys.argv[1], "w").write(yaml.safe_load(sys.stdin)["data"]["with-p2p-address.sh"])' "$OUT/wrap.sh"

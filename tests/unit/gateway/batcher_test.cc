@@ -93,7 +93,7 @@ struct BatcherTest : ::testing::Test {
     client = std::make_unique<BatchingClient>(io, std::move(inner), chains);
   }
 
-  Upstream& up(size_t i = 0) { return *chains[0]->upstreams[i]; }
+  Upstream& up(size_t i = 0) { return chains[0]->upstream(i); }
 
   // Sends calls with ids first_id.. in one event-loop turn (each named m<id>), returns the answers.
   std::vector<http::ClientResponse> send(size_t n, uint64_t first_id = 1, size_t upstream_index = 0,
@@ -294,8 +294,8 @@ chains:
                                   "off.yaml");
   GatewayMetrics m{cfg};
   auto off = make_chains(cfg, m);
-  EXPECT_FALSE(off[0]->upstreams[0]->batches(Clock::now()));
-  EXPECT_EQ(off[0]->upstreams[0]->metrics.batching().value(), 0);
+  EXPECT_FALSE(off[0]->upstream(0).batches(Clock::now()));
+  EXPECT_EQ(off[0]->upstream(0).metrics.batching().value(), 0);
 }
 
 }  // namespace

@@ -218,7 +218,7 @@ TEST_F(RouterTest, ConsecutiveFailuresOpenTheBreakerAndTheUpstreamIsSkipped) {
   set_heads({1000, 1000, 1000}, {true, true, false});
   fake->behaviour["a"].error = http::ClientResponse::Error::connect;
   // Three calls that try "a" fail over to "b"; "a" fails three times in a row and opens.
-  while (chains[0]->upstreams[0]->breaker.phase(Clock::now()) != CircuitBreaker::Phase::open) {
+  while (chains[0]->upstream(0).breaker.phase(Clock::now()) != CircuitBreaker::Phase::open) {
     EXPECT_NE(single("eth_blockNumber").find("\"result\""), std::string::npos);
   }
   auto tried_a = std::count(fake->calls.begin(), fake->calls.end(), "a");
@@ -232,7 +232,7 @@ TEST_F(RouterTest, WhenEveryBreakerIsOpenTheChainStillRoutesInPanicMode) {
   set_heads({1000, 1000, 1000}, {true, false, false});
   fake->behaviour["a"].error = http::ClientResponse::Error::connect;
   for (int i = 0; i < 3; ++i) single("eth_blockNumber");
-  ASSERT_EQ(chains[0]->upstreams[0]->breaker.phase(Clock::now()), CircuitBreaker::Phase::open);
+  ASSERT_EQ(chains[0]->upstream(0).breaker.phase(Clock::now()), CircuitBreaker::Phase::open);
   // The only upstream the probes call healthy: it is still asked (a client-made overload must
   // not take the chain down), and the client gets its real failure, not "no healthy upstream".
   fake->behaviour["a"] = Behaviour{};
@@ -246,17 +246,17 @@ TEST_F(RouterTest, AJsonRpcErrorAnswerIsNotAFailureOfTheUpstream) {
   fake->behaviour["a"].result = "";
   fake->behaviour["a"].error_object = R"({"code":3,"message":"execution reverted"})";
   for (int i = 0; i < 5; ++i) EXPECT_NE(single("eth_call", R"([{}, "latest"])").find("execution reverted"), std::string::npos);
-  EXPECT_EQ(chains[0]->upstreams[0]->breaker.phase(Clock::now()), CircuitBreaker::Phase::closed);
+  EXPECT_EQ(chains[0]->upstream(0).breaker.phase(Clock::now()), CircuitBreaker::Phase::closed);
 }
 
 TEST_F(RouterTest, EveryUpstreamAtItsInFlightCapIsShedWith503) {
   set_heads({1000, 1000, 1000}, {false, false, true});
-  chains[0]->upstreams[2]->in_flight = 1;  // max_inflight: 1, already taken
+  chains[0]->upstream(2).in_flight = 1;  // max_inflight: 1, already taken
   auto reply = single("eth_blockNumber");
   EXPECT_EQ(last_status, 503);
   EXPECT_NE(reply.find("-32005"), std::string::npos) << reply;
   EXPECT_TRUE(fake->calls.empty());
-  chains[0]->upstreams[2]->in_flight = 0;
+  chains[0]->upstream(2).in_flight = 0;
 }
 
 TEST_F(RouterTest, RepliesOverTheRequestBudgetAreRefusedWithoutBlamingTheUpstream) {
@@ -267,7 +267,7 @@ TEST_F(RouterTest, RepliesOverTheRequestBudgetAreRefusedWithoutBlamingTheUpstrea
   // 1 KiB for the whole request: the first reply fits, the second does not.
   EXPECT_NE(reply.find(big), std::string::npos);
   EXPECT_NE(reply.find("-32014"), std::string::npos) << reply;
-  for (auto& up : chains[0]->upstreams) EXPECT_EQ(up->metrics.failures(), 0) << up->name();
+  for (auto& up : chains[0]->upstreams()->upstreams) EXPECT_EQ(up->metrics.failures(), 0) << up->name();
 }
 
 TEST_F(RouterTest, AResultOfTheWrongShapeIsALieAndIsAnsweredByAnotherUpstream) {
@@ -275,7 +275,7 @@ TEST_F(RouterTest, AResultOfTheWrongShapeIsALieAndIsAnsweredByAnotherUpstream) {
   fake->behaviour["a"].result = "{}";
   fake->behaviour["b"].result = "\"0x2a\"";
   for (int i = 0; i < 4; ++i) EXPECT_NE(single("eth_getBalance", R"(["0x00000000000000000000000000000000000000aa","latest"])").find("\"0x2a\""), std::string::npos);
-  EXPECT_EQ(chains[0]->upstreams[1]->metrics.failures(), 0);
+  EXPECT_EQ(chains[0]->upstream(1).metrics.failures(), 0);
 }
 
 TEST_F(RouterTest, DeniedMethodsNeverReachAnUpstream) {
@@ -337,7 +337,7 @@ TEST_F(RouterTest, ARetryIsCountedOnlyWhenItHappens) {
   fake->behaviour["b"] = Behaviour{};
   while (fake->calls.size() < 3 || fake->calls.back() != "b" || fake->calls[fake->calls.size() - 2] != "a") {
     single("eth_blockNumber");
-    if (chains[0]->upstreams[0]->breaker.phase(Clock::now()) != CircuitBreaker::Phase::closed) break;
+    if (chains[0]->upstream(0).breaker.phase(Clock::now()) != CircuitBreaker::Phase::closed) break;
   }
   auto retries = text();
   EXPECT_EQ(retries.find("nodeops_gateway_retries_total{chain=\"eth\",reason=\"http_status\"} 0"), std::string::npos);
@@ -389,7 +389,7 @@ TEST_F(TierRouterTest, OldStateNoPrimaryHoldsGoesToTheArchiveFallback) {
 
 TEST_F(TierRouterTest, A429BacksTheUpstreamOffWithoutTrippingItsBreaker) {
   set_heads({1000, 1000, 1000}, {false, false, true});
-  auto& prov = *chains[0]->upstreams[2];
+  auto& prov = chains[0]->upstream(2);
   fake->behaviour["prov"].status = 429;
   fake->behaviour["prov"].retry_after = "30";
   auto reply = single("eth_blockNumber");
