@@ -49,8 +49,31 @@ struct RolloutManager::Impl : std::enable_shared_from_this<RolloutManager::Impl>
   std::string token;
   uint64_t sync_failures = 0;
 
+  // The fleet's own metrics (registered here, beside the state they describe).
+  metrics::Family<metrics::Counter>* peer_answers;  // result: ok | error
+  metrics::Family<metrics::Counter>* adopted;       // chain
+  metrics::Family<metrics::Gauge>* epoch_gauge;     // chain
+
   Impl(asio::io_context& i, std::vector<std::unique_ptr<ChainRuntime>>& c, GatewayMetrics& m, std::string f)
-      : io(i), chains(c), metrics(m), state_file(std::move(f)) {}
+      : io(i), chains(c), metrics(m), state_file(std::move(f)) {
+    auto& r = m.registry();
+    peer_answers = &r.counter("nodeops_gateway_rollout_peer_answers_total",
+                              "Rollout peers asked for the fleet's state, by result (ok: a readable answer; "
+                              "error: unresolvable, unreachable or unreadable).",
+                              {"result"});
+    for (const char* result : {"ok", "error"}) peer_answers->labels({result});
+    adopted = &r.counter("nodeops_gateway_rollout_adopted_total",
+                         "Coordinated rollout transitions this replica took from a peer (it started late or missed one).",
+                         {"chain"});
+    epoch_gauge = &r.gauge("nodeops_gateway_rollout_epoch",
+                           "Epoch of the chain's last coordinated rollout transition (0: none); replicas that "
+                           "agree show the same.",
+                           {"chain"});
+    for (auto& chain : chains) {
+      adopted->labels({chain->config->name});
+      epoch_gauge->labels({chain->config->name}).set(0);
+    }
+  }
 
   ChainRuntime* find(const std::string& name) {
     for (auto& c : chains) {
@@ -289,6 +312,8 @@ struct RolloutManager::Impl : std::enable_shared_from_this<RolloutManager::Impl>
                                                       {"epoch", cmd.epoch}, {"switch_id", cmd.switch_id},
                                                       {"percent", cmd.percent}});
     }
+    if (from_peer) adopted->labels({cfg.name}).inc();
+    epoch_gauge->labels({cfg.name}).set(static_cast<double>(st.epoch));
     if (cmd.phase == "shifting" && new_step) step_start[cmd.chain] = snapshot(*chain, cmd.to);
     apply(*chain, st, cmd.phase, cmd.reason);
     if (cmd.phase == "shifting") {
@@ -340,6 +365,7 @@ struct RolloutManager::Impl : std::enable_shared_from_this<RolloutManager::Impl>
       auto [ec, results] = co_await resolver.async_resolve(peer.host, std::to_string(peer.port),
                                                            asio::as_tuple(asio::use_awaitable));
       if (ec) {
+        peer_answers->labels({"error"}).inc();
         if (is_power_of_two(++sync_failures)) {
           log::warn("rollout peers: cannot resolve", {{"peer", peer.host}, {"error", ec.message()},
                                                       {"failures", sync_failures}});
@@ -353,6 +379,7 @@ struct RolloutManager::Impl : std::enable_shared_from_this<RolloutManager::Impl>
         headers.emplace_back("Authorization", "Bearer " + token);
         auto res = co_await pool.request("GET", "/admin/rollout/fleet", "", Duration(2000), "application/json", headers);
         if (!res.ok() || res.status != 200) {
+          peer_answers->labels({"error"}).inc();
           if (is_power_of_two(++sync_failures)) {
             log::warn("rollout peers: no answer", {{"peer", address + ":" + std::to_string(entry.endpoint().port())},
                                                    {"status", res.status}, {"error", res.message},
@@ -366,8 +393,10 @@ struct RolloutManager::Impl : std::enable_shared_from_this<RolloutManager::Impl>
         std::string_view id;
         if (parser.parse(res.body).get(doc) || doc["instance"].get_string().get(id) ||
             doc["chains"].get_object().get(chains_of_peer)) {
+          peer_answers->labels({"error"}).inc();
           continue;
         }
+        peer_answers->labels({"ok"}).inc();
         if (id == instance) continue;  // this replica's own address among the peers
         for (auto [name, value] : chains_of_peer) {
           std::string why;
@@ -466,6 +495,7 @@ void RolloutManager::restore() {
     uint64_t epoch = 0;
     std::string_view switch_id;
     if (!value["epoch"].get_uint64().get(epoch)) st.epoch = epoch;
+    impl_->epoch_gauge->labels({chain->config->name}).set(static_cast<double>(st.epoch));
     if (!value["switch_id"].get_string().get(switch_id)) st.switch_id = std::string(switch_id);
     if (phase == "shifting") {
       // A switch was in flight when the gateway stopped: its gates can't be re-checked, so undo it.
@@ -542,7 +572,10 @@ std::optional<std::string> RolloutManager::abort(const std::string& chain_name) 
   if (st.phase != "shifting") return fmt::format("no switch is running (phase {})", st.phase);
   ++impl_->generation[chain_name];
   // A coordinated switch aborted on this replica alone: a later epoch, so its peers adopt it too.
-  if (st.coordinated) st.epoch = fleet::next_epoch(st.epoch, 0);
+  if (st.coordinated) {
+    st.epoch = fleet::next_epoch(st.epoch, 0);
+    impl_->epoch_gauge->labels({chain_name}).set(static_cast<double>(st.epoch));
+  }
   impl_->apply(*chain, st, "aborted", "aborted by an operator");
   return std::nullopt;
 }

@@ -105,11 +105,12 @@ def traffic(gw) -> dict:
 class Cli:
     """`nodeops rollout switch` running in the background; its output lines in a queue."""
 
-    def __init__(self, fleet: Fleet, *args):
+    def __init__(self, fleet: Fleet, *args, by_name: bool = False):
         env = dict(os.environ, NODEOPS_ADMIN_TOKEN=TOKEN)
         argv = [str(NODEOPS_BIN), "rollout", "switch", "--chain", CHAIN, "--to", "green", *args]
-        for url in fleet.urls():
-            argv += ["--gateway", url]
+        for port in fleet.admin_ports.values():
+            # by_name: found through --fleet name:port, as the headless admin Service is in a cluster.
+            argv += ["--fleet", f"127.0.0.1:{port}"] if by_name else ["--gateway", f"http://127.0.0.1:{port}"]
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
         self.out: list[str] = []
@@ -202,6 +203,12 @@ def test_a_replica_killed_mid_switch_rejoins_at_the_fleets_step(fleet):
         wait_until("late replica on green", lambda: traffic(late) == {"green": 100}, procs=[late])
         assert late.status()["chains"][0]["active_pool"] == "green"
         assert '"msg":"rollout state adopted from a peer"' in late.log()
+        text = late.metrics()
+        assert metric_value(text, "nodeops_gateway_rollout_adopted_total", chain=CHAIN) >= 1
+        assert metric_value(text, "nodeops_gateway_rollout_peer_answers_total", result="ok") >= 1
+        epochs = {metric_value(gw.metrics(), "nodeops_gateway_rollout_epoch", chain=CHAIN)
+                  for gw in [late, *fleet.gw.values()]}
+        assert len(epochs) == 1 and epochs.pop() > 0
 
 
 def test_a_gate_failure_on_one_replica_rolls_back_all(fleet, nodes):
@@ -248,8 +255,9 @@ def test_replicas_roll_back_on_their_own_when_the_coordinator_dies(fleet):
 
 
 def test_an_interrupted_coordinator_aborts_every_replica(fleet):
-    cli = Cli(fleet, "--steps", "50,100", "--bake", "60s", "--max-p99", "2s")
+    cli = Cli(fleet, "--steps", "50,100", "--bake", "60s", "--max-p99", "2s", by_name=True)
     try:
+        assert "on 3 replicas" in cli.wait_line("switching")
         cli.wait_line("shifting 50%")
         cli.proc.send_signal(signal.SIGINT)
         rc, out, err = cli.wait()
