@@ -178,7 +178,7 @@ def test_a_switch_moves_every_replica_in_lockstep(fleet):
 
 
 def test_a_replica_killed_mid_switch_rejoins_at_the_fleets_step(fleet):
-    cli = Cli(fleet, "--steps", "10,50,100", "--bake", "5s", "--max-p99", "2s", "--max-unreachable", "60s")
+    cli = Cli(fleet, "--steps", "10,50,100", "--bake", "8s", "--max-p99", "2s", "--max-unreachable", "60s")
     try:
         cli.wait_line("shifting 10%")
         fleet.gw["b"].proc.kill()
