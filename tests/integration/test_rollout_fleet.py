@@ -211,6 +211,25 @@ def test_a_replica_killed_mid_switch_rejoins_at_the_fleets_step(fleet):
         assert len(epochs) == 1 and epochs.pop() > 0
 
 
+def test_a_replica_started_mid_switch_follows_the_fleet_through_its_peers_alone(fleet):
+    # The coordinator names a, b and c only; d (an HPA scale-up it has not resolved) learns every
+    # transition from its peers: it joins the running step, then takes the completion.
+    cli = Cli(fleet, "--steps", "50,100", "--bake", "4s", "--max-p99", "2s")
+    try:
+        cli.wait_line("shifting 50%")
+        d = Nodeops.gateway(fleet.config("d"))
+        with d:
+            wait_until("d at the fleet's step", lambda: traffic(d) == {"blue": 50, "green": 50}, timeout=30, procs=[d])
+            assert rollout_state(d)["switch_id"] == rollout_state(fleet.gw["a"])["switch_id"]
+            rc, out, err = cli.wait()
+            assert rc == 0, out + err
+            wait_until("d completed", lambda: rollout_state(d)["phase"] == "completed", timeout=30, procs=[d])
+            assert traffic(d) == {"green": 100} and d.status()["chains"][0]["active_pool"] == "green"
+            assert metric_value(d.metrics(), "nodeops_gateway_rollout_adopted_total", chain=CHAIN) >= 2  # the step it joined, the completion
+    finally:
+        cli.kill()
+
+
 def test_a_gate_failure_on_one_replica_rolls_back_all(fleet, nodes):
     cli = Cli(fleet, "--steps", "50,100", "--bake", "60s", "--max-p99", "2s")
     try:
