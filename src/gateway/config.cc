@@ -420,7 +420,7 @@ GatewayConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
   if (auto rm = root->map("rollout")) {
     for (const auto& peer : rm->strings("peers")) {
       auto hp = parse_host_port(peer);
-      if (!hp || hp->host.empty() || hp->port == 0) {
+      if (!hp || peer.starts_with(':') || hp->port == 0) {
         rm->error("peers", fmt::format("'{}': expected host:port (the admin Service's name and port)", peer));
         continue;
       }

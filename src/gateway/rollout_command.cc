@@ -126,7 +126,7 @@ std::optional<std::vector<Replica>> discover(const Options& o, std::string& why)
   asio::ip::tcp::resolver resolver(io);
   for (const auto& f : o.fleet) {
     auto hp = parse_host_port(f);
-    if (!hp || hp->host.empty() || hp->port == 0) {
+    if (!hp || f.starts_with(':') || hp->port == 0) {
       why = "--fleet " + f + ": expected name:port (the gateway's headless admin Service)";
       return std::nullopt;
     }
