@@ -303,3 +303,20 @@ def test_switch_is_refused_when_the_replicas_disagree(fleet):
         cli.kill()
     assert rc == 1 and "disagree on the active pool" in err, err
     assert traffic(fleet.gw["b"]) == {"blue": 100}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--steps", "10,abc,100"], "--steps: 'abc' is not a number"),
+    (["--steps", "50,10,100"], "steps must rise"),
+    (["--steps", "10,50"], "the last step must be 100"),
+    (["--bake", "soon"], "--bake soon: expected a duration"),
+    (["--lease", "200ms"], "--lease must be at least 1s"),
+    (["--fleet", ":9100"], "--fleet :9100: expected name:port"),
+    (["--fleet", "no-such-gateway.invalid:9100"], "no gateway replica found"),
+])
+def test_bad_switch_arguments_are_clear_errors(args, message):
+    env = dict(os.environ, NODEOPS_ADMIN_TOKEN=TOKEN)
+    gateway = [] if "--fleet" in args else ["--gateway", f"http://127.0.0.1:{free_port()}"]
+    r = subprocess.run([str(NODEOPS_BIN), "rollout", "switch", "--chain", CHAIN, "--to", "green", *gateway, *args],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and message in r.stderr, r.stderr
