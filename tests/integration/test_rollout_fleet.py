@@ -15,11 +15,13 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 import pathlib
 
 import pytest
 import requests
 
+from fault_upstream import FaultUpstream
 from gateway_util import require_binaries
 from harness import NODEOPS_BIN, Anvil, Nodeops, free_port, metric_value, wait_until
 
@@ -40,8 +42,9 @@ def nodes():
 class Fleet:
     """Three gateway replicas (a, b, c) that know each other as peers; c's green pool is green-a + green-c."""
 
-    def __init__(self, nodes, names=("a", "b", "c")):
+    def __init__(self, nodes, names=("a", "b", "c"), urls=None):
         self.nodes = nodes
+        self.urls_of = urls or {}  # replica -> {upstream: url}: what one replica reaches instead
         self.token_file = pathlib.Path(tempfile.mkstemp(suffix=".token")[1])
         self.token_file.write_text(TOKEN + "\n")
         self.admin_ports = {n: free_port() for n in names}
@@ -52,8 +55,8 @@ class Fleet:
 
     def config(self, name: str, peers=None) -> str:
         green = ["green-a", "green-c" if name == "c" else "green-b"]
-        ups = "\n".join(f'      - {{ name: {u}, url: "{self.nodes[u].url}", pool: {u.split("-")[0]} }}'
-                        for u in ["blue-a", "blue-b", *green])
+        urls = {u: self.urls_of.get(name, {}).get(u, self.nodes[u].url) for u in ["blue-a", "blue-b", *green]}
+        ups = "\n".join(f'      - {{ name: {u}, url: "{url}", pool: {u.split("-")[0]} }}' for u, url in urls.items())
         peers = peers if peers is not None else [f"127.0.0.1:{p}" for p in self.admin_ports.values()]
         return f"""listen: 127.0.0.1:{self.listen_ports.get(name) or free_port()}
 admin_listen: 127.0.0.1:{self.admin_ports.get(name) or free_port()}
@@ -69,6 +72,8 @@ chains:
     health_interval: 500ms
     active_pool: blue
     min_healthy: 2
+    # Failed calls must not take an upstream out of rotation here: the error-ratio gate is under test.
+    passive_health: {{ consecutive_failures: 1000, error_ratio: 1, min_calls: 1000000 }}
     upstreams:
 {ups}
 """
@@ -84,6 +89,32 @@ chains:
     def close(self):
         for g in self.gw.values():
             g.stop()
+
+
+class Load:
+    """Steady eth_blockNumber calls through one replica, so its upstreams have calls to gate on."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        s = requests.Session()
+        while not self._stop.is_set():
+            try:
+                s.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"}, timeout=10)
+            except requests.RequestException:
+                pass
+            time.sleep(0.005)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(15)
 
 
 @pytest.fixture
@@ -248,6 +279,28 @@ def test_a_gate_failure_on_one_replica_rolls_back_all(fleet, nodes):
     for name in ("a", "b"):
         ups = fleet.gw[name].status()["chains"][0]["upstreams"]
         assert all(u["healthy"] for u in ups if u["pool"] == "green"), (name, ups)
+
+
+def test_the_fleets_error_ratio_rolls_back_all(nodes):
+    # Replica a reaches green-b through a proxy that breaks every call (probes stay honest, so green
+    # stays healthy everywhere): only the error ratio of the fleet's calls to green can fail.
+    with FaultUpstream(nodes["green-b"].url, "html", scope="calls") as broken:
+        fleet = Fleet(nodes, urls={"a": {"green-b": broken.url}})
+        try:
+            with Load(fleet.gw["a"].url(f"/{CHAIN}")):
+                cli = Cli(fleet, "--steps", "50,100", "--bake", "60s", "--max-p99", "5s", "--max-error-ratio", "0.05")
+                try:
+                    rc, out, err = cli.wait()
+                finally:
+                    cli.kill()
+            assert rc == 1 and "rolled_back: fleet: pool green error ratio" in err, out + err
+            for name, gw in fleet.gw.items():
+                st = rollout_state(gw)
+                assert st["phase"] == "rolled_back" and traffic(gw) == {"blue": 100}, (name, st)
+                ups = gw.status()["chains"][0]["upstreams"]
+                assert all(u["healthy"] for u in ups if u["pool"] == "green"), (name, ups)
+        finally:
+            fleet.close()
 
 
 def test_replicas_roll_back_on_their_own_when_the_coordinator_dies(fleet):
