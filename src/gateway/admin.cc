@@ -139,6 +139,15 @@ struct AdminApi::Impl {
       if (auto refused = rollouts.start(chain, std::move(plan))) return error(409, *refused);
       return reply(202, *rollouts.status_json(chain));
     }
+    if (path == "/admin/rollout/fleet" && req.method == "GET") return reply(200, rollouts.fleet_json());
+    if (path == "/admin/rollout/fleet" && req.method == "POST") {
+      std::string why;
+      auto state = fleet::parse_state(req.body, why);
+      if (!state) return error(400, why);
+      if (!rollouts.status_json(state->chain)) return error(404, fmt::format("unknown chain '{}'", state->chain));
+      if (auto refused = rollouts.apply_fleet(*state)) return error(409, *refused);
+      return reply(200, *rollouts.status_json(state->chain));
+    }
     if (path == "/admin/rollout/abort" && req.method == "POST") {
       std::string chain;
       simdjson::dom::parser parser;
@@ -159,7 +168,13 @@ AdminApi::AdminApi(const GatewayConfig& config, std::vector<std::unique_ptr<Chai
 
 AdminApi::~AdminApi() = default;
 
-void AdminApi::start() { impl_->rollouts.restore(); }
+void AdminApi::start() {
+  impl_->rollouts.restore();
+  // Peers are asked with this replica's own admin token: every replica mounts the same Secret.
+  if (!impl_->token.empty()) {
+    impl_->rollouts.start_peer_sync(impl_->config.rollout.peers, impl_->config.rollout.sync_interval, impl_->token);
+  }
+}
 
 asio::awaitable<http::Response> AdminApi::handle(http::Request& req) {
   auto path = http::path_of(req.target);

@@ -417,6 +417,21 @@ GatewayConfig read(ConfigReader& reader, std::optional<ConfigMap> root) {
     fm->finish();
   }
   read_websocket(*root, cfg);
+  if (auto rm = root->map("rollout")) {
+    for (const auto& peer : rm->strings("peers")) {
+      auto hp = parse_host_port(peer);
+      if (!hp || peer.starts_with(':') || hp->port == 0) {
+        rm->error("peers", fmt::format("'{}': expected host:port (the admin Service's name and port)", peer));
+        continue;
+      }
+      cfg.rollout.peers.push_back(*hp);
+    }
+    cfg.rollout.sync_interval = rm->duration("sync_interval", Duration(5000), Duration(100));
+    if (!cfg.rollout.peers.empty() && cfg.admin_token_file.empty()) {
+      rm->error("peers", "needs admin_token_file (peers answer on the admin API, with the same token)");
+    }
+    rm->finish();
+  }
   std::set<std::string> names;
   for (auto& c : root->list("chains")) {
     auto chain = read_chain(c);

@@ -200,6 +200,16 @@ struct WebSocketConfig {
   bool operator==(const WebSocketConfig&) const = default;  // a reload compares them
 };
 
+/// Rollouts across replicas (gateway/rollout.h): the admin addresses of the other replicas, asked
+/// for the fleet's rollout state at start-up and every sync_interval, so a replica that starts
+/// during or after a coordinated switch joins it. A name resolves to every replica (every A/AAAA
+/// record: the chart's headless admin Service); this replica's own answer is recognised and skipped.
+struct RolloutConfig {
+  std::vector<HostPort> peers;
+  Duration sync_interval{5000};
+  bool operator==(const RolloutConfig&) const = default;
+};
+
 struct GatewayConfig {
   HostPort listen{"127.0.0.1", 8545};
   HostPort admin_listen{"127.0.0.1", 9100};
@@ -216,6 +226,7 @@ struct GatewayConfig {
   RateLimitConfig rate_limits;
   FiltersConfig filters;
   WebSocketConfig websocket;
+  RolloutConfig rollout;
   std::vector<ChainConfig> chains;
 
   const ChainConfig* chain(std::string_view name) const;

@@ -79,6 +79,14 @@ std::vector<std::string> global_keys_changed(const GatewayConfig& a, const Gatew
   NODEOPS_DIFF_FIELD(out, a, b, rate_limits);
   NODEOPS_DIFF_FIELD(out, a, b, filters);
   NODEOPS_DIFF_FIELD(out, a, b, websocket);
+  NODEOPS_DIFF_FIELD(out, a, b, rollout);
+  if (out.empty()) {
+    // A section added to GatewayConfig but not to the list above: still never applied silently.
+    GatewayConfig rest = b;
+    rest.chains = a.chains;
+    rest.log_level = a.log_level;
+    if (!(rest == a)) out.push_back("global settings");
+  }
   return out;
 }
 

@@ -12,11 +12,24 @@
 //   aborted  on request: all traffic back to the old pool.
 // Every transition is logged, exported, and persisted to state_file, so a restarted gateway keeps
 // a completed switch and undoes one that was in flight.
+//
+// Two ways to run a switch:
+//   replica-driven  POST /admin/rollout: this replica steps on its own clock and checks every gate
+//                   itself (one gateway, `nodeops rollout switch --no-wait`);
+//   coordinated     POST /admin/rollout/fleet (rollout_fleet.h): `nodeops rollout switch` sets every
+//                   replica to the same step, renews each step's lease, gates on the fleet's figures
+//                   and rolls every replica back when a gate fails. The replica only checks that its
+//                   target pool keeps min_healthy upstreams, and rolls back on its own when the lease
+//                   runs out (the coordinator died). With rollout.peers set, the replica asks its
+//                   peers for the fleet's state at start-up and every sync_interval and adopts a
+//                   later transition (rollout_fleet.h: the higher epoch), so a replica that starts
+//                   during or after a switch joins it.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +38,7 @@
 #include "core/units.h"
 #include "gateway/chain_runtime.h"
 #include "gateway/metrics.h"
+#include "gateway/rollout_fleet.h"
 
 namespace nodeops::gateway {
 
@@ -44,6 +58,12 @@ struct RolloutStatus {
   std::string reason;          // why it rolled back, aborted or was refused
   RolloutPlan plan;
   int64_t updated_unix = 0;
+  // Coordinated switches only (epoch 0: never coordinated on this replica).
+  uint64_t epoch = 0;
+  std::string switch_id;
+  bool coordinated = false;
+  Duration lease{0};
+  std::chrono::steady_clock::time_point lease_until{};
 };
 
 class RolloutManager {
@@ -58,8 +78,20 @@ class RolloutManager {
   std::optional<std::string> start(const std::string& chain, RolloutPlan plan);
   /// Moves all traffic back to the pool the running switch started from.
   std::optional<std::string> abort(const std::string& chain);
-  /// JSON of one chain's rollout state; nullopt for an unknown chain.
+  /// JSON of one chain's rollout state; nullopt for an unknown chain. While shifting, `gate` holds
+  /// the target pool's figures since the step began (what a coordinator gates the fleet on).
   std::optional<std::string> status_json(const std::string& chain) const;
+
+  /// Applies a coordinated transition (from the coordinator, or a peer's when `from_peer`): a
+  /// later epoch replaces this replica's state, the same epoch renews a shifting step's lease.
+  /// Returns why it was refused (stale epoch, target pool unhealthy, replica left the switch).
+  std::optional<std::string> apply_fleet(const fleet::FleetState& state, bool from_peer = false);
+  /// Every chain's coordinated state with what remains of its lease, and this process's instance
+  /// id (so a replica recognises its own answer among its peers'): GET /admin/rollout/fleet.
+  std::string fleet_json() const;
+  /// Asks `peers` (admin addresses, each name resolved to every address) for their fleet state now
+  /// and every `interval`, authenticating with `token`, and adopts any later transition.
+  void start_peer_sync(std::vector<HostPort> peers, Duration interval, std::string token);
 
  private:
   struct Impl;

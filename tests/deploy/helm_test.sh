@@ -279,6 +279,31 @@ must_fail "gateway active_pool outside the declared pools fails" "active_pool \"
   "$HELM" template x "$GW" --set 'config.chains[0].name=ethereum' --set 'config.chains[0].type=evm' \
     --set 'config.chains[0].active_pool=purple' --set 'config.chains[0].upstreams[0].name=a' \
     --set 'config.chains[0].upstreams[0].url=http://a:8545' --set 'config.chains[0].upstreams[0].pool=blue'
+# Rollouts across replicas: peers are every address of the headless admin Service, and no
+# replica keeps state on its own disk (an emptyDir) that another replica would need.
+"$HELM" template x "$GW" --namespace nodeops-system >"$OUT/fleet-gw.yaml" 2>/dev/null
+run "gateway rollout.peers is the headless admin Service; no emptyDir state; peers may reach each other" \
+  python3 - "$OUT/fleet-gw.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+cfg = yaml.safe_load(next(d for d in docs if d["kind"] == "ConfigMap")["data"]["gateway.yaml"])
+admin = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"].endswith("-admin"))
+port = admin["spec"]["ports"][0]["port"]
+assert admin["spec"]["clusterIP"] == "None", "the admin Service must be headless (one address per replica)"
+want = f'{admin["metadata"]["name"]}.nodeops-system.svc.cluster.local:{port}'
+assert cfg["rollout"]["peers"] == [want], (cfg.get("rollout"), want)
+assert "state_file" not in cfg, "state_file: rollout state lives in the replicas"
+pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+assert not [v for v in pod["volumes"] if "emptyDir" in v], pod["volumes"]
+np = next(d for d in docs if d["kind"] == "NetworkPolicy")
+sel = np["spec"]["podSelector"]["matchLabels"]
+assert any({"podSelector": {"matchLabels": sel}} in r.get("from", []) and {"port": port, "protocol": "TCP"} in r["ports"]
+           for r in np["spec"]["ingress"]), "admin port closed to the other replicas"
+assert any({"podSelector": {"matchLabels": sel}} in r.get("to", []) and {"port": port, "protocol": "TCP"} in r["ports"]
+           for r in np["spec"]["egress"]), "no egress to the other replicas' admin port"
+PY
+must_fail "gateway schema rejects rollout.syncinterval (for syncInterval)" "syncinterval" \
+  "$HELM" template x "$GW" --set rollout.syncinterval=5s
 # The JWT and admin token are generated: two renders differ (lookup keeps them on a live cluster).
 j1=$("$HELM" template x "$BN" --show-only templates/secret-jwt.yaml 2>/dev/null | grep 'jwt.hex:')
 j2=$("$HELM" template x "$BN" --show-only templates/secret-jwt.yaml 2>/dev/null | grep 'jwt.hex:')

@@ -78,9 +78,14 @@ release's headless Service, so the gateway health-checks every node on its own.
   "admin_listen" (printf "0.0.0.0:%d" (int $v.ports.admin))
   "threads" $v.config.threads
   "admin_token_file" (ternary "/var/run/secrets/nodeops/admin-token" "" $v.adminToken.enabled)
-  "state_file" "/var/lib/nodeops/rollout-state.json"
   "limits" $limits
   "chains" $chains }}
+{{- /* Rollout state lives in the replicas, not in a pod's disk: each asks its peers (every address
+       of the headless admin Service) for the fleet's state at start-up and every sync interval. */}}
+{{- if $v.adminToken.enabled }}
+{{- $peers := list (printf "%s-admin.%s.svc.cluster.local:%d" (include "nodeops-gateway.fullname" .) .Release.Namespace (int $v.ports.admin)) }}
+{{- $_ := set $cfg "rollout" (dict "peers" $peers "sync_interval" $v.rollout.syncInterval) }}
+{{- end }}
 {{- with $v.config.trusted_proxies }}{{ $_ := set $cfg "trusted_proxies" . }}{{ end }}
 {{- with $v.config.cors }}{{ $_ := set $cfg "cors" . }}{{ end }}
 {{- with $v.config.rate_limits }}{{ $_ := set $cfg "rate_limits" . }}{{ end }}
