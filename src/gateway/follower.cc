@@ -315,7 +315,8 @@ asio::awaitable<void> ChainFollower::run(asio::io_context& io, ChainRuntime& cha
     uint64_t target = std::max(health->best_head, wanted_.load());
     bool changed =
         !have_done || health->best_head != done_head || health->head_key != done_key || !tip || tip->number < target;
-    if (health->healthy > 0 && health->best_head > 0 && changed) {
+    // (A pool at genesis has best_head 0: the walk starts from block 0 then, so block 1 is sent.)
+    if (health->healthy > 0 && (health->best_head > 0 || (!tip && health->probed)) && changed) {
       StepReport report;
       try {
         report = co_await step(source, target);

@@ -125,9 +125,9 @@ class ChainFollower {
     std::optional<uint64_t> head;
     size_t reorgs = 0;          // reorgs seen in this step
     size_t removed_blocks = 0;  // blocks they removed
+    bool running = true;        // false once, when the follower stops
     size_t backfilled = 0;      // blocks added below the step's target: a gap filled in order
     uint64_t source_switches = 0;  // times the block source moved to another node in this step
-    bool running = true;        // false once, when the follower stops
   };
   using Listener = std::function<void(const StepReport&)>;
 

@@ -211,6 +211,9 @@ def test_new_heads_are_gapless_and_exact_while_nodes_die_lag_and_fork(tmp_path):
                        lambda: metric_value(g.metrics(), "nodeops_gateway_subscriptions", chain="eth",
                                             kind="newHeads") == 0, procs=[g])
             assert metric_value(g.metrics(), "nodeops_gateway_subscription_feeds", chain="eth", kind="newHeads") == 0
+            wait_until("the follower stops with its last subscriber",
+                       lambda: metric_value(g.metrics(), "nodeops_gateway_follower_running", chain="eth") == 0,
+                       procs=[g])
     finally:
         pool.stop()
 
@@ -333,6 +336,7 @@ def test_ethers_websocket_provider_receives_every_block():
             pytest.fail("node and ethers (make bootstrap) are required")
         pytest.skip("node or ethers missing")
     with Anvil(chain_id=1) as node:
+        node.mine()  # (so that the follower's head says something: 0 is also "not running")
         cfg = gateway_config({"eth": (1, [("a", node.url)])}, chain={"health_interval": "200ms"})
         with Nodeops.gateway(cfg) as g:
             script = """
@@ -342,7 +346,7 @@ const seen = [];
 provider.on('block', (n) => {
   seen.push(n);
   console.log(JSON.stringify({ block: n }));
-  if (seen.length >= 5) { console.log(JSON.stringify({ done: seen })); provider.destroy(); }
+  if (seen.length >= 5) { console.log(JSON.stringify({ done: seen })); provider.destroy(); process.exit(0); }
 });
 setTimeout(() => { console.log(JSON.stringify({ timeout: seen })); process.exit(1); }, 60000);
 """
