@@ -44,10 +44,14 @@ function open(i) {
     ws.on("open", () => ws.send(JSON.stringify({ jsonrpc: "2.0", id: i, method: "eth_subscribe", params: ["newHeads"] })));
     ws.on("message", (data) => {
       const now = performance.now();
-      const m = JSON.parse(data);
-      if (m.id === i) return resolve(ws);
-      if (m.method !== "eth_subscription") return;
-      const n = parseInt(m.params.result.number, 16);
+      // A regex, not JSON.parse: with 10 000 connections in one Node thread, parsing every header
+      // would make the client, not the gateway, set the figures.
+      const text = data.toString();
+      if (!text.startsWith('{"jsonrpc":"2.0","method":"eth_subscription"')) {
+        if (JSON.parse(text).id === i) resolve(ws);
+        return;
+      }
+      const n = parseInt(/"number":"(0x[0-9a-fA-F]+)"/.exec(text)[1], 16);
       const s = seen.get(n) || { first: now, last: now, count: 0 };
       s.first = Math.min(s.first, now);
       s.last = Math.max(s.last, now);
