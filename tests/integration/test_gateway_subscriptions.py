@@ -219,16 +219,19 @@ def test_new_heads_are_gapless_and_exact_while_nodes_die_lag_and_fork(tmp_path):
 
 
 def send(node: Anvil, data: str, to: str | None = CONTRACT) -> str:
+    """A transaction from anvil's first dev account, once mined (anvil may answer before it mines)."""
     tx = {"from": DEV_ADDR, "data": data, "gas": hex(200000)}
     if to:
         tx["to"] = to
-    return node.rpc("eth_sendTransaction", [tx])["result"]
+    h = node.rpc("eth_sendTransaction", [tx])["result"]
+    wait_until(f"{h} mined", lambda: node.rpc("eth_getTransactionReceipt", [h]).get("result"))
+    return h
 
 
 def test_logs_are_shared_per_filter_and_a_reorg_sends_them_again_removed():
     with Anvil(chain_id=1) as node:  # mines each transaction at once
         send(node, INIT, to=None)
-        assert node.rpc("eth_getCode", [CONTRACT, "latest"])["result"] == "0x" + RUNTIME
+        wait_until("the contract", lambda: node.rpc("eth_getCode", [CONTRACT, "latest"])["result"] == "0x" + RUNTIME)
         cfg = gateway_config({"eth": (1, [("a", node.url)])}, chain={"health_interval": "200ms"})
         with Nodeops.gateway(cfg) as g:
             flt = {"address": CONTRACT, "topics": [PING]}
