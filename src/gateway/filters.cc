@@ -440,7 +440,7 @@ void FilterService::follow(ChainRuntime& chain) {
       });
 }
 
-const ChainFollower& FilterService::follower(size_t chain) const { return states_.at(chain)->follower; }
+ChainFollower& FilterService::follower(size_t chain) { return states_.at(chain)->follower; }
 
 void FilterService::install_metrics(FilterKind kind, size_t chain, double delta) {
   states_[chain]->installed[static_cast<size_t>(kind)]->inc(delta);

@@ -184,8 +184,8 @@ class FilterService {
   /// Starts `chain`'s follower if it is not running (any thread); it runs while filters or the
   /// push consumer want it. No-op for a chain that is not evm.
   void follow(ChainRuntime& chain);
-  /// The chain's follower (its events are read from any thread).
-  const ChainFollower& follower(size_t chain) const;
+  /// The chain's follower (its events are read from any thread; tests step it with a fake source).
+  ChainFollower& follower(size_t chain);
   /// The admin loop's upstream client (subscriptions' own upstream calls go through it).
   UpstreamClient& admin_client() { return *admin_client_; }
   /// Answers one filter call of `client` on `chain`; `io` is the calling loop.

@@ -132,14 +132,15 @@ class SubscriptionService {
   size_t subscriptions() const { return total_.load(std::memory_order_relaxed); }
   /// Distinct feeds, in all.
   size_t feeds() const;
+  /// After a follower step of `chain` (admin loop; the follower's listener, tests call it): every
+  /// newHeads and logs feed of the chain advances.
+  void on_step(size_t chain, const ChainFollower::StepReport& report);
 
  private:
   struct ChainSeries;
   std::string subscribe(Connection& c, const jsonrpc::Call& call, SubscriptionKind kind, LogCriteria criteria);
   bool unsubscribe(Connection& c, const std::string& id);
   void release(Connection& c, Connection::Held& held, const std::string& id);
-  /// After a follower step of `chain` (admin loop): every newHeads and logs feed of it advances.
-  void on_step(size_t chain, const ChainFollower::StepReport& report);
   void advance_heads(const std::shared_ptr<Feed>& feed);
   boost::asio::awaitable<void> advance_logs(std::shared_ptr<Feed> feed);
   boost::asio::awaitable<void> run_pending(std::shared_ptr<Feed> feed);

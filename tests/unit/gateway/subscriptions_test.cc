@@ -1,11 +1,16 @@
 // What a newHeads feed sends for the follower's events (gapless back-fill, reorgs, a feed that fell
 // behind), the header object kept from a block, notification shapes, which subscriptions share a
-// feed, and eth_subscribe's params.
+// feed, and eth_subscribe's params; then the service itself: one feed fanned out to subscribers on
+// two loops, each notification once and in order with its own id, the per-connection limit,
+// unsubscribe, and a subscriber whose outbox refuses.
 #include "gateway/subscriptions.h"
 
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
+
+#include "gateway/chain_runtime.h"
+#include "gateway/metrics.h"
 
 using namespace nodeops;
 using namespace nodeops::gateway;
@@ -191,4 +196,140 @@ TEST(ParseSubscribe, RefusesWhatIsNotServedWithAClearMessage) {
   EXPECT_NE(why(R"(["newPendingTransactions",true])").find("full transactions"), std::string::npos);
   EXPECT_EQ(why(R"(["newPendingTransactions"])"), "");
   EXPECT_EQ(why(R"(["logs"])"), "");
+}
+
+// --- the service: fan-out over loops ------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kServiceConfig = R"(
+websocket: { max_subscriptions_per_connection: 2 }
+chains:
+  - name: eth
+    chain_id: 1
+    upstreams:
+      - { name: a, url: "http://127.0.0.1:9/" }
+)";
+
+// A connection's outbox that keeps what it is given; `refuse` makes it act as a connection being
+// closed for a slow consumer.
+struct FakeOutbox : http::WebSocketOutbox {
+  std::vector<std::string> pushed;
+  bool refuse = false;
+  bool push(http::WebSocketMessage m) override {
+    if (refuse) return false;
+    pushed.push_back(std::move(m.text));
+    return true;
+  }
+};
+
+jsonrpc::Call call_of(std::string_view method, std::string_view params) {
+  jsonrpc::Call c;
+  c.id = "1";
+  c.method = std::string(method);
+  c.params = params;
+  return c;
+}
+
+struct ServiceTest : ::testing::Test {
+  GatewayConfig config = parse_gateway_config(kServiceConfig, "test.yaml");
+  GatewayMetrics metrics{config};
+  std::vector<std::unique_ptr<ChainRuntime>> chains = make_chains(config, metrics);
+  asio::io_context admin, loop0, loop1;
+  FilterService filters{config, chains, metrics.registry(), admin};
+  SubscriptionService subs{config, chains, filters, metrics.registry(), admin, {&loop0, &loop1}};
+  FakeChain chain;
+
+  ServiceTest() {
+    chain.extend(11);
+    step(filters.follower(0), chain, chain.head());  // the follower holds block 10
+  }
+  // The id a subscribe call answered with (its `result`, as JSON).
+  static std::string id_of(const std::string& reply) {
+    auto at = reply.find("\"result\":");
+    return at == std::string::npos ? std::string() : reply.substr(at + 9, reply.size() - at - 10);
+  }
+  void advance(size_t blocks, uint8_t fork = 0) {
+    chain.extend(blocks, fork);
+    subs.on_step(0, step(filters.follower(0), chain, chain.head()));
+    for (auto* io : {&loop0, &loop1}) {
+      io->restart();
+      io->poll();
+    }
+  }
+  // The block numbers (and forks) of the newHeads notifications pushed for subscription `id`.
+  static std::vector<std::string> heads_for(const FakeOutbox& box, const std::string& id) {
+    std::vector<std::string> out;
+    for (const auto& m : box.pushed) {
+      auto prefix = R"({"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":)" + id + R"(,"result":)";
+      if (m.rfind(prefix, 0) != 0) continue;
+      out.push_back(m.substr(prefix.size(), m.size() - prefix.size() - 2));
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_F(ServiceTest, OneFeedFansOutToSubscribersOnEveryLoopOnceAndInOrder) {
+  auto box_a = std::make_shared<FakeOutbox>(), box_b = std::make_shared<FakeOutbox>();
+  auto a = subs.connect(*chains[0], 0, box_a);
+  auto b = subs.connect(*chains[0], 1, box_b);
+  auto id_a = id_of(subs.serve(*a, call_of("eth_subscribe", R"(["newHeads"])")));
+  auto id_b = id_of(subs.serve(*b, call_of("eth_subscribe", R"(["newHeads"])")));
+  ASSERT_FALSE(id_a.empty());
+  EXPECT_NE(id_a, id_b);
+  EXPECT_EQ(subs.feeds(), 1u);
+  EXPECT_EQ(subs.subscriptions(), 2u);
+  advance(1);  // 11
+  advance(3);  // 12..14: a jump, back-filled in order
+  chain.forks.resize(13);
+  advance(3, 1);  // 13 and 14 replaced, 15 added: the replaced heights again
+  std::vector<std::string> want = {head(11), head(12), head(13), head(14), head(13, 1), head(14, 1), head(15, 1)};
+  EXPECT_EQ(heads_for(*box_a, id_a), want);
+  EXPECT_EQ(heads_for(*box_b, id_b), want);
+  EXPECT_EQ(box_a->pushed.size(), want.size()) << "nothing for the other connection's subscription";
+}
+
+TEST_F(ServiceTest, ConnectionLimitUnsubscribeAndTheEndOfAConnection) {
+  auto box = std::make_shared<FakeOutbox>();
+  auto c = subs.connect(*chains[0], 0, box);
+  auto first = id_of(subs.serve(*c, call_of("eth_subscribe", R"(["newHeads"])")));
+  auto logs = id_of(subs.serve(*c, call_of("eth_subscribe", R"(["logs",{"address":"0x00000000000000000000000000000000000000aa"}])")));
+  EXPECT_EQ(subs.feeds(), 2u);
+  auto refused = subs.serve(*c, call_of("eth_subscribe", R"(["newHeads"])"));
+  EXPECT_NE(refused.find("-32005"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("max_subscriptions_per_connection"), std::string::npos) << refused;
+  std::string params = "[" + first + "]";
+  EXPECT_NE(subs.serve(*c, call_of("eth_unsubscribe", params)).find("\"result\":true"), std::string::npos);
+  EXPECT_NE(subs.serve(*c, call_of("eth_unsubscribe", params)).find("\"result\":false"), std::string::npos);
+  EXPECT_EQ(subs.feeds(), 1u) << "the last subscriber of a feed ends it";
+  advance(1);
+  EXPECT_TRUE(heads_for(*box, first).empty());
+  EXPECT_NE(id_of(subs.serve(*c, call_of("eth_subscribe", R"(["newHeads"])"))), "");
+  c.reset();  // the connection closed
+  EXPECT_EQ(subs.feeds(), 0u);
+  EXPECT_EQ(subs.subscriptions(), 0u);
+  (void)logs;
+}
+
+TEST_F(ServiceTest, ASubscriberWhoseOutboxRefusesDoesNotHoldTheOthersBack) {
+  auto slow = std::make_shared<FakeOutbox>(), fine = std::make_shared<FakeOutbox>();
+  auto s = subs.connect(*chains[0], 0, slow);
+  auto f = subs.connect(*chains[0], 0, fine);
+  subs.serve(*s, call_of("eth_subscribe", R"(["newHeads"])"));
+  auto id = id_of(subs.serve(*f, call_of("eth_subscribe", R"(["newHeads"])")));
+  slow->refuse = true;  // closed as a slow consumer: its session will end the subscription
+  advance(3);
+  EXPECT_EQ(heads_for(*fine, id), (std::vector<std::string>{head(11), head(12), head(13)}));
+  EXPECT_TRUE(slow->pushed.empty());
+}
+
+TEST_F(ServiceTest, SolanaCallsOnAnEvmChainAndBadParamsAreRefused) {
+  auto box = std::make_shared<FakeOutbox>();
+  auto c = subs.connect(*chains[0], 0, box);
+  EXPECT_NE(subs.serve(*c, call_of("slotSubscribe", "[]")).find("-32601"), std::string::npos);
+  EXPECT_NE(subs.serve(*c, call_of("eth_subscribe", R"(["syncing"])")).find("-32602"), std::string::npos);
+  EXPECT_NE(subs.serve(*c, call_of("eth_unsubscribe", "[]")).find("-32602"), std::string::npos);
+  EXPECT_EQ(subs.subscriptions(), 0u);
 }
