@@ -5,9 +5,10 @@
 // log of events: "block added" (number, hash) and "block removed".
 //
 // Consumers: the emulated filters (gateway/filters.h) read the log at each poll with a cursor of
-// their own. The WebSocket `newHeads`/`logs` subscriptions (issue 16) are meant to read the same
-// log: a push consumer keeps a cursor too and is woken by `on_step` after each published step;
-// removed events are what `logs` subscriptions send as `"removed": true`. Nothing here knows filters.
+// their own. The WebSocket `newHeads`/`logs` subscriptions (gateway/subscriptions.h) read the same
+// log: each feed keeps a cursor too and is woken by `on_step` after each step; added events carry
+// the block's header object (what `newHeads` sends), removed events are what `logs` subscriptions
+// send as `"removed": true`. Nothing here knows filters or subscriptions.
 //
 // Threads: step() and the run loop live on the admin loop (like the health tracker); events() is
 // read from any thread without locks (an atomic shared_ptr to an immutable snapshot);
