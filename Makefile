@@ -26,6 +26,7 @@ bench: build
 	@python3 bench/cache.py $(BUILD)/nodeops
 	@python3 bench/tls.py $(BUILD)/nodeops
 	@python3 bench/hostile.py memory $(BUILD)/nodeops
+	@bash bench/subs.sh $(BUILD)/nodeops
 
 # Ten minutes of load while an upstream cycles through every fault (SOAK_SECONDS to change).
 soak: build

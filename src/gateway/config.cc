@@ -351,6 +351,8 @@ void read_websocket(ConfigMap& root, GatewayConfig& cfg) {
   ws.max_message = wsm->size("max_message", ws.max_message);
   ws.max_send_queue = wsm->size("max_send_queue", ws.max_send_queue);
   ws.max_in_flight = static_cast<uint32_t>(wsm->integer("max_in_flight", ws.max_in_flight, 1, 10000));
+  ws.max_subscriptions_per_connection = static_cast<uint32_t>(
+      wsm->integer("max_subscriptions_per_connection", ws.max_subscriptions_per_connection, 0, 100000));
   ws.idle_timeout = wsm->duration("idle_timeout", ws.idle_timeout, Duration(1000));
   ws.ping_interval = wsm->duration("ping_interval", ws.ping_interval, Duration(100));
   ws.handshake_timeout = wsm->duration("handshake_timeout", ws.handshake_timeout, Duration(100));

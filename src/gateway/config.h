@@ -193,6 +193,7 @@ struct WebSocketConfig {
   uint64_t max_message = 1 << 20;         // one client message, all its frames; more: close 1009
   uint64_t max_send_queue = 4 << 20;      // bytes waiting to be sent to one client; more: close 1008
   uint32_t max_in_flight = 64;            // messages of one connection answered at once
+  uint32_t max_subscriptions_per_connection = 100;  // eth_subscribe/slotSubscribe held at once; more: -32005
   Duration idle_timeout{600000};          // no message either way: close 1000
   Duration ping_interval{20000};          // ping after this much client silence (below the ALB's 60 s)
   Duration handshake_timeout{10000};      // opening and closing handshakes

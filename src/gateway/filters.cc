@@ -104,25 +104,6 @@ std::string join_array(const std::vector<std::string>& items) {
   return out;
 }
 
-// The logs of one eth_getLogs-by-blockHash result that belong to that block, as raw objects;
-// nullopt when the result is not an array of log objects.
-std::optional<std::vector<std::string>> logs_of_block(std::string_view result, const BlockHash& block) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  simdjson::dom::array arr;
-  if (parser.parse(simdjson::padded_string(result)).get(doc) || doc.get_array().get(arr)) return std::nullopt;
-  std::vector<std::string> out;
-  for (auto item : arr) {
-    std::string_view hash;
-    if (!item.is_object() || item["blockHash"].get_string().get(hash)) return std::nullopt;
-    auto parsed = parse_block_hash(hash);
-    // A node that answers with another block's logs is not believed (it may be on another fork).
-    if (!parsed || *parsed != block) return std::nullopt;
-    out.push_back(simdjson::to_string(item));
-  }
-  return out;
-}
-
 }  // namespace
 
 // --- criteria ---------------------------------------------------------------------------------
@@ -170,6 +151,23 @@ std::string LogCriteria::params_for(const BlockHash& block) const {
   if (!address.empty()) out += ",\"address\":" + address;
   if (!topics.empty()) out += ",\"topics\":" + topics;
   out += "}]";
+  return out;
+}
+
+std::optional<std::vector<std::string>> logs_of_block(std::string_view result, const BlockHash& block) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array arr;
+  if (parser.parse(simdjson::padded_string(result)).get(doc) || doc.get_array().get(arr)) return std::nullopt;
+  std::vector<std::string> out;
+  for (auto item : arr) {
+    std::string_view hash;
+    if (!item.is_object() || item["blockHash"].get_string().get(hash)) return std::nullopt;
+    auto parsed = parse_block_hash(hash);
+    // A node that answers with another block's logs is not believed (it may be on another fork).
+    if (!parsed || *parsed != block) return std::nullopt;
+    out.push_back(simdjson::to_string(item));
+  }
   return out;
 }
 
@@ -352,6 +350,7 @@ struct FilterService::ChainState {
   metrics::Gauge* follower_running = nullptr;
   metrics::Counter* reorgs = nullptr;
   metrics::Counter* removed_blocks = nullptr;
+  metrics::Counter* backfilled = nullptr;
   log::Pow2Sampler dropped_log, fetch_log;
 
   explicit ChainState(ChainRuntime& c) : chain(c) {}
@@ -384,6 +383,11 @@ FilterService::FilterService(const GatewayConfig& config, std::vector<std::uniqu
       r.counter("nodeops_gateway_follower_reorgs_total", "Reorgs the chain's block follower saw.", {"chain"});
   auto& removed = r.counter("nodeops_gateway_follower_removed_blocks_total",
                             "Blocks the chain's follower saw removed by reorgs.", {"chain"});
+  auto& backfilled = r.counter("nodeops_gateway_follower_backfilled_blocks_total",
+                               "Blocks the chain's follower fetched below the pool's head to fill a gap (a new "
+                               "head more than one block ahead, a node that died or lagged), published in order "
+                               "before the newer ones.",
+                               {"chain"});
   auto timeout_for = [&](const ChainConfig& c) {
     return std::min(config.limits.upstream_timeout, c.health_interval * 2);
   };
@@ -404,6 +408,7 @@ FilterService::FilterService(const GatewayConfig& config, std::vector<std::uniqu
       st->follower_running = &running.labels({name});
       st->reorgs = &reorgs.labels({name});
       st->removed_blocks = &removed.labels({name});
+      st->backfilled = &backfilled.labels({name});
     }
     states_.push_back(std::move(st));
   }
@@ -415,6 +420,27 @@ bool FilterService::handles(std::string_view m) {
   return m == "eth_newFilter" || m == "eth_newBlockFilter" || m == "eth_newPendingTransactionFilter" ||
          m == "eth_getFilterChanges" || m == "eth_getFilterLogs" || m == "eth_uninstallFilter";
 }
+
+void FilterService::follow(ChainRuntime& chain) {
+  auto& st = *states_[chain.index];
+  if (!st.source) return;
+  size_t index = chain.index;
+  st.follower.ensure_running(
+      admin_io_, chain, *st.source, std::max(Duration(50), chain.config->health_interval / 2),
+      [this, index] { return table_.count_of_chain(index) > 0 || (push_.wanted && push_.wanted(index)); },
+      [this, &st, index](const ChainFollower::StepReport& report) {
+        // The expiry sweep rides on the follower: it runs exactly while there are filters.
+        sweep();
+        st.follower_running->set(report.running ? 1 : 0);
+        st.follower_head->set(static_cast<double>(report.head.value_or(0)));
+        st.reorgs->inc(static_cast<double>(report.reorgs));
+        st.removed_blocks->inc(static_cast<double>(report.removed_blocks));
+        st.backfilled->inc(static_cast<double>(report.backfilled));
+        if (push_.on_step) push_.on_step(index, report);
+      });
+}
+
+ChainFollower& FilterService::follower(size_t chain) { return states_.at(chain)->follower; }
 
 void FilterService::install_metrics(FilterKind kind, size_t chain, double delta) {
   states_[chain]->installed[static_cast<size_t>(kind)]->inc(delta);
@@ -464,18 +490,7 @@ asio::awaitable<FilterReply> FilterService::serve(asio::io_context& io, ChainRun
                       Outcome::failed);
     }
     install_metrics(kind, chain.index, 1);
-    size_t index = chain.index;
-    st.follower.ensure_running(
-        admin_io_, chain, *st.source, std::max(Duration(50), chain.config->health_interval / 2),
-        [this, index] { return table_.count_of_chain(index) > 0; },
-        [this, &st](const ChainFollower::StepReport& report) {
-          // The expiry sweep rides on the follower: it runs exactly while there are filters.
-          sweep();
-          st.follower_running->set(report.running ? 1 : 0);
-          st.follower_head->set(static_cast<double>(report.head.value_or(0)));
-          st.reorgs->inc(static_cast<double>(report.reorgs));
-          st.removed_blocks->inc(static_cast<double>(report.removed_blocks));
-        });
+    follow(chain);
     co_return FilterReply{jsonrpc::result_reply(call.id, "\"" + std::get<std::string>(installed) + "\"")};
   }
 

@@ -111,6 +111,9 @@ struct Filter {
 
 /// A log object with "removed": true.
 std::string mark_removed(std::string_view log);
+/// The logs of one eth_getLogs-by-blockHash result that belong to that block, as raw objects;
+/// nullopt when the result is not an array of log objects of that block (a node on another fork).
+std::optional<std::vector<std::string>> logs_of_block(std::string_view result, const BlockHash& block);
 
 /// @brief The installed filters of every chain: ids, expiry and the caps. Thread-safe.
 class FilterTable {
@@ -169,6 +172,22 @@ class FilterService {
 
   /// Whether `method` is a filter method this service answers.
   static bool handles(std::string_view method);
+
+  /// The other reader of the followers: the WebSocket subscriptions (gateway/subscriptions.h).
+  /// `wanted(chain)` keeps a chain's follower running besides its filters; `on_step(chain, report)`
+  /// runs on the admin loop after each of its steps. Set once, before traffic.
+  struct PushConsumer {
+    std::function<bool(size_t chain)> wanted;
+    std::function<void(size_t chain, const ChainFollower::StepReport&)> on_step;
+  };
+  void set_push_consumer(PushConsumer consumer) { push_ = std::move(consumer); }
+  /// Starts `chain`'s follower if it is not running (any thread); it runs while filters or the
+  /// push consumer want it. No-op for a chain that is not evm.
+  void follow(ChainRuntime& chain);
+  /// The chain's follower (its events are read from any thread; tests step it with a fake source).
+  ChainFollower& follower(size_t chain);
+  /// The admin loop's upstream client (subscriptions' own upstream calls go through it).
+  UpstreamClient& admin_client() { return *admin_client_; }
   /// Answers one filter call of `client` on `chain`; `io` is the calling loop.
   /// A poll waits (up to `deadline`, 1 s at most) for the follower to reach the highest block the
   /// client has been served (monotonic reads' ClientHeads): a client that saw block N through
@@ -191,6 +210,7 @@ class FilterService {
   FilterTable table_;
   std::unique_ptr<UpstreamClient> admin_client_;
   std::vector<std::unique_ptr<ChainState>> states_;
+  PushConsumer push_;
 };
 
 }  // namespace nodeops::gateway

@@ -74,7 +74,24 @@ std::optional<BlockHeader> parse_block_header(std::string_view result) {
   auto h = parse_block_hash(hash);
   auto p = parse_block_hash(parent);
   if (!n || !h || !p) return std::nullopt;
-  return BlockHeader{*n, *h, *p};
+  // geth's header object: the block's fields, in the node's order and bytes, without the body.
+  std::string json = "{";
+  simdjson::dom::object fields;
+  if (doc.get_object().get(fields)) return std::nullopt;
+  for (auto [key, value] : fields) {
+    if (key == "transactions" || key == "uncles" || key == "withdrawals" || key == "size" ||
+        key == "totalDifficulty" || key.find_first_of("\"\\") != std::string_view::npos ||
+        std::any_of(key.begin(), key.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+      continue;  // (a key that would need escaping is no header field)
+    }
+    if (json.size() > 1) json += ',';
+    json += '"';
+    json += key;
+    json += "\":";
+    json += simdjson::to_string(value);
+  }
+  json += '}';
+  return BlockHeader{*n, *h, *p, std::make_shared<const std::string>(std::move(json))};
 }
 
 std::span<const ChainEvent> ChainEvents::since(uint64_t seq) const {
@@ -110,6 +127,7 @@ asio::awaitable<std::optional<BlockHeader>> UpstreamBlockSource::block(uint64_t 
     if (reply.kind != jsonrpc::UpstreamReply::Kind::result) continue;
     auto header = parse_block_header(reply.payload);
     if (header && header->number == number) {
+      if (sticky_ && *sticky_ != u) ++switches_;
       sticky_ = u;
       co_return header;
     }
@@ -143,6 +161,7 @@ void ChainFollower::reset() {
 
 asio::awaitable<ChainFollower::StepReport> ChainFollower::step(BlockSource& source, uint64_t target) {
   StepReport report;
+  const uint64_t switches_before = source.switches();
   if (window_.empty()) {
     auto start = co_await source.block(target);
     if (start) {
@@ -150,6 +169,7 @@ asio::awaitable<ChainFollower::StepReport> ChainFollower::step(BlockSource& sour
       publish({});
       report.head = start->number;
     }
+    report.source_switches = source.switches() - switches_before;
     co_return report;
   }
   // Work on a copy: whatever a step cannot finish is not published half-done.
@@ -164,7 +184,8 @@ asio::awaitable<ChainFollower::StepReport> ChainFollower::step(BlockSource& sour
       ++fetched;
       if (next && next->parent == tip.hash) {
         window.push_back(*next);
-        fresh.push_back({ChainEvent::Kind::added, next->number, next->hash});
+        fresh.push_back({ChainEvent::Kind::added, next->number, next->hash, next->json});
+        if (next->number < target) ++report.backfilled;
         continue;
       }
     }
@@ -231,7 +252,7 @@ asio::awaitable<ChainFollower::StepReport> ChainFollower::step(BlockSource& sour
     }
     for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
       window.push_back(*it);
-      fresh.push_back({ChainEvent::Kind::added, it->number, it->hash});
+      fresh.push_back({ChainEvent::Kind::added, it->number, it->hash, it->json});
     }
     ++report.reorgs;
     report.removed_blocks += removed.size();
@@ -240,6 +261,7 @@ asio::awaitable<ChainFollower::StepReport> ChainFollower::step(BlockSource& sour
   window_ = std::move(window);
   if (!window_.empty()) report.head = window_.back().number;
   if (!fresh.empty()) publish(std::move(fresh));
+  report.source_switches = source.switches() - switches_before;
   co_return report;
 }
 
@@ -294,7 +316,8 @@ asio::awaitable<void> ChainFollower::run(asio::io_context& io, ChainRuntime& cha
     uint64_t target = std::max(health->best_head, wanted_.load());
     bool changed =
         !have_done || health->best_head != done_head || health->head_key != done_key || !tip || tip->number < target;
-    if (health->healthy > 0 && health->best_head > 0 && changed) {
+    // (A pool at genesis has best_head 0: the walk starts from block 0 then, so block 1 is sent.)
+    if (health->healthy > 0 && (health->best_head > 0 || (!tip && health->probed)) && changed) {
       StepReport report;
       try {
         report = co_await step(source, target);

@@ -5,9 +5,10 @@
 // log of events: "block added" (number, hash) and "block removed".
 //
 // Consumers: the emulated filters (gateway/filters.h) read the log at each poll with a cursor of
-// their own. The WebSocket `newHeads`/`logs` subscriptions (issue 16) are meant to read the same
-// log: a push consumer keeps a cursor too and is woken by `on_step` after each published step;
-// removed events are what `logs` subscriptions send as `"removed": true`. Nothing here knows filters.
+// their own. The WebSocket `newHeads`/`logs` subscriptions (gateway/subscriptions.h) read the same
+// log: each feed keeps a cursor too and is woken by `on_step` after each step; added events carry
+// the block's header object (what `newHeads` sends), removed events are what `logs` subscriptions
+// send as `"removed": true`. Nothing here knows filters or subscriptions.
 //
 // Threads: step() and the run loop live on the admin loop (like the health tracker); events() is
 // read from any thread without locks (an atomic shared_ptr to an immutable snapshot);
@@ -49,6 +50,9 @@ struct BlockHeader {
   uint64_t number = 0;
   BlockHash hash{};
   BlockHash parent{};
+  /// The header object as the node returned it (geth's newHeads shape: the block without its
+  /// transactions, uncles, withdrawals, size and totalDifficulty); null when not kept.
+  std::shared_ptr<const std::string> json;
 };
 
 /// @brief One change of the canonical chain. A reorg publishes the removed blocks (lowest first)
@@ -58,6 +62,8 @@ struct ChainEvent {
   Kind kind = Kind::added;
   uint64_t number = 0;
   BlockHash hash{};
+  /// Added blocks: the header object (BlockHeader::json), what `newHeads` subscribers are sent.
+  std::shared_ptr<const std::string> header;
 };
 
 /// @brief An immutable snapshot of the follower's recent events: sequence numbers
@@ -81,6 +87,9 @@ class BlockSource {
   /// The canonical block `number` as some node sees it now; nullopt when no node answered with
   /// one (not there yet, or every node failed).
   virtual boost::asio::awaitable<std::optional<BlockHeader>> block(uint64_t number) = 0;
+  /// How often the source has moved to another node because the one it used failed (the
+  /// subscriptions' "feed restarts"); 0 for sources that do not choose.
+  virtual uint64_t switches() const { return 0; }
 };
 
 /// @brief Asks the chain's healthy upstreams, sticking to one while it answers (nodes of one pool
@@ -90,6 +99,7 @@ class UpstreamBlockSource final : public BlockSource {
  public:
   UpstreamBlockSource(ChainRuntime& chain, UpstreamClient& client, Duration timeout);
   boost::asio::awaitable<std::optional<BlockHeader>> block(uint64_t number) override;
+  uint64_t switches() const override { return switches_; }
 
  private:
   ChainRuntime& chain_;
@@ -97,9 +107,11 @@ class UpstreamBlockSource final : public BlockSource {
   Duration timeout_;
   std::optional<size_t> sticky_;
   uint64_t next_id_ = 1;
+  uint64_t switches_ = 0;
 };
 
 /// Parses an eth_getBlockByNumber result (raw JSON); nullopt for null or anything malformed.
+/// The header object (BlockHeader::json) is kept too.
 std::optional<BlockHeader> parse_block_header(std::string_view result);
 
 class ChainFollower {
@@ -115,6 +127,8 @@ class ChainFollower {
     size_t reorgs = 0;          // reorgs seen in this step
     size_t removed_blocks = 0;  // blocks they removed
     bool running = true;        // false once, when the follower stops
+    size_t backfilled = 0;      // blocks added below the step's target: a gap filled in order
+    uint64_t source_switches = 0;  // times the block source moved to another node in this step
   };
   using Listener = std::function<void(const StepReport&)>;
 

@@ -18,6 +18,7 @@
 #include "gateway/reload.h"
 #include "gateway/router.h"
 #include "gateway/status.h"
+#include "gateway/subscriptions.h"
 #include "gateway/websocket.h"
 
 namespace nodeops::gateway {
@@ -55,10 +56,11 @@ int run_gateway(const GatewayConfig& config, const std::string& config_path) {
   for (unsigned i = 0; i < threads; ++i) router.attach_loop(i, *loops[i]);
   // Filters emulated by the gateway; their block followers run on the admin loop, only while a
   // chain has filters.
+  // (WebSocket subscriptions read the same followers: the service exists for them too.)
   std::unique_ptr<FilterService> filters;
-  if (config.filters.enabled) {
+  if (config.filters.enabled || config.websocket.enabled) {
     filters = std::make_unique<FilterService>(config, chains, metrics.registry(), admin_io);
-    router.use_filters(filters.get());
+    if (config.filters.enabled) router.use_filters(filters.get());
   }
   // Keys, limits, CORS, trusted proxies; a broken keys file throws ConfigError: the gateway does
   // not start without the keys it was told to require.
@@ -66,6 +68,12 @@ int run_gateway(const GatewayConfig& config, const std::string& config_path) {
   router.use_gate(&gate);
   // WebSocket on the traffic port: upgrades pass the same gate; messages are routed like POSTs.
   WebSocketService websocket(config, router, metrics.registry());
+  std::unique_ptr<SubscriptionService> subscriptions;
+  if (config.websocket.enabled) {
+    subscriptions = std::make_unique<SubscriptionService>(config, chains, *filters, metrics.registry(), admin_io,
+                                                          loop_ptrs);
+    websocket.use_subscriptions(subscriptions.get());
+  }
 
   std::vector<std::unique_ptr<HealthTracker>> trackers;
   for (auto& rt : chains) {

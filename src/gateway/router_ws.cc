@@ -15,12 +15,16 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Subscriptions need the gateway's own block follower (issue 16 items 3-4), which is not here yet;
-// a client that asks is told so, rather than "method not found" from the chain's policy.
+// A subscription call that reaches the router came in a batch (the WebSocket session serves one
+// sent as a message of its own, gateway/subscriptions.h) or the gateway serves none: a client is
+// told so, rather than "method not found" from the chain's policy.
 constexpr std::string_view kNoSubscriptions =
-    "subscriptions are not supported yet on this gateway; poll eth_blockNumber or eth_getLogs instead";
+    "subscription calls are served as a WebSocket message of their own, not in a batch";
 
-bool is_subscription(std::string_view method) { return method == "eth_subscribe" || method == "eth_unsubscribe"; }
+bool is_subscription(std::string_view method) {
+  return method == "eth_subscribe" || method == "eth_unsubscribe" || method == "slotSubscribe" ||
+         method == "slotUnsubscribe";
+}
 
 // Every call of a request answered with the same error (notifications get nothing); "" when none.
 std::string error_for_each(const jsonrpc::ParsedRequest& parsed, int code, std::string_view message) {

@@ -53,7 +53,7 @@ svg{display:block}
 footer{padding:0 28px 20px;color:var(--muted);font-size:12px}
 </style></head>
 <body>
-<header><h1>NodeOps gateway</h1><span id="meta">loading…</span></header>
+<header><h1>NodeOps gateway</h1><span id="meta">loading…</span><span id="ws" class="kv"></span></header>
 <div id="banner" role="alert"></div>
 <main id="chains"></main>
 <footer>Refreshes every 2 s from <code>/status</code>. Sparkline: <span class="legend"><i style="background:var(--head)"></i>head
@@ -248,7 +248,34 @@ function render(s) {
   banner.textContent = s.draining ? 'The gateway is draining: it finishes in-flight requests and stops.' : '';
 }
 
+// WebSocket connections and subscriptions by kind, read from the gateway's own /metrics.
+function sumOf(text, name) {
+  const out = {total: 0, by: {}};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (!isFinite(v)) continue;
+    out.total += v;
+    const kind = /kind="([^"]*)"/.exec(line);
+    if (kind) out.by[kind[1]] = (out.by[kind[1]] || 0) + v;
+  }
+  return out;
+}
+async function websockets() {
+  try {
+    const r = await fetch('/metrics', {cache: 'no-store'});
+    if (!r.ok) return;
+    const text = await r.text();
+    const conns = sumOf(text, 'nodeops_gateway_websocket_connections').total;
+    const subs = sumOf(text, 'nodeops_gateway_subscriptions');
+    const kinds = Object.entries(subs.by).filter(([, v]) => v > 0).map(([k, v]) => k + ' ' + v).join(', ');
+    document.getElementById('ws').textContent = 'WebSocket: ' + conns + (conns === 1 ? ' connection' : ' connections') +
+      ' · ' + subs.total + (subs.total === 1 ? ' subscription' : ' subscriptions') + (kinds ? ' (' + kinds + ')' : '');
+  } catch (e) { /* the banner reports an unreachable gateway */ }
+}
+
 async function tick() {
+  websockets();
   try {
     const r = await fetch('/status', {cache: 'no-store'});
     if (!r.ok) throw new Error('HTTP ' + r.status);

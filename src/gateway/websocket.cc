@@ -8,6 +8,7 @@
 
 #include "core/jsonrpc.h"
 #include "gateway/router.h"
+#include "gateway/subscriptions.h"
 
 namespace nodeops::gateway {
 
@@ -43,8 +44,14 @@ size_t ConnectionCounts::total() const {
 /// its slot in ConnectionCounts until the connection closes (or never opened: destroyed).
 class WebSocketService::Session final : public http::WebSocketSession {
  public:
-  Session(Router& router, ConnectionCounts& counts, ChainRuntime& chain, size_t loop, Admission admission)
-      : router_(router), counts_(counts), chain_(chain), loop_(loop), admission_(std::move(admission)) {
+  Session(Router& router, SubscriptionService* subscriptions, ConnectionCounts& counts, ChainRuntime& chain,
+          size_t loop, Admission admission)
+      : router_(router),
+        subscriptions_(subscriptions),
+        counts_(counts),
+        chain_(chain),
+        loop_(loop),
+        admission_(std::move(admission)) {
     // Views into the upgrade request, which is gone once the session runs.
     admission_.path = {};
     admission_.origin = {};
@@ -52,10 +59,21 @@ class WebSocketService::Session final : public http::WebSocketSession {
   }
   ~Session() override { release(); }
 
-  // The slot is the connection's: back as soon as it closes, even while its last calls finish.
-  void closed() override { release(); }
+  void opened(std::weak_ptr<http::WebSocketOutbox> outbox) override {
+    if (subscriptions_) subscribed_ = subscriptions_->connect(chain_, loop_, std::move(outbox));
+  }
+
+  // The slot is the connection's: back as soon as it closes, even while its last calls finish;
+  // its subscriptions end with it.
+  void closed() override {
+    subscribed_.reset();
+    release();
+  }
 
   boost::asio::awaitable<http::WebSocketMessage> on_message(std::string message) override {
+    if (subscribed_ && message.find("ubscribe") != std::string::npos) {
+      if (auto reply = serve_subscription(message)) co_return http::WebSocketMessage{std::move(*reply), nullptr};
+    }
     co_return co_await router_.serve_message(loop_, chain_, admission_, std::move(message));
   }
 
@@ -64,7 +82,35 @@ class WebSocketService::Session final : public http::WebSocketSession {
     if (!std::exchange(released_, true)) counts_.release(admission_.client);
   }
 
+  // A message that is one subscription call: its reply (empty for a notification). nullopt for
+  // anything else (a batch too), which the router answers.
+  std::optional<std::string> serve_subscription(const std::string& message) {
+    auto parsed = jsonrpc::parse_request(message, 1);
+    if (parsed.fatal || parsed.batch || parsed.calls.size() != 1) return std::nullopt;
+    auto& call = parsed.calls.front();
+    if (call.invalid || !SubscriptionService::handles(call.method)) return std::nullopt;
+    if (admission_.series) admission_.series->requests->inc();
+    if (router_.draining()) {
+      return call.notification() ? std::string()
+                                 : jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded,
+                                                        "the gateway is shutting down; reconnect and retry");
+    }
+    if (auto* gate = router_.gate()) {
+      Admission charged = admission_;
+      if (!gate->charge(charged, parsed.calls)) {
+        return call.notification()
+                   ? std::string()
+                   : jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded, "rate limit exceeded; retry later");
+      }
+      if (call.invalid) return call.notification() ? std::string() : jsonrpc::error_reply(call.id, call.invalid->first, call.invalid->second);
+    }
+    auto reply = subscriptions_->serve(*subscribed_, call);
+    return call.notification() ? std::string() : reply;
+  }
+
   Router& router_;
+  SubscriptionService* subscriptions_;
+  std::unique_ptr<SubscriptionService::Connection> subscribed_;
   ConnectionCounts& counts_;
   ChainRuntime& chain_;
   size_t loop_;
@@ -186,7 +232,7 @@ boost::asio::awaitable<http::WebSocketAccept> WebSocketService::accept(http::Req
       break;
   }
   http::WebSocketAccept a;
-  a.session = std::make_shared<Session>(router_, counts_, *chain, req.loop, std::move(admission));
+  a.session = std::make_shared<Session>(router_, subscriptions_, counts_, *chain, req.loop, std::move(admission));
   co_return a;
 }
 

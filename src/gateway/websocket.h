@@ -5,11 +5,11 @@
 // body and HTTP status a POST would get. Every message is then routed like a POST body by
 // Router::serve_message, replies sent as they complete (clients match them by id).
 //
-// Subscriptions (eth_subscribe/eth_unsubscribe) are answered -32601 for now. They will live in
-// Session: Session::opened() receives the connection's outbox (core/websocket.h), which a
-// subscription keeps (weak) and pushes notifications into from the connection's loop — the same
-// bounded queue as replies, so a subscriber that does not read is closed as a slow consumer like
-// any other; Session::closed() is where its subscriptions would end.
+// Subscriptions (eth_subscribe/eth_unsubscribe, slotSubscribe/slotUnsubscribe; a message of their
+// own, not in a batch) are the SubscriptionService's (gateway/subscriptions.h): Session::opened()
+// gives it the connection's outbox (core/websocket.h), which its feeds push notifications into from
+// the connection's loop — the same bounded queue as replies, so a subscriber that does not read is
+// closed as a slow consumer like any other; Session::closed() ends the connection's subscriptions.
 //
 // Metrics (registered at construction, every label value from the start): open connections,
 // messages in and out, forced closes by reason, bytes queued for clients, refused upgrades by
@@ -30,6 +30,7 @@
 namespace nodeops::gateway {
 
 class Router;
+class SubscriptionService;
 
 /// Why an upgrade was refused (the `reason` of nodeops_gateway_websocket_upgrades_refused_total).
 enum class UpgradeRefusal {
@@ -77,6 +78,10 @@ class WebSocketService {
   http::WebSocketOptions options();
   /// The gate and the limits for one upgrade request: a session, or the refusal.
   boost::asio::awaitable<http::WebSocketAccept> accept(http::Request& request);
+  /// Serves subscription calls from `subscriptions` (null: they are answered -32601).
+  void use_subscriptions(SubscriptionService* subscriptions) { subscriptions_ = subscriptions; }
+  /// Open WebSocket connections (the status page).
+  size_t connections() const { return counts_.total(); }
 
  private:
   class Session;
@@ -85,6 +90,7 @@ class WebSocketService {
 
   const GatewayConfig& config_;
   Router& router_;
+  SubscriptionService* subscriptions_ = nullptr;
   ConnectionCounts counts_;
   http::WebSocketMetrics series_;
   std::array<metrics::Counter*, kUpgradeRefusalNames.size()> refused_{};

@@ -225,10 +225,13 @@ def test_calls_batches_and_subscriptions_get_json_rpc_answers(gw):
             replies = json.loads(await ws.recv())
             assert [r["id"] for r in replies] == ["a", 2], "a batch in order, the notification unanswered"
             assert replies[1]["result"] == "1"
-            await ws.send(json.dumps(body("eth_subscribe", ["newHeads"], id=3)))
-            sub = json.loads(await ws.recv())
+            await ws.send(json.dumps([body("eth_subscribe", ["newHeads"], id=3)]))
+            sub = json.loads(await ws.recv())[0]
             assert sub["id"] == 3 and sub["error"]["code"] == -32601, sub
-            assert "not supported yet" in sub["error"]["message"]
+            assert "not in a batch" in sub["error"]["message"], "subscriptions are messages of their own"
+            await ws.send(json.dumps(body("eth_subscribe", ["newHeads"], id=33)))
+            sub = json.loads(await ws.recv())
+            assert sub["id"] == 33 and sub["result"].startswith("0x"), sub
             await ws.send("{not json")
             assert json.loads(await ws.recv())["error"]["code"] == -32700
             await ws.send(json.dumps(body("admin_peers", id=4)))

@@ -1,6 +1,6 @@
 // ethers v6's WebSocketProvider through the gateway's WebSocket: reads, then a transfer confirmed
-// by polling eth_getTransactionReceipt over the same connection. (tx.wait() would subscribe to
-// newHeads with eth_subscribe, which the gateway does not serve yet.) Prints one JSON line.
+// by polling eth_getTransactionReceipt over the same connection (tx.wait() subscribing to newHeads
+// is covered by tests/integration/test_gateway_subscriptions.py). Prints one JSON line.
 //   node ws_dapp.js WS_URL
 const { ethers } = require(process.env.ETHERS_PATH);
 
