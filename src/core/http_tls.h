@@ -1,0 +1,79 @@
+// Client-facing TLS for the HTTP server (installs without a TLS-terminating load balancer): the
+// server's certificate and key, loaded from PEM files and reloaded when they change on disk.
+//
+// cert-manager renews a certificate into a mounted Kubernetes Secret by swapping a symlink: the
+// watch reads both files every `interval` and, when their bytes changed, builds a new TLS context.
+// New connections get the new context; open ones keep the one they were accepted with, so a
+// renewal drops nothing. A pair that does not load (a half-written file, a key that does not
+// match) is logged and counted, and the previous certificate stays in use; it is tried again only
+// once the files change again, so a broken Secret costs one log line, not one per interval.
+//
+// Protocol: TLS 1.2 and 1.3 only, OpenSSL's default (modern) cipher lists, ALPN `http/1.1`.
+//
+// Metrics (registered at construction):
+//   nodeops_gateway_tls_certificate_expiry_timestamp_seconds  notAfter of the certificate served
+//   nodeops_gateway_tls_certificate_reloads_total{result=ok|error}
+//
+// Threads: current() from any traffic loop; check() and watch() on one loop (the admin loop).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "core/units.h"
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace nodeops::metrics {
+class Counter;
+class Gauge;
+class Registry;
+}  // namespace nodeops::metrics
+
+namespace nodeops::http {
+
+/// @brief A loaded certificate chain and key as a server TLS context, with the certificate's expiry.
+struct ServerTlsContext {
+  std::shared_ptr<boost::asio::ssl::context> context;
+  double not_after = 0;  // Unix seconds
+  std::string subject;   // for log lines
+};
+
+/// Loads `cert_file` (PEM chain, leaf first) and `key_file` (PEM private key) and checks that they
+/// belong together. nullopt with `why` set (OpenSSL's reason, never key bytes) when they do not load.
+std::optional<ServerTlsContext> load_server_tls(const std::string& cert_file, const std::string& key_file,
+                                                std::string* why);
+
+/// @brief The certificate the server presents, reloaded when its files change.
+class ServerCertificate {
+ public:
+  /// Loads the pair now: throws std::runtime_error saying why when it does not load.
+  ServerCertificate(std::string cert_file, std::string key_file, metrics::Registry& registry);
+  ~ServerCertificate();
+
+  /// The context for a new connection.
+  std::shared_ptr<boost::asio::ssl::context> current() const;
+  /// Reloads when the files' bytes changed; true when a new certificate is in use.
+  bool check();
+  /// Calls check() every `interval` on `io` until the io_context stops.
+  void watch(boost::asio::io_context& io, Duration interval);
+
+ private:
+  std::string read_both() const;
+
+  std::string cert_file_, key_file_;
+  std::string seen_;  // both files' bytes at the last attempt (hashed: they hold a key)
+  mutable std::mutex mu_;
+  std::shared_ptr<boost::asio::ssl::context> current_;
+  metrics::Gauge* expiry_;
+  metrics::Counter* reload_ok_;
+  metrics::Counter* reload_error_;
+};
+
+}  // namespace nodeops::http
