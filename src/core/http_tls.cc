@@ -88,23 +88,31 @@ std::optional<ServerTlsContext> load_server_tls(const std::string& cert_file, co
   return out;
 }
 
-ServerCertificate::ServerCertificate(std::string cert_file, std::string key_file, metrics::Registry& registry)
-    : cert_file_(std::move(cert_file)), key_file_(std::move(key_file)) {
-  expiry_ = &registry
-                 .gauge("nodeops_gateway_tls_certificate_expiry_timestamp_seconds",
-                        "When the certificate served to clients expires (notAfter, Unix seconds).")
-                 .labels({});
+CertificateMetrics CertificateMetrics::declare(metrics::Registry& registry) {
+  CertificateMetrics m;
+  m.expiry = &registry.gauge("nodeops_gateway_tls_certificate_expiry_timestamp_seconds",
+                             "When the certificate served to clients expires (notAfter, Unix seconds); no sample "
+                             "without client-facing TLS.");
   auto& reloads = registry.counter("nodeops_gateway_tls_certificate_reloads_total",
                                    "Reloads of the client-facing certificate after its files changed, by result "
                                    "(ok, error: the previous certificate stays in use).",
                                    {"result"});
-  reload_ok_ = &reloads.labels({"ok"});
-  reload_error_ = &reloads.labels({"error"});
+  m.reload_ok = &reloads.labels({"ok"});
+  m.reload_error = &reloads.labels({"error"});
+  return m;
+}
+
+ServerCertificate::ServerCertificate(std::string cert_file, std::string key_file, CertificateMetrics metrics)
+    : cert_file_(std::move(cert_file)),
+      key_file_(std::move(key_file)),
+      reload_ok_(metrics.reload_ok),
+      reload_error_(metrics.reload_error) {
   seen_ = digest(read_both());
   std::string why;
   auto loaded = load_server_tls(cert_file_, key_file_, &why);
   if (!loaded) throw std::runtime_error(why);
   current_ = loaded->context;
+  expiry_ = &metrics.expiry->labels({});
   expiry_->set(loaded->not_after);
 }
 

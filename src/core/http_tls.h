@@ -10,7 +10,8 @@
 //
 // Protocol: TLS 1.2 and 1.3 only, OpenSSL's default (modern) cipher lists, ALPN `http/1.1`.
 //
-// Metrics (registered at construction):
+// Metrics (CertificateMetrics::declare, whether TLS is on or not, so that rules and dashboards find
+// the families; the expiry has a sample only while a certificate is served):
 //   nodeops_gateway_tls_certificate_expiry_timestamp_seconds  notAfter of the certificate served
 //   nodeops_gateway_tls_certificate_reloads_total{result=ok|error}
 //
@@ -30,11 +31,7 @@ namespace boost::asio::ssl {
 class context;
 }
 
-namespace nodeops::metrics {
-class Counter;
-class Gauge;
-class Registry;
-}  // namespace nodeops::metrics
+#include "core/metrics.h"
 
 namespace nodeops::http {
 
@@ -50,11 +47,19 @@ struct ServerTlsContext {
 std::optional<ServerTlsContext> load_server_tls(const std::string& cert_file, const std::string& key_file,
                                                 std::string* why);
 
+/// @brief The families a served certificate reports in.
+struct CertificateMetrics {
+  metrics::Family<metrics::Gauge>* expiry = nullptr;  // its one series appears with a certificate
+  metrics::Counter* reload_ok = nullptr;
+  metrics::Counter* reload_error = nullptr;
+  static CertificateMetrics declare(metrics::Registry& registry);
+};
+
 /// @brief The certificate the server presents, reloaded when its files change.
 class ServerCertificate {
  public:
   /// Loads the pair now: throws std::runtime_error saying why when it does not load.
-  ServerCertificate(std::string cert_file, std::string key_file, metrics::Registry& registry);
+  ServerCertificate(std::string cert_file, std::string key_file, CertificateMetrics metrics);
   ~ServerCertificate();
 
   /// The context for a new connection.

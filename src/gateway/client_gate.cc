@@ -72,7 +72,12 @@ ClientGate::ClientGate(const GatewayConfig& config, metrics::Registry& r)
     last = now;
   });
   anonymous_ = &series_for("anonymous");
-  if (!config.rate_limits.redis.empty()) shared_ = std::make_unique<SharedRateLimiter>(config.rate_limits, r);
+  auto shared_metrics = SharedLimitMetrics::declare(r);
+  if (!config.rate_limits.redis.empty())
+    shared_ = std::make_unique<SharedRateLimiter>(config.rate_limits, shared_metrics);
+  r.on_collect([this, connected = shared_metrics.connected] {
+    connected->set(shared_ ? static_cast<double>(shared_->connected()) : 0);
+  });
   if (mode_ != "off") {
     KeyStore::Hooks hooks;
     hooks.prepare = [this](KeySet& next, const KeySet* previous) {

@@ -77,10 +77,11 @@ int run_gateway(const GatewayConfig& config) {
 
   // Client-facing TLS: the pair was checked with the config; it may have changed since.
   std::unique_ptr<http::ServerCertificate> certificate;
+  auto certificate_metrics = http::CertificateMetrics::declare(metrics.registry());
   if (config.tls.enabled()) {
     try {
       certificate = std::make_unique<http::ServerCertificate>(config.tls.cert_file, config.tls.key_file,
-                                                              metrics.registry());
+                                                              certificate_metrics);
     } catch (const std::exception& e) {
       log::error("cannot load the TLS certificate", {{"error", e.what()}});
       return 1;

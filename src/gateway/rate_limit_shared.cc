@@ -33,26 +33,34 @@ std::string millis(double ms) { return fmt::format("{:.3f}", ms); }
 
 }  // namespace
 
-SharedRateLimiter::SharedRateLimiter(const RateLimitConfig& config, metrics::Registry& registry)
-    : timeout_(config.redis_timeout) {
-  std::string why;
-  if (auto a = redis::parse_address(config.redis, &why)) address_ = *a;
+SharedLimitMetrics SharedLimitMetrics::declare(metrics::Registry& registry) {
+  SharedLimitMetrics m;
   auto& failures = registry.counter(
       "nodeops_gateway_rate_limit_redis_failures_total",
       "Requests whose shared rate limit could not be checked in Redis (rate_limits.redis), by reason (down: not "
       "connected; error: no answer within rate_limits.redis_timeout, or an error answer); they were charged to this "
       "replica's local buckets instead.",
       {"reason"});
-  failures_down_ = &failures.labels({"down"});
-  failures_error_ = &failures.labels({"error"});
-  auto& connected = registry.gauge("nodeops_gateway_rate_limit_redis_connected",
-                                   "Traffic loops whose connection to the shared rate limits' Redis is up.")
-                        .labels({});
-  registry.on_collect([this, &connected] {
-    size_t up = 0;
-    for (const auto& c : clients_) up += c->connected() ? 1 : 0;
-    connected.set(static_cast<double>(up));
-  });
+  m.failures_down = &failures.labels({"down"});
+  m.failures_error = &failures.labels({"error"});
+  m.connected = &registry
+                     .gauge("nodeops_gateway_rate_limit_redis_connected",
+                            "Traffic loops whose connection to the shared rate limits' Redis is up (0 without "
+                            "rate_limits.redis).")
+                     .labels({});
+  return m;
+}
+
+SharedRateLimiter::SharedRateLimiter(const RateLimitConfig& config, SharedLimitMetrics metrics)
+    : timeout_(config.redis_timeout), failures_down_(metrics.failures_down), failures_error_(metrics.failures_error) {
+  std::string why;
+  if (auto a = redis::parse_address(config.redis, &why)) address_ = *a;
+}
+
+size_t SharedRateLimiter::connected() const {
+  size_t up = 0;
+  for (const auto& c : clients_) up += c->connected() ? 1 : 0;
+  return up;
 }
 
 SharedRateLimiter::~SharedRateLimiter() = default;

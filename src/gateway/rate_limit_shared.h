@@ -33,6 +33,15 @@
 
 namespace nodeops::gateway {
 
+/// @brief The shared limits' families, declared by the client gate whether sharing is on or not
+/// (every series at 0 from the start).
+struct SharedLimitMetrics {
+  metrics::Counter* failures_down = nullptr;
+  metrics::Counter* failures_error = nullptr;
+  metrics::Gauge* connected = nullptr;
+  static SharedLimitMetrics declare(metrics::Registry& registry);
+};
+
 /// @brief The answer of the shared bucket.
 struct SharedTake {
   enum class Result { taken, refused, unavailable };
@@ -43,7 +52,7 @@ struct SharedTake {
 class SharedRateLimiter {
  public:
   /// `config.redis` must be set (validated with the config).
-  SharedRateLimiter(const RateLimitConfig& config, metrics::Registry& registry);
+  SharedRateLimiter(const RateLimitConfig& config, SharedLimitMetrics metrics);
   ~SharedRateLimiter();
 
   /// One Redis connection per traffic loop, in loop order; they connect once the loops run.
@@ -51,6 +60,8 @@ class SharedRateLimiter {
   /// Takes `cost` tokens from the shared bucket `bucket` (e.g. "k:<key name>", "ip:<address>")
   /// whose rate is `rate`; on loop `loop`.
   boost::asio::awaitable<SharedTake> take(size_t loop, std::string_view bucket, BucketRate rate, double cost);
+  /// Traffic loops whose connection is up (any thread: for the metrics).
+  size_t connected() const;
 
  private:
   void failed(bool connected);
