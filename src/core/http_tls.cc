@@ -53,8 +53,30 @@ std::string digest(const std::string& bytes) {
 
 }  // namespace
 
+namespace {
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+}  // namespace
+
 std::optional<ServerTlsContext> load_server_tls(const std::string& cert_file, const std::string& key_file,
                                                 std::string* why) {
+  auto cert = read_file(cert_file);
+  auto key = read_file(key_file);
+  if (!cert || !key) {
+    if (why) *why = "cannot read " + (cert ? key_file : cert_file);
+    return std::nullopt;
+  }
+  return load_server_tls_pem(*cert, *key, cert_file, key_file, why);
+}
+
+std::optional<ServerTlsContext> load_server_tls_pem(std::string_view cert_pem, std::string_view key_pem,
+                                                    const std::string& cert_file, const std::string& key_file,
+                                                    std::string* why) {
   auto fail = [&](std::string reason) -> std::optional<ServerTlsContext> {
     if (why) *why = std::move(reason);
     return std::nullopt;
@@ -67,9 +89,9 @@ std::optional<ServerTlsContext> load_server_tls(const std::string& cert_file, co
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_alpn_select_cb(native, select_http11, nullptr);
   boost::system::error_code ec;
-  ctx->use_certificate_chain_file(cert_file, ec);
+  ctx->use_certificate_chain(boost::asio::buffer(cert_pem.data(), cert_pem.size()), ec);
   if (ec) return fail("cannot load certificate " + cert_file + ": " + openssl_reason(ec.message()));
-  ctx->use_private_key_file(key_file, ssl::context::pem, ec);
+  ctx->use_private_key(boost::asio::buffer(key_pem.data(), key_pem.size()), ssl::context::pem, ec);
   if (ec) return fail("cannot load private key " + key_file + ": " + openssl_reason(ec.message()));
   if (SSL_CTX_check_private_key(native) != 1) {
     return fail("private key " + key_file + " does not match certificate " + cert_file + ": " +
@@ -107,9 +129,10 @@ ServerCertificate::ServerCertificate(std::string cert_file, std::string key_file
       key_file_(std::move(key_file)),
       reload_ok_(metrics.reload_ok),
       reload_error_(metrics.reload_error) {
-  seen_ = digest(read_both());
+  auto pem = read_both();
+  seen_ = digest(pem.cert + '\0' + pem.key);
   std::string why;
-  auto loaded = load_server_tls(cert_file_, key_file_, &why);
+  auto loaded = load_server_tls_pem(pem.cert, pem.key, cert_file_, key_file_, &why);
   if (!loaded) throw std::runtime_error(why);
   current_ = loaded->context;
   expiry_ = &metrics.expiry->labels({});
@@ -123,24 +146,18 @@ std::shared_ptr<ssl::context> ServerCertificate::current() const {
   return current_;
 }
 
-std::string ServerCertificate::read_both() const {
-  std::string out;
-  for (const auto* path : {&cert_file_, &key_file_}) {
-    std::ifstream in(*path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    out += s.str();
-    out += '\0';
-  }
-  return out;
+ServerCertificate::Pem ServerCertificate::read_both() const {
+  return {read_file(cert_file_).value_or(""), read_file(key_file_).value_or("")};
 }
 
 bool ServerCertificate::check() {
-  auto now = digest(read_both());
+  auto pem = read_both();
+  auto now = digest(pem.cert + '\0' + pem.key);
   if (now == seen_) return false;
-  seen_ = now;
   std::string why;
-  auto loaded = load_server_tls(cert_file_, key_file_, &why);
+  auto loaded = load_server_tls_pem(pem.cert, pem.key, cert_file_, key_file_, &why);
+  if (!loaded && !(read_both() == pem)) return false;  // caught mid-swap: read again next time
+  seen_ = now;
   if (!loaded) {
     reload_error_->inc();
     log::error("TLS certificate rejected; the previous one stays in use", {{"cert_file", cert_file_}, {"error", why}});

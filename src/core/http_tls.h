@@ -46,6 +46,10 @@ struct ServerTlsContext {
 /// belong together. nullopt with `why` set (OpenSSL's reason, never key bytes) when they do not load.
 std::optional<ServerTlsContext> load_server_tls(const std::string& cert_file, const std::string& key_file,
                                                 std::string* why);
+/// The same from the files' bytes (`cert_file` and `key_file` only name them in `why`).
+std::optional<ServerTlsContext> load_server_tls_pem(std::string_view cert_pem, std::string_view key_pem,
+                                                    const std::string& cert_file, const std::string& key_file,
+                                                    std::string* why);
 
 /// @brief The families a served certificate reports in.
 struct CertificateMetrics {
@@ -64,13 +68,19 @@ class ServerCertificate {
 
   /// The context for a new connection.
   std::shared_ptr<boost::asio::ssl::context> current() const;
-  /// Reloads when the files' bytes changed; true when a new certificate is in use.
+  /// Reloads when the files' bytes changed; true when a new certificate is in use. A pair that
+  /// does not load while the files are still changing (read between a swap's two renames) is
+  /// not an error yet: the next check reads them again.
   bool check();
   /// Calls check() every `interval` on `io` until the io_context stops.
   void watch(boost::asio::io_context& io, Duration interval);
 
  private:
-  std::string read_both() const;
+  struct Pem {
+    std::string cert, key;
+    bool operator==(const Pem&) const = default;
+  };
+  Pem read_both() const;
 
   std::string cert_file_, key_file_;
   std::string seen_;  // both files' bytes at the last attempt (hashed: they hold a key)

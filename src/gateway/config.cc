@@ -318,7 +318,8 @@ void read_listen_tls(ConfigMap& root, GatewayConfig& cfg) {
     } else if (!readable_pem(tls.key_file, &why)) {
       t->error("key_file", why);
     } else if (!http::load_server_tls(tls.cert_file, tls.key_file, &why)) {
-      t->error(why.find("private key") == 0 ? "key_file" : "cert_file", why);
+      bool key = why.starts_with("private key") || why.starts_with("cannot load private key");
+      t->error(key ? "key_file" : "cert_file", why);
     }
   }
   t->finish();
