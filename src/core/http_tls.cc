@@ -92,7 +92,13 @@ std::optional<ServerTlsContext> load_server_tls_pem(std::string_view cert_pem, s
   ctx->use_certificate_chain(boost::asio::buffer(cert_pem.data(), cert_pem.size()), ec);
   if (ec) return fail("cannot load certificate " + cert_file + ": " + openssl_reason(ec.message()));
   ctx->use_private_key(boost::asio::buffer(key_pem.data(), key_pem.size()), ssl::context::pem, ec);
-  if (ec) return fail("cannot load private key " + key_file + ": " + openssl_reason(ec.message()));
+  if (ec) {
+    auto reason = openssl_reason(ec.message());
+    // OpenSSL checks the key against the certificate as it loads it.
+    if (reason.find("mismatch") != std::string::npos)
+      return fail("private key " + key_file + " does not match certificate " + cert_file + ": " + reason);
+    return fail("cannot load private key " + key_file + ": " + reason);
+  }
   if (SSL_CTX_check_private_key(native) != 1) {
     return fail("private key " + key_file + " does not match certificate " + cert_file + ": " +
                 openssl_reason("key values mismatch"));

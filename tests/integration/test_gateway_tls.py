@@ -229,4 +229,4 @@ def test_a_broken_certificate_at_start_is_a_config_error(ca, tmp_path, case):
     for args in (["check-config", str(config)], ["gateway", "--config", str(config)]):
         out = subprocess.run([str(NODEOPS_BIN), *args], capture_output=True, text=True, timeout=30)
         assert out.returncode == 2, f"{args}: {out.returncode} {out.stderr}"
-        assert re.search(rf"gw\.yaml:4: {re.escape(tls[1])}: .*{tls[2]}", out.stderr), out.stderr
+        assert re.search(rf"gw\.yaml:3: {re.escape(tls[1])}: .*{tls[2]}", out.stderr), out.stderr
