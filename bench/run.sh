@@ -15,7 +15,9 @@
 #                             (the gateway with upstream batching off) and gateway-edge (the gateway
 #                             with an API key required, token buckets, trusted proxies and CORS), and
 #                             gateway-edge-shared (the same with the key's bucket in a local
-#                             redis-server: rate_limits.redis, one Lua call per request)
+#                             redis-server: rate_limits.redis, one Lua call per request), and
+#                             gateway-tls (bench/gateway.yaml with client-facing TLS: wrk over https,
+#                             a throwaway self-signed certificate)
 #   BENCH_METHOD [blockNumber]  the call every request makes: blockNumber or getBalance
 #   BENCH_PIN_WRK, BENCH_PIN_ANVIL, BENCH_PIN_TARGET
 #                             taskset CPU lists (e.g. 1, 0, 0); empty = not pinned (the default)
@@ -63,6 +65,7 @@ for t in $TARGETS; do
     nginx) [[ -x $NGINX ]] || die "nginx not found at $NGINX" ;;
     haproxy) command -v "$HAPROXY" >/dev/null || die "haproxy not found" ;;
     gateway|gateway-unbatched|gateway-edge) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
+    gateway-tls) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
     gateway-edge-shared) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)"
       command -v redis-server >/dev/null || die "redis-server not found (make bootstrap installs it)" ;;
     *) die "unknown target '$t' in BENCH_TARGETS" ;;
@@ -136,7 +139,7 @@ free_port() {
 }
 
 # BENCH_AUTH: the Authorization header of every request (set for gateway-edge only; post.lua sends it too).
-rpc() { curl -sS --max-time 2 -X POST -H 'Content-Type: application/json' ${BENCH_AUTH:+-H "Authorization: $BENCH_AUTH"} --data "$BODY" "$1"; }
+rpc() { curl -ksS --max-time 2 -X POST -H 'Content-Type: application/json' ${BENCH_AUTH:+-H "Authorization: $BENCH_AUTH"} --data "$BODY" "$1"; }
 
 # wait_rpc NAME URL PID: until URL answers eth_blockNumber with a result (15 s at most).
 wait_rpc() {
@@ -257,6 +260,17 @@ start_target() {
       fill bench/gateway_edge.yaml "$TMP/gateway-edge-shared.yaml" "$port" "$(free_port)"
       sed -i "/^  global_rps:/a\\  redis: \"redis://127.0.0.1:$REDIS_PORT/0\"" "$TMP/gateway-edge-shared.yaml"
       start gateway-edge-shared "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway-edge-shared.yaml"
+      ;;
+    gateway-tls)
+      [[ -f $TMP/tls.crt ]] || openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+        -keyout "$TMP/tls.key" -out "$TMP/tls.crt" >/dev/null 2>&1 || die "openssl could not make a certificate"
+      fill bench/gateway.yaml "$TMP/gateway-tls.yaml" "$port" "$(free_port)"
+      printf 'tls: { cert_file: %s, key_file: %s }\n' "$TMP/tls.crt" "$TMP/tls.key" >>"$TMP/gateway-tls.yaml"
+      start gateway-tls "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway-tls.yaml"
+      TARGET_PID=$STARTED_PID
+      URL="https://127.0.0.1:$port/"
+      wait_rpc "$name" "$URL" "$TARGET_PID"
+      return 0
       ;;
   esac
   TARGET_PID=$STARTED_PID
@@ -382,6 +396,10 @@ fi
 if [[ -n ${RPS[gateway-edge]:-} && -n ${RPS[gateway-edge-shared]:-} ]]; then
   SUMMARY+="${SUMMARY:+
 }- shared limits (one Redis round trip per request)/local buckets throughput: **$(ratio "${RPS[gateway-edge-shared]}" "${RPS[gateway-edge]}")**; p50 $(ms "${P50[gateway-edge-shared]}") vs $(ms "${P50[gateway-edge]}") ms, p99 $(ms "${P99[gateway-edge-shared]}") vs $(ms "${P99[gateway-edge]}") ms; proxy CPU per request: ${CPU[gateway-edge-shared]} vs ${CPU[gateway-edge]} µs"
+fi
+if [[ -n ${RPS[gateway]:-} && -n ${RPS[gateway-tls]:-} ]]; then
+  SUMMARY+="${SUMMARY:+
+}- client-facing TLS (keep-alive, relayed over a socket pair)/plain throughput: **$(ratio "${RPS[gateway-tls]}" "${RPS[gateway]}")**; p50 $(ms "${P50[gateway-tls]}") vs $(ms "${P50[gateway]}") ms; proxy CPU per request: ${CPU[gateway-tls]} vs ${CPU[gateway]} µs"
 fi
 if [[ -n ${RPS[gateway]:-} && -n ${RPS[haproxy]:-} ]]; then
   SUMMARY+="
