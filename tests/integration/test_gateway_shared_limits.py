@@ -93,7 +93,8 @@ def test_a_client_at_twice_its_limit_across_two_replicas_gets_its_limit_in_total
         print(f"{who}: shared: {passed} passed ({per_gw}), {limited} limited in {elapsed:.2f}s; "
               f"expected about {expected:.0f}")
         assert 0.75 * expected <= passed <= 1.2 * expected + 2, (passed, expected)
-        assert all(p > 0 for p in per_gw), per_gw
+        # Which replica's calls pass is the phase of the refill against the alternation (a
+        # token comes every 100 ms, calls every 50 ms): only the total is the client's limit.
         for g in gws:
             m = g.metrics()
             assert metric_value(m, FAILURES, reason="down") == 0 and metric_value(m, FAILURES, reason="error") == 0
