@@ -21,6 +21,7 @@ import os
 import pathlib
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -230,3 +231,35 @@ def test_a_broken_certificate_at_start_is_a_config_error(ca, tmp_path, case):
         out = subprocess.run([str(NODEOPS_BIN), *args], capture_output=True, text=True, timeout=30)
         assert out.returncode == 2, f"{args}: {out.returncode} {out.stderr}"
         assert re.search(rf"gw\.yaml:3: {re.escape(tls[1])}: .*{tls[2]}", out.stderr), out.stderr
+
+
+def test_sigterm_drains_tls_connections(ca, anvil, tmp_path):
+    """An idle keep-alive TLS connection and an open wss connection do not hold the drain: the
+    gateway exits 0 well before limits.drain_timeout (20 s), closing both."""
+    cert, key = ca.issue("drain", "DNS:localhost")
+    mount = SecretMount(tmp_path / "secret")
+    mount.publish(cert, key)
+    gw = Nodeops.gateway(tls_config(anvil, mount))
+    port = port_of(gw)
+    ctx = client_context(ca)
+    conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=10)
+    assert call(conn)["result"] == "0x1"
+
+    async def drained_ws():
+        async with websockets.connect(f"wss://localhost:{port}/eth", ssl=ctx, open_timeout=10) as ws:
+            await ws.send(json.dumps({"jsonrpc": "2.0", "method": "eth_chainId", "id": 1}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["result"] == "0x1"
+            gw.signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(ws.recv(), 15)
+            except websockets.ConnectionClosed as e:
+                return e.rcvd.code if e.rcvd else None
+        return None
+
+    try:
+        assert asyncio.run(drained_ws()) == 1001  # going away
+        assert gw.proc.wait(15) == 0
+        assert "gateway stopped" in gw.log()
+    finally:
+        conn.close()
+        gw.stop()
