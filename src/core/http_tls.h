@@ -19,7 +19,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-
 #include <memory>
 #include <mutex>
 #include <optional>

@@ -18,10 +18,9 @@
 // Threads: one Redis connection per traffic loop; take() runs on the loop it names.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-
-#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
