@@ -416,7 +416,9 @@ def gateway():
             timeseries("Client TLS certificate: days to expiry, reloads", [
                 ("min by (pod) (nodeops_gateway_tls_certificate_expiry_timestamp_seconds - time()) / 86400", "days left {{pod}}"),
                 ("sum by (result) (increase(nodeops_gateway_tls_certificate_reloads_total[$__rate_interval]))",
-                 "reloads {{result}}")], unit="none", w=12,
+                 "reloads {{result}}"),
+                ("sum(rate(nodeops_gateway_tls_handshake_failures_total[$__rate_interval]))", "failed handshakes/s")],
+                unit="none", w=12,
                 desc="With `tls:` (no ALB): the certificate served to clients. Alerts: "
                      "NodeOpsGatewayCertificateExpiringSoon (14 days), NodeOpsGatewayCertificateExpiring (3 days)."),
             row("Response cache"),

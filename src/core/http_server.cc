@@ -396,7 +396,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         entry->deadline.arm(Clock::now() + std::chrono::seconds(1));
         co_await tls.async_shutdown(io::nothrow);
         entry->deadline.disarm();
-      } else if (hec) {
+      } else if (hec || entry->deadline.passed) {
+        opt.tls->handshake_failed();
         log::debug("TLS handshake failed", {{"peer", remote}, {"error", hec.message()}});
       }
     } catch (const std::exception& e) {

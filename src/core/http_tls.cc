@@ -127,6 +127,11 @@ CertificateMetrics CertificateMetrics::declare(metrics::Registry& registry) {
                                    {"result"});
   m.reload_ok = &reloads.labels({"ok"});
   m.reload_error = &reloads.labels({"error"});
+  m.handshake_failures = &registry
+                              .counter("nodeops_gateway_tls_handshake_failures_total",
+                                       "Client connections closed before their TLS handshake completed (no common "
+                                       "protocol or cipher, plain HTTP on the TLS port, too slow: limits.read_timeout).")
+                              .labels({});
   return m;
 }
 
@@ -134,7 +139,8 @@ ServerCertificate::ServerCertificate(std::string cert_file, std::string key_file
     : cert_file_(std::move(cert_file)),
       key_file_(std::move(key_file)),
       reload_ok_(metrics.reload_ok),
-      reload_error_(metrics.reload_error) {
+      reload_error_(metrics.reload_error),
+      handshake_failures_(metrics.handshake_failures) {
   auto pem = read_both();
   seen_ = digest(pem.cert + '\0' + pem.key);
   std::string why;
@@ -180,6 +186,8 @@ bool ServerCertificate::check() {
                                          {"not_after", static_cast<int64_t>(loaded->not_after)}});
   return true;
 }
+
+void ServerCertificate::handshake_failed() { handshake_failures_->inc(); }
 
 void ServerCertificate::watch(boost::asio::io_context& io, Duration interval) {
   namespace asio = boost::asio;

@@ -14,6 +14,7 @@
 // the families; the expiry has a sample only while a certificate is served):
 //   nodeops_gateway_tls_certificate_expiry_timestamp_seconds  notAfter of the certificate served
 //   nodeops_gateway_tls_certificate_reloads_total{result=ok|error}
+//   nodeops_gateway_tls_handshake_failures_total  connections closed before their handshake completed
 //
 // Threads: current() from any traffic loop; check() and watch() on one loop (the admin loop).
 #pragma once
@@ -55,6 +56,7 @@ struct CertificateMetrics {
   metrics::Family<metrics::Gauge>* expiry = nullptr;  // its one series appears with a certificate
   metrics::Counter* reload_ok = nullptr;
   metrics::Counter* reload_error = nullptr;
+  metrics::Counter* handshake_failures = nullptr;
   static CertificateMetrics declare(metrics::Registry& registry);
 };
 
@@ -73,6 +75,8 @@ class ServerCertificate {
   bool check();
   /// Calls check() every `interval` on `io` until the io_context stops.
   void watch(boost::asio::io_context& io, Duration interval);
+  /// A client's handshake failed or timed out (any thread): counted, not logged (clients choose).
+  void handshake_failed();
 
  private:
   struct Pem {
@@ -88,6 +92,7 @@ class ServerCertificate {
   metrics::Gauge* expiry_;
   metrics::Counter* reload_ok_;
   metrics::Counter* reload_error_;
+  metrics::Counter* handshake_failures_;
 };
 
 }  // namespace nodeops::http

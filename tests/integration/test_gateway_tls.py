@@ -155,6 +155,8 @@ def test_https_and_wss_with_keep_alive_and_a_renewal_that_drops_nothing(ca, anvi
             assert not got.startswith(b"HTTP/1.1 200"), got
 
         metrics = gw.metrics()
+        # The TLS 1.1 attempt and the plain HTTP request never completed a handshake.
+        assert metric_value(metrics, "nodeops_gateway_tls_handshake_failures_total") >= 2
         assert metric_value(metrics, EXPIRY) == ca.not_after(first_cert)
         assert metric_value(metrics, RELOADS, result="ok") == 0
         assert metric_value(metrics, RELOADS, result="error") == 0
