@@ -109,7 +109,7 @@ def test_a_client_at_twice_its_limit_across_two_replicas_gets_its_limit_in_total
     try:
         passed, limited, elapsed, per_gw = load(gws, 2 * RPS, 6, headers)
         print(f"{who}: per replica: {passed} passed ({per_gw}), {limited} limited")
-        assert passed >= 0.9 * (2 * RPS * 6), (passed, "without sharing each replica lets its half through")
+        assert passed >= 0.8 * (2 * RPS * 6), (passed, "without sharing each replica lets its half through")
     finally:
         for g in gws:
             g.stop()
