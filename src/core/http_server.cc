@@ -367,7 +367,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         plain.non_blocking(true, ec);  // for io::write_now
         asio::co_spawn(*loop.io, session(loop, std::move(plain), remote), asio::detached);
         auto to_server = [&]() -> asio::awaitable<void> {
-          std::array<char, 16384> buf;
+          std::array<char, 4096> buf;  // requests are small; each idle connection holds this
           for (;;) {
             auto [rec, n] = co_await tls.async_read_some(asio::buffer(buf), io::nothrow);
             if (rec || n == 0) break;
