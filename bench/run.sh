@@ -13,7 +13,11 @@
 #   BENCH_WORKERS [nproc]     worker processes/threads of every proxy (nginx, HAProxy, gateway)
 #   BENCH_TARGETS             subset/order of "direct nginx haproxy gateway"; also gateway-unbatched
 #                             (the gateway with upstream batching off) and gateway-edge (the gateway
-#                             with an API key required, token buckets, trusted proxies and CORS)
+#                             with an API key required, token buckets, trusted proxies and CORS), and
+#                             gateway-edge-shared (the same with the key's bucket in a local
+#                             redis-server: rate_limits.redis, one Lua call per request), and
+#                             gateway-tls (bench/gateway.yaml with client-facing TLS: wrk over https,
+#                             a throwaway self-signed certificate)
 #   BENCH_METHOD [blockNumber]  the call every request makes: blockNumber or getBalance
 #   BENCH_PIN_WRK, BENCH_PIN_ANVIL, BENCH_PIN_TARGET
 #                             taskset CPU lists (e.g. 1, 0, 0); empty = not pinned (the default)
@@ -61,6 +65,9 @@ for t in $TARGETS; do
     nginx) [[ -x $NGINX ]] || die "nginx not found at $NGINX" ;;
     haproxy) command -v "$HAPROXY" >/dev/null || die "haproxy not found" ;;
     gateway|gateway-unbatched|gateway-edge) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
+    gateway-tls) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
+    gateway-edge-shared) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)"
+      command -v redis-server >/dev/null || die "redis-server not found (make bootstrap installs it)" ;;
     *) die "unknown target '$t' in BENCH_TARGETS" ;;
   esac
 done
@@ -132,7 +139,7 @@ free_port() {
 }
 
 # BENCH_AUTH: the Authorization header of every request (set for gateway-edge only; post.lua sends it too).
-rpc() { curl -sS --max-time 2 -X POST -H 'Content-Type: application/json' ${BENCH_AUTH:+-H "Authorization: $BENCH_AUTH"} --data "$BODY" "$1"; }
+rpc() { curl -ksS --max-time 2 -X POST -H 'Content-Type: application/json' ${BENCH_AUTH:+-H "Authorization: $BENCH_AUTH"} --data "$BODY" "$1"; }
 
 # wait_rpc NAME URL PID: until URL answers eth_blockNumber with a result (15 s at most).
 wait_rpc() {
@@ -239,6 +246,31 @@ start_target() {
       export BENCH_AUTH="Bearer $key"
       fill bench/gateway_edge.yaml "$TMP/gateway-edge.yaml" "$port" "$(free_port)"
       start gateway-edge "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway-edge.yaml"
+      ;;
+    gateway-edge-shared)
+      local key="bench-$RANDOM$RANDOM"
+      printf 'keys:\n  - name: bench\n    sha256: %s\n    rps: 1000000000\n' \
+        "$(printf %s "$key" | sha256sum | cut -d' ' -f1)" >"$TMP/keys.yaml"
+      export BENCH_AUTH="Bearer $key"
+      if [[ -z ${REDIS_PORT:-} ]]; then  # one redis-server for every round, on the upstream's CPUs
+        REDIS_PORT=$(free_port)
+        start redis "$PIN_ANVIL" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no
+        for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+      fi
+      fill bench/gateway_edge.yaml "$TMP/gateway-edge-shared.yaml" "$port" "$(free_port)"
+      sed -i "/^  global_rps:/a\\  redis: \"redis://127.0.0.1:$REDIS_PORT/0\"" "$TMP/gateway-edge-shared.yaml"
+      start gateway-edge-shared "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway-edge-shared.yaml"
+      ;;
+    gateway-tls)
+      [[ -f $TMP/tls.crt ]] || openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+        -keyout "$TMP/tls.key" -out "$TMP/tls.crt" >/dev/null 2>&1 || die "openssl could not make a certificate"
+      fill bench/gateway.yaml "$TMP/gateway-tls.yaml" "$port" "$(free_port)"
+      printf 'tls: { cert_file: %s, key_file: %s }\n' "$TMP/tls.crt" "$TMP/tls.key" >>"$TMP/gateway-tls.yaml"
+      start gateway-tls "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway-tls.yaml"
+      TARGET_PID=$STARTED_PID
+      URL="https://127.0.0.1:$port/"
+      wait_rpc "$name" "$URL" "$TARGET_PID"
+      return 0
       ;;
   esac
   TARGET_PID=$STARTED_PID
@@ -360,6 +392,14 @@ if [[ -n ${RPS[gateway]:-} && -n ${RPS[gateway-edge]:-} ]]; then
   edge_ratio=$(ratio "${RPS[gateway-edge]}" "${RPS[gateway]}")
   SUMMARY+="${SUMMARY:+
 }- gateway-edge/gateway throughput: **$edge_ratio** (issue 17: auth + rate limiting cost ≤ 5% of req/s: $(awk -v r="$edge_ratio" 'BEGIN { print (r >= 0.95 ? "met" : "not met") }')); proxy CPU per request: ${CPU[gateway-edge]} vs ${CPU[gateway]} µs"
+fi
+if [[ -n ${RPS[gateway-edge]:-} && -n ${RPS[gateway-edge-shared]:-} ]]; then
+  SUMMARY+="${SUMMARY:+
+}- shared limits (one Redis round trip per request)/local buckets throughput: **$(ratio "${RPS[gateway-edge-shared]}" "${RPS[gateway-edge]}")**; p50 $(ms "${P50[gateway-edge-shared]}") vs $(ms "${P50[gateway-edge]}") ms, p99 $(ms "${P99[gateway-edge-shared]}") vs $(ms "${P99[gateway-edge]}") ms; proxy CPU per request: ${CPU[gateway-edge-shared]} vs ${CPU[gateway-edge]} µs"
+fi
+if [[ -n ${RPS[gateway]:-} && -n ${RPS[gateway-tls]:-} ]]; then
+  SUMMARY+="${SUMMARY:+
+}- client-facing TLS (keep-alive, relayed over a socket pair)/plain throughput: **$(ratio "${RPS[gateway-tls]}" "${RPS[gateway]}")**; p50 $(ms "${P50[gateway-tls]}") vs $(ms "${P50[gateway]}") ms; proxy CPU per request: ${CPU[gateway-tls]} vs ${CPU[gateway]} µs"
 fi
 if [[ -n ${RPS[gateway]:-} && -n ${RPS[haproxy]:-} ]]; then
   SUMMARY+="

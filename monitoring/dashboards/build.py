@@ -374,6 +374,16 @@ def gateway():
             ], w=12, rename={"Value #A": "info", "Value #B": "healthy", "Value #C": "connections"}),
             timeseries("Healthy upstreams per chain", [(
                 f"min by (chain) (nodeops_gateway_chain_healthy_upstreams{{{SEL}}})", "{{chain}}")], unit="none", w=12),
+            timeseries("Calls/s by upstream tier in use", [(
+                f"sum by (chain, tier) (rate(nodeops_gateway_tier_requests_total{{{SEL}}}[$__rate_interval]))",
+                "{{chain}} {{tier}}")], unit="reqps", w=12, stack=True,
+                desc="Which tier answers: primary (own nodes) or fallback (paid providers, cost). "
+                     "Alert: NodeOpsGatewayFallbackInUse."),
+            timeseries("Fallback share per chain (cost)", [(
+                f'sum by (chain) (rate(nodeops_gateway_tier_requests_total{{{SEL}, tier="fallback"}}[$__rate_interval]))'
+                f" / sum by (chain) (rate(nodeops_gateway_tier_requests_total{{{SEL}}}[$__rate_interval]))",
+                "{{chain}}")], unit="percentunit", w=12, min=0, max=1,
+                desc="Share of calls a fallback provider answered; above 5% for 30 minutes fires NodeOpsGatewayFallbackInUse."),
             row("Clients (API keys, rate limits, CORS)"),
             timeseries("Client requests/s per API key", [(
                 "sum by (key) (rate(nodeops_gateway_client_requests_total[$__rate_interval]))", "{{key}}")],
@@ -397,6 +407,20 @@ def gateway():
                 ("sum(nodeops_gateway_rate_limit_tracked_addresses)", "tracked"),
                 ("sum(rate(nodeops_gateway_rate_limit_evictions_total[$__rate_interval]))", "evictions/s")], w=12,
                 desc="Per-address buckets, at most rate_limits.max_tracked_ips per replica."),
+            timeseries("Shared rate limits: Redis connections, failures/s", [
+                ("sum by (pod) (nodeops_gateway_rate_limit_redis_connected)", "connected loops {{pod}}"),
+                ("sum by (reason) (rate(nodeops_gateway_rate_limit_redis_failures_total[$__rate_interval]))",
+                 "failed open {{reason}}")], w=12,
+                desc="With rate_limits.redis: requests that could not be checked in Redis were charged to the "
+                     "replica's local buckets (limits then hold per replica). Alert: NodeOpsGatewaySharedRateLimitsDown."),
+            timeseries("Client TLS certificate: days to expiry, reloads", [
+                ("min by (pod) (nodeops_gateway_tls_certificate_expiry_timestamp_seconds - time()) / 86400", "days left {{pod}}"),
+                ("sum by (result) (increase(nodeops_gateway_tls_certificate_reloads_total[$__rate_interval]))",
+                 "reloads {{result}}"),
+                ("sum(rate(nodeops_gateway_tls_handshake_failures_total[$__rate_interval]))", "failed handshakes/s")],
+                unit="none", w=12,
+                desc="With `tls:` (no ALB): the certificate served to clients. Alerts: "
+                     "NodeOpsGatewayCertificateExpiringSoon (14 days), NodeOpsGatewayCertificateExpiring (3 days)."),
             row("Response cache"),
             timeseries("Cache hit ratio per chain and class", [(
                 f'sum by (chain, class) (rate(nodeops_gateway_cache_requests_total{{{SEL}, result="hit"}}[$__rate_interval]))'

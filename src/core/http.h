@@ -76,6 +76,8 @@ using UpgradeHandler = std::function<asio::awaitable<WebSocketAccept>(Request&)>
 
 /// @brief WebSocket on a server's port. Without it an upgrade request goes to the Handler as an
 /// ordinary request.
+class ServerCertificate;  // core/http_tls.h
+
 struct WebSocketOptions {
   UpgradeHandler accept;
   WebSocketLimits limits;
@@ -99,6 +101,9 @@ struct ServerOptions {
   metrics::Counter* refused_counter = nullptr;
   /// Unset: no WebSocket (an upgrade request is an ordinary request to the handler).
   std::optional<WebSocketOptions> websocket;
+  /// Set: every connection speaks TLS (https, wss) with this certificate as it is when the
+  /// connection is accepted. The certificate must outlive the server.
+  ServerCertificate* tls = nullptr;
 };
 
 /// @brief An HTTP/1.1 server over a set of event loops.

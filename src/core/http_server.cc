@@ -1,12 +1,17 @@
 #include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include <sys/socket.h>
 
 #include <list>
 
 #include "core/http.h"
 #include "core/http_io.h"
 #include "core/http_message.h"
+#include "core/http_tls.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/websocket_server.h"
@@ -197,13 +202,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     co_return true;
   }
 
-  asio::awaitable<void> session(Loop& loop, io::Socket socket) {
+  // `remote`: the client's address when the socket is not the client's own (a TLS connection's
+  // plain side, below); empty: the socket's peer.
+  asio::awaitable<void> session(Loop& loop, io::Socket socket, std::string remote = {}) {
     auto self = shared_from_this();
     auto entry = loop.conns.insert(loop.conns.end(), Loop::Conn{&socket});
     connections.fetch_add(1, std::memory_order_relaxed);
     if (opt.connections_gauge) opt.connections_gauge->inc();
-    std::string remote;
-    {
+    if (remote.empty()) {
       boost::system::error_code ec;
       auto ep = socket.remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string();
@@ -319,6 +325,92 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                              std::move(accepted.session), draining);
   }
 
+  // Client-facing TLS. The handshake is done here; then the decrypted bytes are relayed, both
+  // ways, to an ordinary session() over a socket pair. Why a relay and not a session over a TLS
+  // stream: the session writes straight to a non-blocking socket (io::write_now, one sendmsg per
+  // small answer) and hands its socket to the WebSocket side (websocket.cc), neither of which a
+  // TLS stream allows; the relay keeps keep-alive, pipelining, WebSocket, timeouts and drain one
+  // code path for both, at the price of one local copy per byte (bench/RESULTS.md).
+  // The relay's own entry in the loop's list lets the sweep bound its handshake and its writes
+  // to the client (a client that stops reading cannot hold it); it is not counted as a connection:
+  // the session it feeds is.
+  asio::awaitable<void> tls_session(Loop& loop, io::Socket socket) {
+    using namespace asio::experimental::awaitable_operators;
+    auto self = shared_from_this();
+    std::string remote;
+    {
+      boost::system::error_code ec;
+      auto ep = socket.remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string();
+    }
+    auto context = opt.tls->current();  // this connection keeps it across a certificate reload
+    asio::ssl::stream<io::Socket> tls(std::move(socket), *context);
+    auto entry = loop.conns.insert(loop.conns.end(), Loop::Conn{&tls.next_layer()});
+    entry->busy = true;
+    bool handshaking = true;
+    entry->drain = [&tls, &handshaking] {
+      boost::system::error_code ignored;
+      if (handshaking) tls.next_layer().cancel(ignored);
+    };
+    io::Socket relay(*loop.io);
+    try {
+      entry->deadline.arm(Clock::now() + opt.read_timeout);
+      auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::server, io::nothrow);
+      entry->deadline.disarm();
+      handshaking = false;
+      int fds[2];
+      if (!hec && !entry->deadline.passed &&
+          ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0) {
+        io::Socket plain(*loop.io);
+        boost::system::error_code ec;
+        // Both ends are AF_UNIX; the socket type only needs read, write, shutdown and cancel.
+        plain.assign(tcp::v4(), fds[0], ec);
+        relay.assign(tcp::v4(), fds[1], ec);
+        plain.non_blocking(true, ec);  // for io::write_now
+        asio::co_spawn(*loop.io, session(loop, std::move(plain), remote), asio::detached);
+        auto to_server = [&]() -> asio::awaitable<void> {
+          std::array<char, 4096> buf;  // requests are small; each idle connection holds this
+          for (;;) {
+            auto [rec, n] = co_await tls.async_read_some(asio::buffer(buf), io::nothrow);
+            if (rec || n == 0) break;
+            auto [wec, wn] = co_await asio::async_write(relay, asio::buffer(buf.data(), n), io::nothrow);
+            if (wec) break;
+          }
+          boost::system::error_code ignored;
+          relay.shutdown(tcp::socket::shutdown_send, ignored);  // the session reads the client's end
+        };
+        auto to_client = [&]() -> asio::awaitable<void> {
+          std::array<char, 16384> buf;
+          for (;;) {
+            auto [rec, n] = co_await relay.async_read_some(asio::buffer(buf), io::nothrow);
+            if (rec || n == 0) break;
+            entry->deadline.arm(Clock::now() + opt.write_timeout);
+            auto [wec, wn] = co_await asio::async_write(tls, asio::buffer(buf.data(), n), io::nothrow);
+            entry->deadline.disarm();
+            if (wec || entry->deadline.passed) break;
+          }
+          // The session closed (or the client is gone): stop reading from the client.
+          boost::system::error_code ignored;
+          tls.next_layer().cancel(ignored);
+        };
+        co_await (to_server() && to_client());
+        // close_notify, so that the client knows the answer was complete; bounded.
+        entry->deadline.arm(Clock::now() + std::chrono::seconds(1));
+        co_await tls.async_shutdown(io::nothrow);
+        entry->deadline.disarm();
+      } else if (hec || entry->deadline.passed) {
+        opt.tls->handshake_failed();
+        log::debug("TLS handshake failed", {{"peer", remote}, {"error", hec.message()}});
+      }
+    } catch (const std::exception& e) {
+      log::warn("TLS connection ended by an error", {{"error", e.what()}});
+    }
+    boost::system::error_code ignored;
+    relay.close(ignored);
+    tls.next_layer().close(ignored);
+    loop.conns.erase(entry);
+  }
+
   asio::awaitable<void> accept_loop(Loop& loop) {
     auto self = shared_from_this();
     while (loop.acceptor && loop.acceptor->is_open()) {
@@ -337,6 +429,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
+      if (opt.tls) {
+        asio::co_spawn(*loop.io, tls_session(loop, std::move(socket)), asio::detached);
+        continue;
+      }
       socket.non_blocking(true, ec);  // for io::write_now
       asio::co_spawn(*loop.io, session(loop, std::move(socket)), asio::detached);
     }

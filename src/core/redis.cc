@@ -57,10 +57,14 @@ void append_bulk(std::string& out, std::string_view s) {
   out += "\r\n";
 }
 
-std::string command(std::initializer_list<std::string_view> args) {
+std::string command(std::span<const std::string_view> args) {
   std::string out = "*" + std::to_string(args.size()) + "\r\n";
   for (auto a : args) append_bulk(out, a);
   return out;
+}
+
+std::string command(std::initializer_list<std::string_view> args) {
+  return command(std::span<const std::string_view>(args.begin(), args.size()));
 }
 
 // One RESP2 reply parsed from the front of a buffer.
@@ -262,11 +266,17 @@ void Client::start() { asio::co_spawn(impl_->io, Impl::run(impl_), asio::detache
 bool Client::connected() const { return impl_->up; }
 
 asio::awaitable<Lookup> Client::get(std::string_view key, Duration timeout) {
+  std::array<std::string_view, 2> args{"GET", key};
+  co_return co_await call(args, timeout);
+}
+
+asio::awaitable<Lookup> Client::call(std::span<const std::string_view> args, Duration timeout) {
   auto impl = impl_;
+  std::string encoded = command(args);  // `args` belongs to the caller: encoded before anything else
   if (!impl->up || impl->pending.size() >= impl->opt.max_pending) co_return Lookup{};
   auto slot = std::make_shared<Impl::Slot>(impl->io);
   slot->wake.expires_after(timeout);
-  impl->send(command({"GET", key}), slot);
+  impl->send(std::move(encoded), slot);
   co_await slot->wake.async_wait(kNothrow);
   if (!slot->done) {
     slot->done = true;  // too slow: its answer, when it comes, is dropped

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "core/units.h"
@@ -49,6 +50,10 @@ class Client {
   /// Connects, and keeps reconnecting, until the client is destroyed.
   void start();
   boost::asio::awaitable<Lookup> get(std::string_view key, Duration timeout);
+  /// Any command whose answer is a bulk string, e.g. EVAL of a script that returns one (the shared
+  /// rate limits, gateway/rate_limit_shared.h); answered like get(): hit with the string, miss on
+  /// a nil, error when Redis is down, slow, or answers with an error.
+  boost::asio::awaitable<Lookup> call(std::span<const std::string_view> args, Duration timeout);
   /// Stores `value` with a time to live; fire and forget. False when it could not be sent.
   bool set(std::string_view key, std::string_view value, Duration ttl);
   bool connected() const;

@@ -72,6 +72,12 @@ ClientGate::ClientGate(const GatewayConfig& config, metrics::Registry& r)
     last = now;
   });
   anonymous_ = &series_for("anonymous");
+  auto shared_metrics = SharedLimitMetrics::declare(r);
+  if (!config.rate_limits.redis.empty())
+    shared_ = std::make_unique<SharedRateLimiter>(config.rate_limits, shared_metrics);
+  r.on_collect([this, connected = shared_metrics.connected] {
+    connected->set(shared_ ? static_cast<double>(shared_->connected()) : 0);
+  });
   if (mode_ != "off") {
     KeyStore::Hooks hooks;
     hooks.prepare = [this](KeySet& next, const KeySet* previous) {
@@ -98,6 +104,10 @@ ClientGate::ClientGate(const GatewayConfig& config, metrics::Registry& r)
 
 void ClientGate::start(boost::asio::io_context& admin) {
   if (keys_) keys_->watch(admin, reload_interval_);
+}
+
+void ClientGate::attach_loops(const std::vector<boost::asio::io_context*>& loops) {
+  if (shared_) shared_->attach_loops(loops);
 }
 
 const ClientSeries& ClientGate::series_for(const std::string& name) {
@@ -128,6 +138,7 @@ void ClientGate::refuse(Admission& a, Rejection why, int status, int code, std::
 Admission ClientGate::admit(const http::Request& req, std::string_view path) {
   Admission a;
   a.client = client_address(req);
+  a.loop = req.loop;
   a.path = path;
   a.series = anonymous_;
   // CORS first: a preflight carries no key, and a page from an origin we refuse gets nothing.
@@ -183,7 +194,7 @@ bool ClientGate::check_chain(Admission& a, std::string_view chain) {
   return false;
 }
 
-bool ClientGate::charge(Admission& a, std::vector<jsonrpc::Call>& calls) {
+boost::asio::awaitable<bool> ClientGate::charge(Admission& a, std::vector<jsonrpc::Call>& calls) {
   double cost = 0;
   for (auto& call : calls) {
     if (call.invalid) continue;
@@ -194,12 +205,38 @@ bool ClientGate::charge(Admission& a, std::vector<jsonrpc::Call>& calls) {
     }
     cost += limiter_.weights().of(call.method);
   }
-  auto no = limiter_.take(a.key ? a.key->bucket.get() : nullptr, a.client, cost, LimitClock::now());
-  if (!no) return true;
+  TokenBucket* key_bucket = a.key ? a.key->bucket.get() : nullptr;
+  std::optional<Refusal> no;
+  // Shared: the client's own bucket is in Redis; the global cap stays this replica's. Redis
+  // unavailable: the local buckets decide (fail open to per-replica limits).
+  BucketRate shared_rate;
+  std::string bucket;
+  if (shared_ && cost > 0) {
+    if (key_bucket) {
+      shared_rate = a.key->rate;
+      bucket = "key:" + a.key->name;
+    } else if (limiter_.addresses()) {  // as locally: a key without its own limit counts by address
+      shared_rate = limiter_.addresses()->rate();
+      bucket = "ip:" + a.client;
+    }
+  }
+  if (!bucket.empty()) {
+    auto taken = co_await shared_->take(a.loop, bucket, shared_rate, cost);
+    if (taken.result == SharedTake::Result::refused) {
+      no = Refusal{key_bucket ? Refusal::Scope::key : Refusal::Scope::address, taken.retry_after_seconds};
+    } else if (taken.result == SharedTake::Result::taken) {
+      no = limiter_.take_global(cost, LimitClock::now());
+    } else {
+      no = limiter_.take(key_bucket, a.client, cost, LimitClock::now());
+    }
+  } else {
+    no = limiter_.take(key_bucket, a.client, cost, LimitClock::now());
+  }
+  if (!no) co_return true;
   refuse(a, Rejection::rate_limited, 429, jsonrpc::kLimitExceeded, "rate limit exceeded; retry later");
   a.answer->headers.emplace_back(
       "Retry-After", std::to_string(std::max<int64_t>(1, static_cast<int64_t>(std::ceil(no->retry_after_seconds)))));
-  return false;
+  co_return false;
 }
 
 void ClientGate::finish(const Admission& a, http::Response& r) const {

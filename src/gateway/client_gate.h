@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <map>
 #include <memory>
@@ -30,6 +31,7 @@
 #include "gateway/config.h"
 #include "gateway/cors.h"
 #include "gateway/rate_limit.h"
+#include "gateway/rate_limit_shared.h"
 
 namespace nodeops::gateway {
 
@@ -46,6 +48,7 @@ struct ClientSeries {
 /// @brief What the gate knows about one request while it is served.
 struct Admission {
   std::string client;                  // the client's address (trusted_proxies applied)
+  size_t loop = 0;                     // the traffic loop serving it (shared limits use its Redis connection)
   std::string_view path;               // the request's path without its key segment
   std::string_view origin;             // the CORS origin answers must name; empty: not a CORS request
   std::shared_ptr<const KeySet> keys;  // keeps `key` alive
@@ -62,6 +65,8 @@ class ClientGate {
   ClientGate(const GatewayConfig& config, metrics::Registry& registry);
   /// Starts watching the keys file on `admin` (the admin loop).
   void start(boost::asio::io_context& admin);
+  /// The traffic loops, in order: with rate_limits.redis, each gets its connection to Redis.
+  void attach_loops(const std::vector<boost::asio::io_context*>& loops);
 
   /// Before the chain is known and the body parsed: address, CORS, key, empty buckets.
   Admission admit(const http::Request& req, std::string_view path);
@@ -69,7 +74,8 @@ class ClientGate {
   bool check_chain(Admission& a, std::string_view chain);
   /// After parsing: calls whose method the key may not use become invalid (each answered
   /// -32021); the others' weight is taken from the request's buckets, or the request refused (429).
-  bool charge(Admission& a, std::vector<jsonrpc::Call>& calls);
+  /// With shared limits, the key's or address's bucket is in Redis (one round trip, on a.loop).
+  boost::asio::awaitable<bool> charge(Admission& a, std::vector<jsonrpc::Call>& calls);
   /// The CORS headers every answer to a CORS request carries (refusals included, so that the
   /// page can read why).
   void finish(const Admission& a, http::Response& r) const;
@@ -85,6 +91,7 @@ class ClientGate {
   TrustedProxies proxies_;
   CorsPolicy cors_;
   RateLimiter limiter_;
+  std::unique_ptr<SharedRateLimiter> shared_;  // null: limits per replica
   std::mutex series_mu_;  // series_ grows on the admin loop; pointers into it stay valid
   std::map<std::string, std::unique_ptr<ClientSeries>, std::less<>> series_;
   metrics::Family<metrics::Counter>* requests_;

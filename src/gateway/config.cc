@@ -1,6 +1,7 @@
 #include "gateway/config.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +12,7 @@
 
 #include "chains/evm.h"
 #include "core/config_reader.h"
+#include "core/http_tls.h"
 #include "core/redis.h"
 #include "gateway/client_address.h"
 
@@ -285,8 +287,47 @@ bool valid_origin(const std::string& o) {
   return true;
 }
 
+// A file the TLS pair may be read from: a regular file of sane size (a certificate is a few KiB;
+// this also keeps check-config and the config fuzzer off devices and FIFOs).
+bool readable_pem(const std::string& path, std::string* why) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    *why = fmt::format("cannot read {}: {}", path, std::strerror(errno));
+    return false;
+  }
+  if (!S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
+    *why = fmt::format("{} is not a PEM file (a regular file under 1MiB)", path);
+    return false;
+  }
+  return true;
+}
+
+void read_listen_tls(ConfigMap& root, GatewayConfig& cfg) {
+  auto t = root.map("tls");
+  if (!t) return;
+  auto& tls = cfg.tls;
+  tls.cert_file = t->string("cert_file", "");
+  tls.key_file = t->string("key_file", "");
+  tls.reload_interval = t->duration("reload_interval", tls.reload_interval, Duration(100));
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    t->error(tls.cert_file.empty() ? "cert_file" : "key_file", "cert_file and key_file go together");
+  } else if (tls.enabled()) {
+    std::string why;
+    if (!readable_pem(tls.cert_file, &why)) {
+      t->error("cert_file", why);
+    } else if (!readable_pem(tls.key_file, &why)) {
+      t->error("key_file", why);
+    } else if (!http::load_server_tls(tls.cert_file, tls.key_file, &why)) {
+      bool key = why.starts_with("private key") || why.starts_with("cannot load private key");
+      t->error(key ? "key_file" : "cert_file", why);
+    }
+  }
+  t->finish();
+}
+
 // The public edge: trusted_proxies, auth, cors, rate_limits (gateway/client_gate.h).
 void read_edge(ConfigMap& root, GatewayConfig& cfg) {
+  read_listen_tls(root, cfg);
   cfg.trusted_proxies = root.strings("trusted_proxies");
   for (const auto& text : cfg.trusted_proxies) {
     std::string why;
@@ -334,6 +375,12 @@ void read_edge(ConfigMap& root, GatewayConfig& cfg) {
       w.finish();
       rate.method_weights.push_back(std::move(mw));
     }
+    rate.redis = rl->string("redis", "");
+    if (!rate.redis.empty()) {
+      std::string why;
+      if (!redis::parse_address(rate.redis, &why)) rl->error("redis", fmt::format("'{}': {}", rate.redis, why));
+    }
+    rate.redis_timeout = rl->duration("redis_timeout", rate.redis_timeout, Duration(1));
     if (rate.per_ip_burst > 0 && rate.per_ip_rps == 0) rl->error("per_ip_burst", "needs per_ip_rps");
     if (rate.global_burst > 0 && rate.global_rps == 0) rl->error("global_burst", "needs global_rps");
     rl->finish();

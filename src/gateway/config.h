@@ -146,6 +146,16 @@ struct AuthConfig {
   bool operator==(const AuthConfig&) const = default;  // a reload compares them
 };
 
+/// Client-facing TLS on `listen` (core/http_tls.h): both files or neither. The pair is loaded
+/// when the config is (a broken one is a config error) and again whenever the files change.
+struct ListenTlsConfig {
+  std::string cert_file;  // PEM certificate chain, leaf first (a Secret's tls.crt)
+  std::string key_file;   // PEM private key (tls.key)
+  Duration reload_interval{5000};  // how often the files are checked for a change
+  bool enabled() const { return !cert_file.empty(); }
+  bool operator==(const ListenTlsConfig&) const = default;  // a reload compares them
+};
+
 /// CORS for browser dapps (gateway/cors.h); no origins: no CORS headers, and no Origin refused.
 struct CorsConfig {
   std::vector<std::string> allowed_origins;  // "https://app.example", or "*"
@@ -170,6 +180,11 @@ struct RateLimitConfig {
   double global_burst = 0;
   uint32_t max_tracked_ips = 100000;  // per-address buckets kept (least recently used out)
   std::vector<MethodWeight> method_weights;  // what a call costs; 1 for other methods
+  /// Shared limits (gateway/rate_limit_shared.h): `redis://host:port/db`, empty: per replica.
+  /// Per-key and per-address buckets are then counted in Redis; `redis_timeout` bounds each check,
+  /// after which the request is charged locally (fail open).
+  std::string redis;
+  Duration redis_timeout{50};
 
   bool operator==(const RateLimitConfig&) const = default;  // a reload compares them
 };
@@ -214,6 +229,7 @@ struct RolloutConfig {
 struct GatewayConfig {
   HostPort listen{"127.0.0.1", 8545};
   HostPort admin_listen{"127.0.0.1", 9100};
+  ListenTlsConfig tls;  // off unless cert_file and key_file are set
   uint32_t threads = 0;
   std::string admin_token_file;
   std::string state_file;

@@ -9,6 +9,7 @@
 
 #include "core/concurrent.h"
 #include "core/http.h"
+#include "core/http_tls.h"
 #include "core/log.h"
 #include "gateway/admin.h"
 #include "gateway/client_gate.h"
@@ -65,6 +66,7 @@ int run_gateway(const GatewayConfig& config, const std::string& config_path) {
   // Keys, limits, CORS, trusted proxies; a broken keys file throws ConfigError: the gateway does
   // not start without the keys it was told to require.
   ClientGate gate(config, metrics.registry());
+  gate.attach_loops(loop_ptrs);  // shared rate limits: one Redis connection per traffic loop
   router.use_gate(&gate);
   // WebSocket on the traffic port: upgrades pass the same gate; messages are routed like POSTs.
   WebSocketService websocket(config, router, metrics.registry());
@@ -87,7 +89,21 @@ int run_gateway(const GatewayConfig& config, const std::string& config_path) {
     reloader = std::make_unique<ConfigReloader>(admin_io, config_path, config, chains, trackers, metrics);
   }
 
+  // Client-facing TLS: the pair was checked with the config; it may have changed since.
+  std::unique_ptr<http::ServerCertificate> certificate;
+  auto certificate_metrics = http::CertificateMetrics::declare(metrics.registry());
+  if (config.tls.enabled()) {
+    try {
+      certificate = std::make_unique<http::ServerCertificate>(config.tls.cert_file, config.tls.key_file,
+                                                              certificate_metrics);
+    } catch (const std::exception& e) {
+      log::error("cannot load the TLS certificate", {{"error", e.what()}});
+      return 1;
+    }
+  }
+
   http::ServerOptions traffic_opts;
+  traffic_opts.tls = certificate.get();
   traffic_opts.listen = config.listen;
   traffic_opts.max_body = config.limits.max_body;
   traffic_opts.read_timeout = config.limits.read_timeout;
@@ -121,6 +137,7 @@ int run_gateway(const GatewayConfig& config, const std::string& config_path) {
   for (auto& t : trackers) t->start();
   gate.start(admin_io);
   if (reloader) reloader->start();
+  if (certificate) certificate->watch(admin_io, config.tls.reload_interval);
   admin_io.run_for(std::chrono::milliseconds(0));
   {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);

@@ -176,4 +176,10 @@ std::optional<Refusal> RateLimiter::take(TokenBucket* key_bucket, std::string_vi
   return std::nullopt;
 }
 
+std::optional<Refusal> RateLimiter::take_global(double cost, LimitClock::time_point now) {
+  if (cost <= 0 || !global_) return std::nullopt;
+  if (double wait = global_->take(cost, now); wait > 0) return Refusal{Refusal::Scope::global, wait};
+  return std::nullopt;
+}
+
 }  // namespace nodeops::gateway

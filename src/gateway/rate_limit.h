@@ -138,6 +138,8 @@ class RateLimiter {
   /// Takes `cost` from every bucket the request draws on, or from none and says which refused.
   std::optional<Refusal> take(TokenBucket* key_bucket, std::string_view address, double cost,
                               LimitClock::time_point now);
+  /// The global cap alone (the client's bucket was charged elsewhere: shared limits).
+  std::optional<Refusal> take_global(double cost, LimitClock::time_point now);
   const MethodWeights& weights() const { return weights_; }
   const AddressBuckets* addresses() const { return addresses_.get(); }
 

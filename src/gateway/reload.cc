@@ -67,6 +67,7 @@ std::vector<std::string> upstream_keys_changed(const UpstreamConfig& a, const Up
 std::vector<std::string> global_keys_changed(const GatewayConfig& a, const GatewayConfig& b) {
   std::vector<std::string> out;
   NODEOPS_DIFF_FIELD(out, a, b, listen);
+  NODEOPS_DIFF_FIELD(out, a, b, tls);  // the files' contents reload on their own (core/http_tls.h)
   NODEOPS_DIFF_FIELD(out, a, b, admin_listen);
   NODEOPS_DIFF_FIELD(out, a, b, threads);
   NODEOPS_DIFF_FIELD(out, a, b, admin_token_file);

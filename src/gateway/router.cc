@@ -257,7 +257,10 @@ asio::awaitable<http::Response> Router::serve(http::Request& req, Admission& adm
     co_return json_response(200, jsonrpc::error_reply("", parsed.fatal->first, parsed.fatal->second));
   }
   // Method allow-lists and weights need the calls: refused calls become invalid, the rest are charged.
-  if (gate_ && !gate_->charge(admission, parsed.calls)) co_return std::move(*admission.answer);
+  if (gate_) {
+    bool admitted = co_await gate_->charge(admission, parsed.calls);  // not in a && (GCC 12 and co_await)
+    if (!admitted) co_return std::move(*admission.answer);
+  }
   // The request's reply bytes count in the buffered total until its response has been written:
   // a slow client reading a large answer holds those bytes as surely as an upstream still sending.
   struct Held {

@@ -72,7 +72,8 @@ asio::awaitable<http::WebSocketMessage> Router::serve_message(size_t loop_index,
   }
   if (gate_) {
     Admission charged = admission;  // the connection's key and address; its refusal stays with this message
-    if (!gate_->charge(charged, parsed.calls)) {
+    bool admitted = co_await gate_->charge(charged, parsed.calls);
+    if (!admitted) {
       co_return http::WebSocketMessage{
           error_for_each(parsed, jsonrpc::kLimitExceeded, "rate limit exceeded; retry later"), nullptr};
     }

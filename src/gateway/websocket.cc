@@ -72,7 +72,8 @@ class WebSocketService::Session final : public http::WebSocketSession {
 
   boost::asio::awaitable<http::WebSocketMessage> on_message(std::string message) override {
     if (subscribed_ && message.find("ubscribe") != std::string::npos) {
-      if (auto reply = serve_subscription(message)) co_return http::WebSocketMessage{std::move(*reply), nullptr};
+      auto reply = co_await serve_subscription(message);
+      if (reply) co_return http::WebSocketMessage{std::move(*reply), nullptr};
     }
     co_return co_await router_.serve_message(loop_, chain_, admission_, std::move(message));
   }
@@ -84,28 +85,26 @@ class WebSocketService::Session final : public http::WebSocketSession {
 
   // A message that is one subscription call: its reply (empty for a notification). nullopt for
   // anything else (a batch too), which the router answers.
-  std::optional<std::string> serve_subscription(const std::string& message) {
+  boost::asio::awaitable<std::optional<std::string>> serve_subscription(const std::string& message) {
     auto parsed = jsonrpc::parse_request(message, 1);
-    if (parsed.fatal || parsed.batch || parsed.calls.size() != 1) return std::nullopt;
+    if (parsed.fatal || parsed.batch || parsed.calls.size() != 1) co_return std::nullopt;
     auto& call = parsed.calls.front();
-    if (call.invalid || !SubscriptionService::handles(call.method)) return std::nullopt;
+    if (call.invalid || !SubscriptionService::handles(call.method)) co_return std::nullopt;
     if (admission_.series) admission_.series->requests->inc();
+    auto answer = [&](std::string reply) { return call.notification() ? std::string() : std::move(reply); };
     if (router_.draining()) {
-      return call.notification() ? std::string()
-                                 : jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded,
-                                                        "the gateway is shutting down; reconnect and retry");
+      co_return answer(jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded,
+                                            "the gateway is shutting down; reconnect and retry"));
     }
     if (auto* gate = router_.gate()) {
       Admission charged = admission_;
-      if (!gate->charge(charged, parsed.calls)) {
-        return call.notification()
-                   ? std::string()
-                   : jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded, "rate limit exceeded; retry later");
-      }
-      if (call.invalid) return call.notification() ? std::string() : jsonrpc::error_reply(call.id, call.invalid->first, call.invalid->second);
+      // The charge may wait for shared limits in Redis: the connection can close meanwhile.
+      bool allowed = co_await gate->charge(charged, parsed.calls);
+      if (!allowed) co_return answer(jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded, "rate limit exceeded; retry later"));
+      if (call.invalid) co_return answer(jsonrpc::error_reply(call.id, call.invalid->first, call.invalid->second));
     }
-    auto reply = subscriptions_->serve(*subscribed_, call);
-    return call.notification() ? std::string() : reply;
+    if (!subscribed_) co_return answer(jsonrpc::error_reply(call.id, jsonrpc::kLimitExceeded, "the connection is closing"));
+    co_return answer(subscriptions_->serve(*subscribed_, call));
   }
 
   Router& router_;

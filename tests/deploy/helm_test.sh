@@ -79,11 +79,32 @@ render_case() {
     # build tree's binary, which may be older than the chart.
     bin=${NODEOPS_BIN:-build/release/nodeops}
     if [[ $chart == nodeops-gateway && -n $bin && -x $bin ]]; then
-      python3 - "$a" "$OUT/gateway-$n.yaml" <<'PY'
-import sys, yaml
+      python3 - "$a" "$OUT/gateway-$n.yaml" "$OUT/secrets-$n" <<'PY'
+import os, subprocess, sys, yaml
+# Files the pod gets from Secrets (provider credentials, the TLS pair) do not exist here: stand-ins
+# under a folder of this case, at the same relative paths, so check-config reads real files
+# (and loads a real certificate and key).
+mounts = ("/var/run/secrets/nodeops-providers/", "/var/run/secrets/nodeops-tls/")
 for d in yaml.safe_load_all(open(sys.argv[1])):
     if d and d.get("kind") == "ConfigMap" and "gateway.yaml" in d.get("data", {}):
-        open(sys.argv[2], "w").write(d["data"]["gateway.yaml"])
+        text = d["data"]["gateway.yaml"]
+        for mount in mounts:
+            text = text.replace(mount, sys.argv[3] + mount)
+        open(sys.argv[2], "w").write(text)
+        for line in text.splitlines():
+            _, _, path = line.partition("_file: ")
+            if not path.startswith(sys.argv[3]) or os.path.exists(path):
+                continue
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            if path.endswith("tls.crt") or path.endswith("tls.key"):
+                base = os.path.dirname(path)
+                subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                                "/CN=gateway.example", "-keyout", base + "/tls.key", "-out", base + "/tls.crt"],
+                               check=True, capture_output=True)
+            elif "headers" in os.path.basename(path):
+                open(path, "w").write("X-Api-Key: stand-in\n")
+            else:
+                open(path, "w").write("https://provider.example/v2/stand-in\n")
 PY
       if "$bin" check-config "$OUT/gateway-$n.yaml" >"$OUT/case-$n.cc" 2>&1; then
         echo "ok   check-config $label" >>"$res"
@@ -273,6 +294,44 @@ must_fail "gateway schema rejects config.websocket.max_sendqueue (for max_send_q
   "$HELM" template x "$GW" -f "$OUT/typo-ws-gw.yaml"
 must_fail "gateway API keys without their Secret fail" "apiKeys.existingSecret is required" \
   "$HELM" template x "$GW" --set apiKeys.mode=required
+must_fail "gateway schema refuses a provider URL in values without url or urlSecret" "oneOf|url" \
+  "$HELM" template x "$GW" --set 'config.chains[0].name=eth' --set 'config.chains[0].type=evm' \
+  --set 'config.chains[0].upstreams[0].name=p' --set 'config.chains[0].upstreams[0].tier=fallback'
+must_fail "gateway schema rejects a urlSecret without its key" "key" \
+  "$HELM" template x "$GW" --set 'config.chains[0].name=eth' --set 'config.chains[0].type=evm' \
+  --set 'config.chains[0].upstreams[0].name=p' --set 'config.chains[0].upstreams[0].urlSecret.name=s'
+# Provider credentials and the TLS pair come from the Secrets named in values, and nothing else.
+"$HELM" template x "$GW" -f "$GW/ci/provider-tls-values.yaml" >"$OUT/provider-tls.yaml" 2>&1
+run "gateway mounts provider Secrets and points url_file/headers_file at them" python3 - "$OUT/provider-tls.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+dep = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+cfg = yaml.safe_load(next(d for d in docs if d["kind"] == "ConfigMap")["data"]["gateway.yaml"])
+vols = {v["name"]: v for v in dep["volumes"]}
+mounts = {m["name"]: m["mountPath"] for m in dep["containers"][0]["volumeMounts"]}
+secrets = {v["secret"]["secretName"]: mounts[n] for n, v in vols.items() if "secret" in v}
+assert secrets["alchemy-ethereum"] == "/var/run/secrets/nodeops-providers/alchemy-ethereum", secrets
+assert secrets["infura-ethereum"] == "/var/run/secrets/nodeops-providers/infura-ethereum", secrets
+assert secrets["nodeops-gateway-tls"] == "/var/run/secrets/nodeops-tls", secrets
+ups = {u["name"]: u for u in cfg["chains"][0]["upstreams"]}
+assert ups["provider"]["url_file"] == "/var/run/secrets/nodeops-providers/alchemy-ethereum/url", ups
+assert ups["provider"]["headers_file"] == "/var/run/secrets/nodeops-providers/alchemy-ethereum/headers", ups
+assert "urlSecret" not in ups["provider"] and "url" not in ups["provider"], ups
+assert cfg["tls"] == {"cert_file": "/var/run/secrets/nodeops-tls/tls.crt",
+                      "key_file": "/var/run/secrets/nodeops-tls/tls.key", "reload_interval": "5s"}, cfg["tls"]
+probes = [dep["containers"][0][p]["httpGet"]["scheme"] for p in ("startupProbe", "readinessProbe", "livenessProbe")]
+assert probes == ["HTTPS"] * 3, probes
+assert not any(isinstance(v, str) and v.startswith("https://") for u in ups.values() for v in u.values()), ups
+PY
+run "gateway without tls.existingSecret serves plain HTTP (probes, no TLS mount)" python3 - <("$HELM" template x "$GW") <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+dep = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+cfg = yaml.safe_load(next(d for d in docs if d["kind"] == "ConfigMap")["data"]["gateway.yaml"])
+assert "tls" not in cfg
+assert dep["containers"][0]["readinessProbe"]["httpGet"]["scheme"] == "HTTP"
+assert not any(v.get("name") == "tls" for v in dep["volumes"])
+PY
 must_fail "gateway schema rejects an unknown auth mode" "apiKeys" \
   "$HELM" template x "$GW" --set apiKeys.mode=on --set apiKeys.existingSecret=k
 must_fail "gateway active_pool outside the declared pools fails" "active_pool \"purple\"" \

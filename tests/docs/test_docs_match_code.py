@@ -448,7 +448,7 @@ def test_the_example_config_gives_every_default():
 def struct_of(expr: str) -> str:
     return {"cfg.limits": "Limits", "cfg.cache": "CacheConfig", "c.passive_health": "PassiveHealth",
             "cfg.auth": "AuthConfig", "cfg.cors": "CorsConfig", "cfg.rate_limits": "RateLimitConfig",
-            "cfg.filters": "FiltersConfig",
+            "cfg.filters": "FiltersConfig", "cfg.tls": "ListenTlsConfig",
             "cfg.websocket": "WebSocketConfig"}.get(expr, expr)
 
 

@@ -101,10 +101,17 @@ def stack(tmp_path_factory):
     anvil_port, listen, admin, exporter = free_port(), free_port(), free_port(), free_port()
     anvil_url = f"http://127.0.0.1:{anvil_port}"
     config = tmp / "gateway.yaml"
+    # Client-facing TLS and shared rate limits on, so their families are declared too (no Redis
+    # listens on that port: the gateway fails open and keeps trying, which is what the alert reads).
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", tmp / "tls.key",
+                    "-out", tmp / "tls.crt", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True, timeout=60)
     config.write_text(f"""\
 listen: 127.0.0.1:{listen}
 admin_listen: 127.0.0.1:{admin}
 threads: 1
+tls: {{ cert_file: "{tmp / 'tls.crt'}", key_file: "{tmp / 'tls.key'}" }}
+rate_limits: {{ per_ip_rps: 1000, redis: "redis://127.0.0.1:{free_port()}" }}
 chains:
   - name: ethereum
     type: evm
@@ -150,7 +157,7 @@ targets:
                                                      and "nodeops_solana_gossip_peers{" in text)(
                      requests.get(f"{exp}/metrics", timeout=2).text), procs=procs)
         # One request through the gateway, so the labelled request series and buckets exist.
-        r = requests.post(f"http://127.0.0.1:{listen}/ethereum",
+        r = requests.post(f"https://localhost:{listen}/ethereum", verify=str(tmp / "tls.crt"),
                           json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"}, timeout=5)
         assert r.ok and "result" in r.json(), r.text
         yield {

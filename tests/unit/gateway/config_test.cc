@@ -269,6 +269,44 @@ TEST(GatewayConfig, CacheRedisMustBeARedisUrl) {
   }
 }
 
+TEST(GatewayConfig, SharedRateLimitsNeedARedisUrl) {
+  auto base = std::string("chains:\n  - { name: eth, chain_id: 1, upstreams: [{ name: a, url: \"http://127.0.0.1:8546\" }] }\n");
+  auto off = parse_gateway_config(base, "gw.yaml");
+  EXPECT_TRUE(off.rate_limits.redis.empty());
+  EXPECT_EQ(off.rate_limits.redis_timeout, Duration(50));
+  auto ok = parse_gateway_config(
+      "rate_limits: { per_ip_rps: 5, redis: \"redis://limits:6379/1\", redis_timeout: 20ms }\n" + base, "gw.yaml");
+  EXPECT_EQ(ok.rate_limits.redis, "redis://limits:6379/1");
+  EXPECT_EQ(ok.rate_limits.redis_timeout, Duration(20));
+  auto errors = errors_of("rate_limits: { redis: \"http://limits:6379\" }\n" + base);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("gw.yaml:1: rate_limits.redis: 'http://limits:6379'"), std::string::npos) << errors[0];
+}
+
+TEST(GatewayConfig, ListenTlsWantsBothFilesAndNamesTheBrokenOne) {
+  auto base = std::string("chains:\n  - { name: eth, chain_id: 1, upstreams: [{ name: a, url: \"http://127.0.0.1:8546\" }] }\n");
+  EXPECT_FALSE(parse_gateway_config(base, "gw.yaml").tls.enabled());
+  auto dir = std::filesystem::temp_directory_path() / "nodeops-config-tls-test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "garbage.pem") << "not a certificate\n";
+  auto only_cert = errors_of("tls: { cert_file: " + (dir / "garbage.pem").string() + " }\n" + base);
+  ASSERT_EQ(only_cert.size(), 1u);
+  EXPECT_NE(only_cert[0].find("gw.yaml:1: tls.key_file: cert_file and key_file go together"), std::string::npos)
+      << only_cert[0];
+  auto garbage = errors_of("tls: { cert_file: " + (dir / "garbage.pem").string() + ", key_file: " +
+                           (dir / "garbage.pem").string() + " }\n" + base);
+  ASSERT_EQ(garbage.size(), 1u);
+  EXPECT_NE(garbage[0].find("gw.yaml:1: tls.cert_file: cannot load certificate"), std::string::npos) << garbage[0];
+  auto missing = errors_of("tls: { cert_file: /nonexistent/tls.crt, key_file: /nonexistent/tls.key }\n" + base);
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_NE(missing[0].find("gw.yaml:1: tls.cert_file: cannot read /nonexistent/tls.crt"), std::string::npos)
+      << missing[0];
+  auto device = errors_of("tls: { cert_file: /dev/zero, key_file: /dev/zero }\n" + base);
+  ASSERT_EQ(device.size(), 1u);
+  EXPECT_NE(device[0].find("is not a PEM file"), std::string::npos) << device[0];
+  std::filesystem::remove_all(dir);
+}
+
 TEST(GatewayConfig, FiltersHaveGethLikeDefaultsAndCheckedBounds) {
   const std::string chains = "chains:\n  - name: e\n    chain_id: 1\n    upstreams: [{name: a, url: \"http://h:1\"}]\n";
   auto cfg = parse_gateway_config(chains, "gw.yaml");

@@ -64,7 +64,11 @@ release's headless Service, so the gateway health-checks every node on its own.
 {{- end }}
 {{- range .upstreams }}
 {{- $_ := set $pools (.pool | default "default") true }}
-{{- $ups = append $ups . }}
+{{- /* Provider credentials from existing Secrets, mounted by the Deployment (providerSecrets). */}}
+{{- $u := omit . "urlSecret" "headersSecret" }}
+{{- with .urlSecret }}{{ $_ := set $u "url_file" (printf "/var/run/secrets/nodeops-providers/%s/%s" .name .key) }}{{ end }}
+{{- with .headersSecret }}{{ $_ := set $u "headers_file" (printf "/var/run/secrets/nodeops-providers/%s/%s" .name .key) }}{{ end }}
+{{- $ups = append $ups $u }}
 {{- end }}
 {{- if not $ups }}{{ fail (printf "chain %q has no upstreams (nodeSets or upstreams)" .name) }}{{ end }}
 {{- $active := .active_pool | default "default" }}
@@ -107,7 +111,22 @@ release's headless Service, so the gateway health-checks every node on its own.
 {{- if not $v.apiKeys.existingSecret }}{{ fail (printf "apiKeys.existingSecret is required when apiKeys.mode is %s (the keys file comes from a Secret)" $v.apiKeys.mode) }}{{ end }}
 {{- $_ := set $cfg "auth" (dict "mode" $v.apiKeys.mode "keys_file" "/var/run/secrets/nodeops-keys/keys.yaml") }}
 {{- end }}
+{{- if $v.tls.existingSecret }}
+{{- $_ := set $cfg "tls" (dict "cert_file" "/var/run/secrets/nodeops-tls/tls.crt" "key_file" "/var/run/secrets/nodeops-tls/tls.key" "reload_interval" $v.tls.reloadInterval) }}
+{{- end }}
 {{- toYaml $cfg }}
+{{- end }}
+
+{{/* The Secrets upstreams take credentials from (urlSecret, headersSecret), sorted, comma-separated. */}}
+{{- define "nodeops-gateway.providerSecrets" -}}
+{{- $names := dict }}
+{{- range .Values.config.chains }}
+{{- range .upstreams }}
+{{- with .urlSecret }}{{ $_ := set $names .name true }}{{ end }}
+{{- with .headersSecret }}{{ $_ := set $names .name true }}{{ end }}
+{{- end }}
+{{- end }}
+{{- keys $names | sortAlpha | join "," }}
 {{- end }}
 
 {{/* Seconds in a config duration ("500ms", "20s", "2m", "1h"). */}}
