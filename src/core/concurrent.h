@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -35,6 +36,24 @@ inline auto log_failure(std::string what, std::function<void()> on_failure = {})
     log::error("background task failed", {{"task", what}, {"error", why}});
     if (on_failure) on_failure();
   };
+}
+
+/// Calls `tick()` every `interval` on `io` for as long as `io` runs (a file watched for changes);
+/// an exception that ends it is logged with `what`. Whatever `tick` refers to must outlive `io`'s run.
+template <typename Tick>
+void every(boost::asio::io_context& io, std::chrono::milliseconds interval, Tick tick, std::string what) {
+  namespace asio = boost::asio;
+  asio::co_spawn(
+      io,
+      [&io, interval, tick = std::move(tick)]() -> asio::awaitable<void> {
+        asio::steady_timer timer(io);
+        for (;;) {
+          timer.expires_after(interval);
+          co_await timer.async_wait(asio::use_awaitable);
+          tick();
+        }
+      },
+      log_failure(std::move(what)));
 }
 
 /// Runs `fn(0) ... fn(n - 1)` (each returning asio::awaitable<void>) on `io`, at most

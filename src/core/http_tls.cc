@@ -192,18 +192,7 @@ bool ServerCertificate::check() {
 void ServerCertificate::handshake_failed() { handshake_failures_->inc(); }
 
 void ServerCertificate::watch(boost::asio::io_context& io, Duration interval) {
-  namespace asio = boost::asio;
-  asio::co_spawn(
-      io,
-      [this, &io, interval]() -> asio::awaitable<void> {
-        asio::steady_timer timer(io);
-        for (;;) {
-          timer.expires_after(interval);
-          co_await timer.async_wait(asio::use_awaitable);
-          check();
-        }
-      },
-      log_failure("TLS certificate watch"));
+  every(io, interval, [this] { check(); }, "TLS certificate watch");
 }
 
 }  // namespace nodeops::http

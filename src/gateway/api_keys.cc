@@ -190,18 +190,7 @@ bool KeyStore::check() {
 }
 
 void KeyStore::watch(boost::asio::io_context& io, Duration interval) {
-  namespace asio = boost::asio;
-  asio::co_spawn(
-      io,
-      [this, &io, interval]() -> asio::awaitable<void> {
-        asio::steady_timer timer(io);
-        for (;;) {
-          timer.expires_after(interval);
-          co_await timer.async_wait(asio::use_awaitable);
-          check();
-        }
-      },
-      log_failure("keys file watch"));
+  every(io, interval, [this] { check(); }, "keys file watch");
 }
 
 }  // namespace nodeops::gateway

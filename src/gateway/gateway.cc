@@ -87,6 +87,7 @@ int run_gateway(const GatewayConfig& config, const std::string& config_path) {
   std::unique_ptr<ConfigReloader> reloader;
   if (!config_path.empty()) {
     reloader = std::make_unique<ConfigReloader>(admin_io, config_path, config, chains, trackers, metrics);
+    reloader->on_applied([&router](const GatewayConfig& applied) { router.set_limits(applied.limits); });
   }
 
   // Client-facing TLS: the pair was checked with the config; it may have changed since.

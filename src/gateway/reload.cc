@@ -62,8 +62,33 @@ std::vector<std::string> upstream_keys_changed(const UpstreamConfig& a, const Up
   return out;
 }
 
-/// The sections a running process cannot take over: the traffic server, the loops, and the
-/// modules that hold them by reference (router limits, cache, client gate, filters, WebSocket).
+/// `server`'s limits with the router's (the request limits, which a reload applies) from `router`.
+Limits with_request_limits(Limits server, const Limits& router) {
+  server.max_batch = router.max_batch;
+  server.request_timeout = router.request_timeout;
+  server.upstream_timeout = router.upstream_timeout;
+  server.max_attempts = router.max_attempts;
+  server.max_reply_bytes = router.max_reply_bytes;
+  server.batch_concurrency = router.batch_concurrency;
+  server.max_buffered_bytes = router.max_buffered_bytes;
+  return server;
+}
+
+std::vector<std::string> request_limits_changed(const Limits& a, const Limits& b) {
+  std::vector<std::string> out;
+  NODEOPS_DIFF_FIELD(out, a, b, max_batch);
+  NODEOPS_DIFF_FIELD(out, a, b, request_timeout);
+  NODEOPS_DIFF_FIELD(out, a, b, upstream_timeout);
+  NODEOPS_DIFF_FIELD(out, a, b, max_attempts);
+  NODEOPS_DIFF_FIELD(out, a, b, max_reply_bytes);
+  NODEOPS_DIFF_FIELD(out, a, b, batch_concurrency);
+  NODEOPS_DIFF_FIELD(out, a, b, max_buffered_bytes);
+  return out;
+}
+
+/// The sections a running process cannot take over: the traffic server and its connection limits,
+/// the loops, and the modules that hold them by reference (cache, client gate, filters,
+/// WebSocket). The request limits (max_batch, the timeouts of a call...) are not among them.
 std::vector<std::string> global_keys_changed(const GatewayConfig& a, const GatewayConfig& b) {
   std::vector<std::string> out;
   NODEOPS_DIFF_FIELD(out, a, b, listen);
@@ -72,7 +97,11 @@ std::vector<std::string> global_keys_changed(const GatewayConfig& a, const Gatew
   NODEOPS_DIFF_FIELD(out, a, b, threads);
   NODEOPS_DIFF_FIELD(out, a, b, admin_token_file);
   NODEOPS_DIFF_FIELD(out, a, b, state_file);
-  NODEOPS_DIFF_FIELD(out, a, b, limits);
+  NODEOPS_DIFF_FIELD(out, a, b, limits.max_body);
+  NODEOPS_DIFF_FIELD(out, a, b, limits.idle_timeout);
+  NODEOPS_DIFF_FIELD(out, a, b, limits.read_timeout);
+  NODEOPS_DIFF_FIELD(out, a, b, limits.drain_timeout);
+  NODEOPS_DIFF_FIELD(out, a, b, limits.max_connections);
   NODEOPS_DIFF_FIELD(out, a, b, cache);
   NODEOPS_DIFF_FIELD(out, a, b, trusted_proxies);
   NODEOPS_DIFF_FIELD(out, a, b, auth);
@@ -86,6 +115,7 @@ std::vector<std::string> global_keys_changed(const GatewayConfig& a, const Gatew
     GatewayConfig rest = b;
     rest.chains = a.chains;
     rest.log_level = a.log_level;
+    rest.limits = with_request_limits(rest.limits, a.limits);
     if (!(rest == a)) out.push_back("global settings");
   }
   return out;
@@ -128,6 +158,10 @@ ReloadPlan plan_reload(const GatewayConfig& running, const GatewayConfig& next, 
   if (running.log_level != next.log_level) {
     plan.effective.log_level = next.log_level;
     plan.changes.push_back(fmt::format("log_level {} -> {}", running.log_level, next.log_level));
+  }
+  if (auto keys = request_limits_changed(running.limits, next.limits); !keys.empty()) {
+    plan.effective.limits = with_request_limits(running.limits, next.limits);
+    plan.changes.push_back(fmt::format("limits changed: {}", join(keys)));
   }
   for (const auto& c : next.chains) {
     if (!running.chain(c.name)) plan.restart_required.push_back(fmt::format("chain {} added", c.name));
@@ -211,6 +245,7 @@ struct ConfigReloader::Impl {
   GatewayMetrics& metrics;
   /// The config in force (the startup one's global sections, the latest applied chains).
   std::shared_ptr<const GatewayConfig> running;
+  std::function<void(const GatewayConfig&)> applied;
   asio::signal_set hup;
   bool busy = false, again = false;
   // What the file looked like when last read: its resolved path, inode, size and mtime.
@@ -342,6 +377,7 @@ struct ConfigReloader::Impl {
       }
     }
     running = effective;
+    if (applied) applied(*effective);
     for (const auto& line : plan.changes) log::info("config change applied", {{"file", path}, {"change", line}});
     log::info("config reloaded", {{"file", path},
                                   {"trigger", why},
@@ -380,6 +416,8 @@ ConfigReloader::~ConfigReloader() {
   boost::system::error_code ec;
   impl_->hup.cancel(ec);
 }
+
+void ConfigReloader::on_applied(std::function<void(const GatewayConfig&)> fn) { impl_->applied = std::move(fn); }
 
 void ConfigReloader::start() {
   impl_->wait_signal(impl_);

@@ -20,6 +20,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -85,6 +86,9 @@ class ConfigReloader {
 
   /// Listens for SIGHUP and starts watching the file.
   void start();
+  /// `fn` receives each config applied, on the admin loop: for what takes live settings other than
+  /// the chains (the router's request limits).
+  void on_applied(std::function<void(const GatewayConfig&)> fn);
   /// Reads, validates and applies the file now; `trigger` is logged (signal, file).
   boost::asio::awaitable<Result> reload(std::string trigger);
 

@@ -120,7 +120,11 @@ int64_t unix_now() {
 
 Router::Router(const GatewayConfig& config, std::vector<std::unique_ptr<ChainRuntime>>& chains, GatewayMetrics& metrics,
                size_t loops)
-    : config_(config), chains_(chains), metrics_(metrics), loops_(loops) {}
+    : config_(config),
+      limits_(std::make_shared<const Limits>(config.limits)),
+      chains_(chains),
+      metrics_(metrics),
+      loops_(loops) {}
 
 void Router::attach_loop(size_t index, asio::io_context& io) {
   auto pools = std::make_unique<PooledUpstreamClient>(io, chains_, config_.limits.max_reply_bytes);
@@ -212,6 +216,7 @@ asio::awaitable<http::Response> Router::handle(http::Request& req) {
 }
 
 asio::awaitable<http::Response> Router::serve(http::Request& req, Admission& admission) {
+  auto request_limits = limits();  // one snapshot for the whole request, whatever a reload does
   auto path = admission.path;
   const std::string& client = admission.client;
   ChainRuntime* chain = chain_for(path);
@@ -250,8 +255,8 @@ asio::awaitable<http::Response> Router::serve(http::Request& req, Admission& adm
 
   auto& loop = *loops_.at(req.loop);
   auto started = Clock::now();
-  auto deadline = started + config_.limits.request_timeout;
-  auto parsed = jsonrpc::parse_request(req.body, config_.limits.max_batch);
+  auto deadline = started + request_limits->request_timeout;
+  auto parsed = jsonrpc::parse_request(req.body, request_limits->max_batch);
   if (parsed.fatal) {
     metrics_.record_request(chain->index, "other", Outcome::rejected, 0);
     co_return json_response(200, jsonrpc::error_reply("", parsed.fatal->first, parsed.fatal->second));
@@ -272,7 +277,7 @@ asio::awaitable<http::Response> Router::serve(http::Request& req, Admission& adm
       gauge.dec(static_cast<double>(budget.held));
     }
   };
-  auto held = std::make_shared<Held>(Held{buffered_, metrics_.buffered_bytes(), {config_.limits.max_reply_bytes}});
+  auto held = std::make_shared<Held>(Held{buffered_, metrics_.buffered_bytes(), {request_limits->max_reply_bytes}});
   auto& budget = held->budget;
   auto respond = [&held](int status, std::string body) {
     auto r = json_response(status, std::move(body));
@@ -300,7 +305,7 @@ asio::awaitable<http::Response> Router::serve(http::Request& req, Admission& adm
         if (result.cache == CacheResult::hit) ++hits;
         replies[i] = std::move(result.reply);
       },
-      config_.limits.batch_concurrency, "batch call");
+      request_limits->batch_concurrency, "batch call");
   size_t size = 2;
   for (const auto& r : replies) size += r.size() + 1;
   std::string body;
@@ -502,6 +507,7 @@ asio::awaitable<CallResult> Router::serve_filter_call(LoopContext& loop, ChainRu
 asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
                                                Clock::time_point deadline, ReplyBudget& budget, std::string_view client,
                                                std::string* result_out) {
+  auto request_limits = limits();
   // The upstream set this call started on: its config decides the method policy. Each attempt
   // reads the latest snapshot; a reload in between moves the call to the new set.
   auto set = chain.upstreams();
@@ -553,7 +559,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
     bool too_large = false;
     std::string_view retry_reason;  // why the previous attempt failed, if it did
     auto traffic = chain.traffic.load(std::memory_order_acquire);
-    for (uint32_t attempt = 0; attempt < config_.limits.max_attempts; ++attempt) {
+    for (uint32_t attempt = 0; attempt < request_limits->max_attempts; ++attempt) {
       auto now = Clock::now();
       if (now >= deadline) {
         co_return finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kTimeout,
@@ -616,7 +622,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
         }
         criteria.tried[*pick] = true;
       }
-      if (pick && buffered_.load(std::memory_order_relaxed) >= config_.limits.max_buffered_bytes) {
+      if (pick && buffered_.load(std::memory_order_relaxed) >= request_limits->max_buffered_bytes) {
         set->upstreams[*pick]->breaker.on_neutral();
         co_return shed(kBufferedFull);
       }
@@ -645,10 +651,10 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
         break;
       }
       auto remaining = std::chrono::ceil<Duration>(deadline - now);
-      auto timeout = std::min<Duration>(config_.limits.upstream_timeout, remaining);
+      auto timeout = std::min<Duration>(request_limits->upstream_timeout, remaining);
       // When the request's deadline, not the upstream timeout, bounds this attempt, its timing out
       // means the request is out of time: answer -32012 rather than trying another upstream.
-      bool deadline_bound = remaining <= config_.limits.upstream_timeout;
+      bool deadline_bound = remaining <= request_limits->upstream_timeout;
       uint64_t id = loop.next_id++;
       auto body = jsonrpc::upstream_request(id, call.method, call.params);
       auto t0 = Clock::now();
@@ -662,7 +668,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       };
       http::ClientResponse res;
       try {
-        http::ReplyLimits limits{budget.left, &buffered_, config_.limits.max_buffered_bytes};
+        http::ReplyLimits limits{budget.left, &buffered_, request_limits->max_buffered_bytes};
         // (Not a conditional expression: GCC 12 miscompiles co_await in one.)
         if (batchable) {
           res = co_await loop.client->post_batchable(up, id, std::move(body), timeout, limits);
@@ -706,9 +712,9 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
         // smaller (the first may be lying), so try the next.
         up.breaker.on_neutral();
         last_problem = fmt::format("{}: reply larger than max_reply_bytes ({} bytes)", up.name(),
-                                   config_.limits.max_reply_bytes);
+                                   request_limits->max_reply_bytes);
         too_large = true;
-        if (budget.left == config_.limits.max_reply_bytes) continue;
+        if (budget.left == request_limits->max_reply_bytes) continue;
         break;
       }
       if (!res.ok() && res.error == http::ClientResponse::Error::timeout && deadline_bound) {
@@ -771,7 +777,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
           }
         }
         if (chains::evm::is_state_unavailable(reply.error_code, reply.error_message) &&
-            attempt + 1 < config_.limits.max_attempts) {
+            attempt + 1 < request_limits->max_attempts) {
           series.rpc_error().inc();
           criteria.prefer_archive = true;
           last_problem = fmt::format("{}: {}", up.name(), reply.error_message);
@@ -803,7 +809,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
       co_return finish(Outcome::rejected, jsonrpc::error_reply(call.id, jsonrpc::kReplyTooLarge,
                                                                fmt::format("the replies to this request exceed "
                                                                            "max_reply_bytes ({} bytes); split it",
-                                                                           config_.limits.max_reply_bytes)));
+                                                                           request_limits->max_reply_bytes)));
     }
     if (Clock::now() >= deadline) {
       co_return finish(Outcome::failed, jsonrpc::error_reply(call.id, jsonrpc::kTimeout,
@@ -821,6 +827,7 @@ asio::awaitable<CallResult> Router::route_call(LoopContext& loop, ChainRuntime& 
 
 asio::awaitable<void> Router::broadcast(LoopContext& loop, ChainRuntime& chain, std::string params, size_t except_slot,
                                         Clock::time_point deadline) {
+  auto request_limits = limits();
   auto health = chain.health.load();
   const auto& set = *health->set;
   std::vector<Upstream*> targets;
@@ -837,7 +844,7 @@ asio::awaitable<void> Router::broadcast(LoopContext& loop, ChainRuntime& chain, 
     // Bounded by the client's deadline: a slow node gets the transaction later from the pool, or
     // from the client's next call; it must not hold the answer past the request's time.
     auto left = std::chrono::ceil<Duration>(deadline - Clock::now());
-    auto timeout = std::max(Duration(1), std::min<Duration>(config_.limits.upstream_timeout, left));
+    auto timeout = std::max(Duration(1), std::min<Duration>(request_limits->upstream_timeout, left));
     auto res = co_await loop.client->post(*targets[i], std::move(body), timeout, {64 << 10});
     const char* outcome = "failed";
     if (res.ok() && res.status == 200) {

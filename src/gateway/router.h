@@ -102,6 +102,11 @@ class Router {
                                                 std::chrono::steady_clock::time_point deadline, ReplyBudget& budget,
                                                 std::string_view client = {}, std::string* result_out = nullptr);
 
+  /// The request limits in force; set_limits() replaces them for the requests that start after it
+  /// (a reload; the server's own limits, max_body and the timeouts of a connection, stay).
+  std::shared_ptr<const Limits> limits() const { return limits_.load(std::memory_order_acquire); }
+  void set_limits(const Limits& limits) { limits_.store(std::make_shared<const Limits>(limits)); }
+
  private:
   ChainRuntime* chain_for(std::string_view path) const;
   /// handle() once the gate has let the request in.
@@ -120,6 +125,8 @@ class Router {
                                Clock::time_point started, ReplyBudget& budget);
 
   const GatewayConfig& config_;
+  /// The request limits (a reload replaces them: gateway/reload.h); each request reads one snapshot.
+  std::atomic<std::shared_ptr<const Limits>> limits_;
   std::vector<std::unique_ptr<ChainRuntime>>& chains_;
   GatewayMetrics& metrics_;
   std::vector<std::unique_ptr<LoopContext>> loops_;

@@ -46,6 +46,7 @@ int64_t unix_seconds() {
 
 asio::awaitable<http::WebSocketMessage> Router::serve_message(size_t loop_index, ChainRuntime& chain,
                                                               const Admission& admission, std::string body) {
+  auto request_limits = limits();  // one snapshot for the whole message, whatever a reload does
   const std::string& client = admission.client;
   if (admission.series) admission.series->requests->inc();  // a message is a request, as a POST is
   active_clients_.seen(client, unix_seconds());
@@ -56,8 +57,8 @@ asio::awaitable<http::WebSocketMessage> Router::serve_message(size_t loop_index,
   } in_flight{metrics_.in_flight()};
 
   auto& loop = *loops_.at(loop_index);
-  auto deadline = Clock::now() + config_.limits.request_timeout;
-  auto parsed = jsonrpc::parse_request(body, config_.limits.max_batch);
+  auto deadline = Clock::now() + request_limits->request_timeout;
+  auto parsed = jsonrpc::parse_request(body, request_limits->max_batch);
   if (parsed.fatal) {
     metrics_.record_request(chain.index, "other", Outcome::rejected, 0);
     co_return http::WebSocketMessage{jsonrpc::error_reply("", parsed.fatal->first, parsed.fatal->second), nullptr};
@@ -89,7 +90,7 @@ asio::awaitable<http::WebSocketMessage> Router::serve_message(size_t loop_index,
       gauge.dec(static_cast<double>(budget.held));
     }
   };
-  auto held = std::make_shared<Held>(Held{buffered_, metrics_.buffered_bytes(), {config_.limits.max_reply_bytes}});
+  auto held = std::make_shared<Held>(Held{buffered_, metrics_.buffered_bytes(), {request_limits->max_reply_bytes}});
   auto& budget = held->budget;
   if (!parsed.batch) {
     auto result = co_await serve_call(loop, chain, parsed.calls.front(), deadline, budget, false, client);
@@ -104,7 +105,7 @@ asio::awaitable<http::WebSocketMessage> Router::serve_message(size_t loop_index,
         auto result = co_await serve_call(loop, chain, parsed.calls[i], deadline, budget, false, client);
         replies[i] = std::move(result.reply);
       },
-      config_.limits.batch_concurrency, "batch call");
+      request_limits->batch_concurrency, "batch call");
   size_t size = 2;
   for (const auto& r : replies) size += r.size() + 1;
   std::string out;

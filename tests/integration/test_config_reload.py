@@ -199,3 +199,31 @@ def test_reload_under_load_without_a_failed_call(anvils):
         g.assert_alive()
     finally:
         g.stop()
+
+
+def test_request_limits_reload_live(anvils):
+    """limits.max_batch and the other request limits apply to the requests after a reload; the
+    server's own limits (max_connections...) are reported as needing a restart."""
+    a = anvils[0]
+    listen, admin = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    cm = ConfigMapDir(render(listen, admin, [("a", a.url, {})]))
+    g = Nodeops("gateway", ["gateway", "--config", str(cm.path)])
+    g.listen, g.admin = listen, admin
+    batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_chainId", "params": []} for i in range(3)]
+    try:
+        wait_until("first probe round", lambda: all(u.get("healthy") for u in g.status()["chains"][0]["upstreams"]),
+                   procs=[g])
+        answers = requests.post(g.url("/ethereum"), json=batch, timeout=10).json()
+        assert [x["result"] for x in answers] == ["0x539"] * 3
+
+        cm.update(render(listen, admin, [("a", a.url, {})], extra="limits: { max_batch: 2, max_connections: 50 }"))
+        wait_until("limits reloaded", lambda: reloads(g, "applied") == 1, procs=[g])
+        refused = requests.post(g.url("/ethereum"), json=batch, timeout=10).json()
+        assert "over the limit of 2" in refused["error"]["message"], refused
+        assert [x["result"] for x in requests.post(g.url("/ethereum"), json=batch[:2], timeout=10).json()] == ["0x539"] * 2
+        assert "limits changed: max_batch" in g.log()
+        assert '"key":"limits.max_connections"' in g.log()
+        assert metric_value(g.metrics(), "nodeops_gateway_config_restart_required") == 1
+        g.assert_alive()
+    finally:
+        g.stop()

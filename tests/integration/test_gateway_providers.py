@@ -22,7 +22,6 @@ import os
 import pathlib
 import re
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -33,11 +32,11 @@ import requests
 
 from gateway_util import body, post, require_binaries
 from harness import Anvil, Nodeops, Process, free_port, metric_value, wait_until
+from pki import OPENSSL, TestCA, openssl
 
 pytestmark = require_binaries()
 
 NGINX = os.environ.get("NGINX", shutil.which("nginx") or "/usr/sbin/nginx")
-OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 if not (os.path.exists(NGINX) and os.path.exists(OPENSSL)):
     if os.environ.get("NODEOPS_REQUIRE_BIN") == "1":
         raise RuntimeError(f"missing nginx ({NGINX}) or openssl ({OPENSSL})")
@@ -48,56 +47,16 @@ HEADER_SECRET = "hdr-7f3a9c2e51b84d06a1e2"
 URL_SECRET = "url9Xk2Qm7Lp4Rt8Vw3Zy6"
 
 
-# --- a throwaway CA -----------------------------------------------------------------------------
-
-def openssl(cwd: pathlib.Path, *args: str, env: dict | None = None) -> None:
-    r = subprocess.run([OPENSSL, *args], cwd=cwd, capture_output=True, text=True, timeout=60,
-                       env={**os.environ, **(env or {})})
-    assert r.returncode == 0, f"openssl {' '.join(args)}: {r.stderr}"
-
-
-CA_CONFIG = """
-[ ca ]
-default_ca = test_ca
-[ test_ca ]
-database = index.txt
-new_certs_dir = newcerts
-serial = serial
-certificate = ca.crt
-private_key = ca.key
-default_md = sha256
-policy = policy_any
-unique_subject = no
-[ policy_any ]
-commonName = supplied
-[ leaf ]
-subjectAltName = ${ENV::SAN}
-basicConstraints = CA:FALSE
-extendedKeyUsage = serverAuth
-"""
-
+# --- a throwaway CA (tests/support/pki.py) -------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def pki():
     """ca.crt, and key/certificate pairs: good (localhost), wronghost, expired, selfsigned."""
     d = pathlib.Path(tempfile.mkdtemp(prefix="nodeops-pki-"))
-    (d / "newcerts").mkdir()
-    (d / "index.txt").write_text("")
-    (d / "serial").write_text("01\n")
-    (d / "ca.cnf").write_text(CA_CONFIG)
-    openssl(d, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-            "-subj", "/CN=NodeOps Test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-
-    def signed(name: str, san: str, *dates: str) -> None:
-        openssl(d, "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                "-subj", "/CN=" + san.split(":", 1)[1])
-        openssl(d, "ca", "-batch", "-config", "ca.cnf", "-extensions", "leaf", "-in", f"{name}.csr",
-                "-out", f"{name}.crt", *(dates or ("-days", "2")), env={"SAN": san})
-
-    signed("good", "DNS:localhost")
-    signed("wronghost", "DNS:other.example")
-    signed("expired", "DNS:localhost", "-startdate", "20200101000000Z", "-enddate", "20200102000000Z")
+    ca = TestCA(d)
+    ca.issue("good", "DNS:localhost")
+    ca.issue("wronghost", "DNS:other.example")
+    ca.issue("expired", "DNS:localhost", dates=("-startdate", "20200101000000Z", "-enddate", "20200102000000Z"))
     openssl(d, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "selfsigned.key", "-out", "selfsigned.crt",
             "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost")
     yield d

@@ -55,12 +55,13 @@ class TestCA:
                 "-addext", "keyUsage=critical,keyCertSign,cRLSign")
         self.cert = self.dir / "ca.crt"
 
-    def issue(self, name: str, san: str, days: int = 2) -> tuple[pathlib.Path, pathlib.Path]:
-        """Signs a fresh key for `san` (e.g. "DNS:localhost"); returns (certificate, key) paths."""
+    def issue(self, name: str, san: str, days: int = 2, dates: tuple[str, ...] = ()) -> tuple[pathlib.Path, pathlib.Path]:
+        """Signs a fresh key for `san` (e.g. "DNS:localhost"); returns (certificate, key) paths.
+        `dates` (openssl ca's -startdate/-enddate) replaces `days`, e.g. for an expired one."""
         openssl(self.dir, "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
                 "-out", f"{name}.csr", "-subj", "/CN=" + san.split(":", 1)[1])
         openssl(self.dir, "ca", "-batch", "-config", "ca.cnf", "-extensions", "leaf", "-in", f"{name}.csr",
-                "-out", f"{name}.crt", "-days", str(days), env={"SAN": san})
+                "-out", f"{name}.crt", *(dates or ("-days", str(days))), env={"SAN": san})
         return self.dir / f"{name}.crt", self.dir / f"{name}.key"
 
     def serial(self, cert: pathlib.Path) -> str:

@@ -65,6 +65,21 @@ TEST(PlanReload, ReportsWhatNeedsARestartAndAppliesTheRest) {
   EXPECT_TRUE(has(plan.changes, "upstream a changed (replaced): url"));
 }
 
+TEST(PlanReload, RequestLimitsApplyAndServerLimitsNeedARestart) {
+  auto running = parse_gateway_config(config_text(kAB), "gw.yaml");
+  auto next = parse_gateway_config(
+      config_text(kAB, "listen: 127.0.0.1:8545\nlimits: { max_batch: 5, request_timeout: 3s, max_connections: 7 }\n"),
+      "gw.yaml");
+  auto plan = plan_reload(running, next, "gw.yaml");
+  EXPECT_TRUE(has(plan.changes, "limits changed: max_batch,request_timeout"));
+  EXPECT_EQ(plan.effective.limits.max_batch, 5u);
+  EXPECT_EQ(plan.effective.limits.request_timeout, Duration(3000));
+  // The server's connection cap is the listener's, fixed at start.
+  EXPECT_TRUE(has(plan.restart_required, "limits.max_connections"));
+  EXPECT_EQ(plan.effective.limits.max_connections, running.limits.max_connections);
+  EXPECT_FALSE(has(plan.restart_required, "global settings"));
+}
+
 TEST(PlanReload, RefusesToEmptyThePoolServingTraffic) {
   auto running = parse_gateway_config(config_text(kAB), "gw.yaml");
   auto next = parse_gateway_config(config_text("      - { name: a, url: \"http://127.0.0.1:1001\", pool: green }\n"
