@@ -437,6 +437,38 @@ def gateway():
                 ("sum(nodeops_gateway_cache_bytes)", "bytes"),
                 ("sum(rate(nodeops_gateway_cache_evictions_total[$__rate_interval]))", "evictions/s")], w=8,
                 desc="Bytes stay at or below cache.max_bytes; steady evictions with a low hit ratio mean the cache is too small."),
+            row("WebSocket and subscriptions"),
+            timeseries("Open WebSocket connections", [
+                ("sum by (instance) (nodeops_gateway_websocket_connections)", "{{instance}}")], unit="none", w=8,
+                desc="Per replica; each is also one of the client connections. Capped by websocket.max_connections "
+                     "(and max_connections_per_ip): refusals are in the upgrades panel."),
+            timeseries("Subscriptions by kind", [
+                (f"sum by (chain, kind) (nodeops_gateway_subscriptions{{{SEL}}})", "{{chain}} {{kind}}"),
+                (f"sum by (chain, kind) (nodeops_gateway_subscription_feeds{{{SEL}}})", "feeds {{chain}} {{kind}}")],
+                unit="none", w=8,
+                desc="Subscriptions held and the distinct feeds serving them (clients with the same subscription share one)."),
+            timeseries("Notifications/s by kind", [(
+                f"sum by (chain, kind) (rate(nodeops_gateway_subscription_notifications_total{{{SEL}}}[$__rate_interval]))",
+                "{{chain}} {{kind}}")], unit="ops", w=8),
+            timeseries("Forced closes/s by reason", [(
+                "sum by (reason) (rate(nodeops_gateway_websocket_forced_closes_total[$__rate_interval]))",
+                "{{reason}}")], unit="ops", w=6,
+                desc="slow_consumer: 1008, the outbox went over websocket.max_send_queue "
+                     "(alert NodeOpsGatewayWebSocketSlowConsumers); message_too_big: 1009."),
+            timeseries("Feed restarts by feed", [(
+                f"sum by (chain, feed) (increase(nodeops_gateway_subscription_feed_restarts_total{{{SEL}}}[$__rate_interval]))",
+                "{{chain}} {{feed}}")], unit="none", w=6,
+                desc="A feed moved to another node after the one it used failed: blocks (the follower's source), "
+                     "pending (the pending-transaction filter). Alert: NodeOpsGatewaySubscriptionFeedRestarts."),
+            timeseries("Events lost", [(
+                f"sum by (chain) (increase(nodeops_gateway_subscription_events_lost_total{{{SEL}}}[$__rate_interval]))",
+                "{{chain}}")], unit="none", w=6,
+                desc="Follower events a feed missed: subscribers did not get every block or log. "
+                     "Alert: NodeOpsGatewaySubscriptionEventsLost."),
+            timeseries("Queued bytes, upgrades refused/s", [
+                ("sum by (instance) (nodeops_gateway_websocket_queued_bytes)", "queued {{instance}}"),
+                ("sum by (reason) (rate(nodeops_gateway_websocket_upgrades_refused_total[$__rate_interval])) > 0",
+                 "refused {{reason}}")], w=6),
             row("Gateway process"),
             timeseries("In-flight requests and connections", [
                 ("sum(nodeops_gateway_in_flight_requests)", "in flight"),

@@ -47,6 +47,7 @@ struct Request {
   /// trusted_proxies), never the header's: anyone can send X-Forwarded-For.
   std::string peer_address;
   std::string forwarded_for;  // every X-Forwarded-For line as received, joined with ", "
+  std::string websocket_extensions;  // upgrades: Sec-WebSocket-Extensions as received, joined with ", "
   size_t loop = 0;             // index of the event loop serving it (its position in the server's loops)
 };
 
@@ -82,6 +83,9 @@ struct WebSocketOptions {
   UpgradeHandler accept;
   WebSocketLimits limits;
   WebSocketMetrics metrics;
+  /// permessage-deflate (RFC 7692) negotiated with clients that offer it (the session carries the
+  /// offer: WebSocketSession::extension_offer); off, no extension is ever accepted.
+  bool permessage_deflate = false;
 };
 
 struct ServerOptions {

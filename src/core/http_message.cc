@@ -196,6 +196,7 @@ void MessageReader::next() {
   head_.connection_upgrade = false;
   head_.websocket_key.clear();
   head_.websocket_version.clear();
+  head_.websocket_extensions.clear();
   uncharge();  // not taken by the caller: dropped here
   body_.clear();
   if (buf_.size() > 64 * 1024 && begin_ == size_) {  // a large body grew it: do not keep that per idle connection
@@ -410,6 +411,12 @@ MessageReader::Result MessageReader::parse_field(std::string_view name, std::str
       break;
     case 21:
       if (iequals(name, "sec-websocket-version") && head_.websocket_version.empty()) head_.websocket_version.assign(value);
+      break;
+    case 24:
+      if (iequals(name, "sec-websocket-extensions")) {
+        if (!head_.websocket_extensions.empty()) head_.websocket_extensions.append(", ");
+        head_.websocket_extensions.append(value);
+      }
       break;
     default:
       break;

@@ -44,6 +44,7 @@ struct MessageHead {
   bool connection_upgrade = false;  // Connection lists "upgrade"
   std::string websocket_key;        // Sec-WebSocket-Key
   std::string websocket_version;    // Sec-WebSocket-Version
+  std::string websocket_extensions;  // Sec-WebSocket-Extensions, every line joined with ", " (RFC 7692 offers)
 };
 
 /// What a request's head says about a WebSocket upgrade.

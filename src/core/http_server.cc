@@ -306,6 +306,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     r.origin.assign(h.origin);
     r.peer_address.assign(remote);
     r.forwarded_for.assign(h.forwarded_for);
+    r.websocket_extensions.assign(h.websocket_extensions);
     r.body.clear();
     std::string key = h.websocket_key;
     WebSocketAccept accepted;

@@ -15,8 +15,13 @@
 //   outbox     the replies, in the order they are ready (a client matches them by id), bounded by
 //              limits.max_send_queue bytes: a client that does not read its replies is closed with
 //              1008 and counted, its queue dropped at once, rather than held in memory.
-//   writer     sends the outbox one message (one text frame) at a time; a write that takes longer
-//              than the server's write_timeout ends the connection.
+//   writer     sends the outbox one message (one text frame; with permessage-deflate, frames of
+//              up to 4 KiB compressed) at a time; a write that takes longer than the server's
+//              write_timeout ends the connection.
+//
+// permessage-deflate (RFC 7692): negotiated in the handshake when WebSocketOptions allows it and
+// the client offered it (WebSocketSession::extension_offer); compressed messages from the client
+// are still bounded by limits.max_message once inflated.
 //
 // Pushes that are not replies (subscriptions, when they come) use the same outbox:
 // WebSocketSession::opened() receives the connection's WebSocketOutbox, which a session keeps and
@@ -91,6 +96,10 @@ class WebSocketOutbox {
 class WebSocketSession {
  public:
   virtual ~WebSocketSession() = default;
+  /// The client's Sec-WebSocket-Extensions offer, copied by the UpgradeHandler from
+  /// Request::websocket_extensions: the handshake negotiates permessage-deflate from it when
+  /// WebSocketOptions::permessage_deflate allows (empty: nothing is negotiated).
+  std::string extension_offer;
   virtual void opened(std::weak_ptr<WebSocketOutbox> /*outbox*/) {}
   /// Answers one text (or binary) message; an empty reply sends nothing.
   virtual boost::asio::awaitable<WebSocketMessage> on_message(std::string message) = 0;

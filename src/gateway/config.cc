@@ -403,6 +403,15 @@ void read_websocket(ConfigMap& root, GatewayConfig& cfg) {
   ws.idle_timeout = wsm->duration("idle_timeout", ws.idle_timeout, Duration(1000));
   ws.ping_interval = wsm->duration("ping_interval", ws.ping_interval, Duration(100));
   ws.handshake_timeout = wsm->duration("handshake_timeout", ws.handshake_timeout, Duration(100));
+  // YAML 1.1 tools (Helm's among them) write on/off as true/false: both spellings mean the same.
+  auto compression = wsm->string("compression", "off");
+  if (compression == "on" || compression == "true") {
+    ws.compression = true;
+  } else if (compression == "off" || compression == "false") {
+    ws.compression = false;
+  } else {
+    wsm->error("compression", "expected off or on (permessage-deflate with clients that offer it)");
+  }
   if (ws.max_message < 1024) wsm->error("max_message", "must be at least 1KiB");
   if (ws.max_send_queue < 1024) wsm->error("max_send_queue", "must be at least 1KiB");
   wsm->finish();

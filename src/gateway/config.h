@@ -212,6 +212,10 @@ struct WebSocketConfig {
   Duration idle_timeout{600000};          // no message either way: close 1000
   Duration ping_interval{20000};          // ping after this much client silence (below the ALB's 60 s)
   Duration handshake_timeout{10000};      // opening and closing handshakes
+  // permessage-deflate (RFC 7692) with clients that offer it: `compression: on`. Off by default:
+  // zlib state costs memory on every connection (up to ~170 KiB) and CPU on every message; it
+  // pays for large notifications (blocks, logs) over thin client links.
+  bool compression = false;
 
   bool operator==(const WebSocketConfig&) const = default;  // a reload compares them
 };

@@ -216,6 +216,16 @@ std::vector<BlockHash> Filter::take_blocks(const ChainEvents& events, size_t& lo
   return out;
 }
 
+size_t Filter::add_hashes(const std::vector<std::string>& fresh) {
+  hashes.insert(hashes.end(), fresh.begin(), fresh.end());
+  size_t lost = 0;
+  while (hashes.size() > kMaxOps) {
+    hashes.pop_front();
+    ++lost;
+  }
+  return lost;
+}
+
 void Filter::remember(uint64_t number, const BlockHash& hash, std::vector<std::string> logs, uint64_t keep_from) {
   size_t bytes = sizeof(Delivered);
   for (const auto& l : logs) bytes += l.size();
@@ -334,12 +344,22 @@ size_t FilterTable::count_of_chain(size_t chain) const {
       std::count_if(by_id_.begin(), by_id_.end(), [&](const auto& kv) { return kv.second->chain == chain; }));
 }
 
+std::vector<std::shared_ptr<Filter>> FilterTable::of_chain(size_t chain, FilterKind kind) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<Filter>> out;
+  for (const auto& [id, f] : by_id_) {
+    if (f->chain == chain && f->kind == kind) out.push_back(f);
+  }
+  return out;
+}
+
 // --- the service ------------------------------------------------------------------------------
 
 struct FilterService::ChainState {
   ChainRuntime& chain;
   ChainFollower follower;
   std::unique_ptr<UpstreamBlockSource> source;
+  PendingFeed pending;
   std::array<metrics::Gauge*, kFilterKindNames.size()> installed{};
   std::array<metrics::Counter*, kFilterKindNames.size()> polls{};
   metrics::Counter* dropped = nullptr;
@@ -442,6 +462,48 @@ void FilterService::follow(ChainRuntime& chain) {
 
 ChainFollower& FilterService::follower(size_t chain) { return states_.at(chain)->follower; }
 
+PendingFeed& FilterService::pending(size_t chain) { return states_.at(chain)->pending; }
+
+void FilterService::follow_pending(ChainRuntime& chain) {
+  auto& st = *states_[chain.index];
+  if (!st.source) return;
+  size_t index = chain.index;
+  auto timeout = std::min(config_.limits.upstream_timeout, chain.config->health_interval * 2);
+  PendingFeed::Call call = [this, &chain, timeout](std::string_view method, std::string params,
+                                                   std::optional<size_t> only, Answered* answered) {
+    return call_healthy(*admin_client_, chain, timeout, next_call_id_, method, std::move(params), only, answered);
+  };
+  st.pending.ensure_running(
+      admin_io_, chain.config->name, std::move(call),
+      std::clamp(chain.config->health_interval / 2, Duration(100), Duration(1000)),
+      [this, index] {
+        // The expiry sweep rides on this feed too (asked at each turn): a chain with only pending
+        // filters has no follower running, and its expired filters must go, and the feed with them.
+        sweep();
+        return !table_.of_chain(index, FilterKind::pending).empty() ||
+               (push_.pending_wanted && push_.pending_wanted(index));
+      },
+      [this, &st](const PendingFeed::Batch& batch) { on_pending(st, batch); });
+}
+
+void FilterService::on_pending(ChainState& st, const PendingFeed::Batch& batch) {
+  if (!batch.hashes.empty()) {
+    size_t lost = 0;
+    for (auto& f : table_.of_chain(st.chain.index, FilterKind::pending)) {
+      std::lock_guard lock(f->mu);
+      lost += f->add_hashes(batch.hashes);
+    }
+    if (lost > 0) {
+      st.dropped->inc(static_cast<double>(lost));
+      if (auto n = st.dropped_log.tick()) {
+        log::warn("pending filter hashes dropped: a poller is too slow",
+                  {{"chain", st.chain.config->name}, {"lost", lost}, {"occurrences", n}});
+      }
+    }
+  }
+  if (push_.on_pending) push_.on_pending(st.chain.index, batch);
+}
+
 void FilterService::install_metrics(FilterKind kind, size_t chain, double delta) {
   states_[chain]->installed[static_cast<size_t>(kind)]->inc(delta);
 }
@@ -490,7 +552,19 @@ asio::awaitable<FilterReply> FilterService::serve(asio::io_context& io, ChainRun
                       Outcome::failed);
     }
     install_metrics(kind, chain.index, 1);
-    follow(chain);
+    if (kind == FilterKind::pending) {
+      // Hashes come from the chain's pending feed; the filter is answered once that feed holds an
+      // upstream filter (briefly waited for), so what is sent after this reply is seen.
+      follow_pending(chain);
+      asio::steady_timer timer(io);
+      auto until = std::min(deadline, Clock::now() + kCatchUpWait);
+      while (!st.pending.live() && Clock::now() < until) {
+        timer.expires_after(std::chrono::milliseconds(10));
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+    } else {
+      follow(chain);
+    }
     co_return FilterReply{jsonrpc::result_reply(call.id, "\"" + std::get<std::string>(installed) + "\"")};
   }
 
@@ -525,7 +599,8 @@ asio::awaitable<FilterReply> FilterService::changes(asio::io_context& io, ChainS
   // Clients poll when they see a new block (ethers polls eth_blockNumber, then the filter): the
   // follower learns of blocks from the health probes, a moment later. Ask it for the block this
   // client has seen and wait for it, briefly, so the poll is not empty until the next block.
-  if (auto seen = client.empty() ? std::nullopt : st.chain.heads.get(client, Clock::now());
+  // (Pending filters read no blocks: they do not wait.)
+  if (auto seen = client.empty() || f.kind == FilterKind::pending ? std::nullopt : st.chain.heads.get(client, Clock::now());
       seen && (!events->head || events->head->number < *seen)) {
     st.follower.want(*seen);
     asio::steady_timer timer(io);
@@ -552,6 +627,9 @@ asio::awaitable<FilterReply> FilterService::changes(asio::io_context& io, ChainS
       std::lock_guard lock(f.mu);
       if (f.kind == FilterKind::block) {
         for (const auto& h : f.take_blocks(*events, lost)) hashes.push_back("\"" + hash_hex(h) + "\"");
+      } else {
+        hashes.assign(std::make_move_iterator(f.hashes.begin()), std::make_move_iterator(f.hashes.end()));
+        f.hashes.clear();
       }
     }
     count_lost(lost);

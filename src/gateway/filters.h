@@ -9,7 +9,10 @@
 //     filter's address and topics, fromBlock/toBlock applied to the block number); when a reorg
 //     removes a block whose logs were delivered, they come again with "removed": true before the
 //     new chain's logs (geth's semantics).
-//   - A pending-transaction filter answers [] (the gateway sees no mempool; docs/gateway.md).
+//   - A pending-transaction filter's changes are the hashes the chain's pending feed
+//     (gateway/pending_feed.h: an upstream pending filter polled, best effort) brought since the
+//     last poll, in order; at most Filter::kMaxOps are kept per filter (the oldest go first).
+//     The feed runs while a pending filter or a newPendingTransactions subscription exists.
 //
 // Filter ids are 16 random bytes (OpenSSL's RAND_bytes), as a quantity ("0x", no leading zero).
 // A filter not polled for filters.timeout is removed; counts are capped per client and in total.
@@ -38,6 +41,7 @@
 #include "gateway/config.h"
 #include "gateway/follower.h"
 #include "gateway/metrics.h"
+#include "gateway/pending_feed.h"
 
 namespace nodeops::gateway {
 
@@ -95,12 +99,16 @@ struct Filter {
   std::deque<FilterOp> ops;
   std::deque<Delivered> delivered;
   size_t delivered_bytes = 0;
+  std::deque<std::string> hashes;  // pending filters: transaction hashes (JSON strings) not yet polled
 
   /// Moves the events since `cursor` into `ops` (a removal cancels an add not yet delivered);
   /// returns how many changes were lost (events older than the log holds, ops over kMaxOps).
   size_t absorb(const ChainEvents& events);
   /// The block hashes added since `cursor` (block filters); lost events counted in `lost`.
   std::vector<BlockHash> take_blocks(const ChainEvents& events, size_t& lost);
+  /// Queues pending-transaction hashes for the next poll; returns how many were lost (the oldest,
+  /// over kMaxOps).
+  size_t add_hashes(const std::vector<std::string>& fresh);
   /// Records the logs delivered for a block, forgetting blocks below `keep_from` and the oldest
   /// ones over kMaxRememberedBytes.
   void remember(uint64_t number, const BlockHash& hash, std::vector<std::string> logs, uint64_t keep_from);
@@ -135,6 +143,8 @@ class FilterTable {
   /// Removes every filter not polled for the timeout; returns them.
   std::vector<std::shared_ptr<Filter>> expire(Clock::time_point now);
   size_t count_of_chain(size_t chain) const;
+  /// The installed filters of `chain` of one kind (expired ones too, until the sweep).
+  std::vector<std::shared_ptr<Filter>> of_chain(size_t chain, FilterKind kind) const;
   const Limits& limits() const { return limits_; }
 
  private:
@@ -176,14 +186,22 @@ class FilterService {
   /// The other reader of the followers: the WebSocket subscriptions (gateway/subscriptions.h).
   /// `wanted(chain)` keeps a chain's follower running besides its filters; `on_step(chain, report)`
   /// runs on the admin loop after each of its steps. Set once, before traffic.
+  /// `pending_wanted(chain)` keeps the chain's pending feed running besides its pending filters;
+  /// `on_pending(chain, batch)` receives each of its batches (admin loop).
   struct PushConsumer {
     std::function<bool(size_t chain)> wanted;
     std::function<void(size_t chain, const ChainFollower::StepReport&)> on_step;
+    std::function<bool(size_t chain)> pending_wanted;
+    std::function<void(size_t chain, const PendingFeed::Batch&)> on_pending;
   };
   void set_push_consumer(PushConsumer consumer) { push_ = std::move(consumer); }
   /// Starts `chain`'s follower if it is not running (any thread); it runs while filters or the
   /// push consumer want it. No-op for a chain that is not evm.
   void follow(ChainRuntime& chain);
+  /// Starts `chain`'s pending-transaction feed if it is not running (any thread); it runs while
+  /// pending filters or the push consumer want it. No-op for a chain that is not evm.
+  void follow_pending(ChainRuntime& chain);
+  PendingFeed& pending(size_t chain);
   /// The chain's follower (its events are read from any thread; tests step it with a fake source).
   ChainFollower& follower(size_t chain);
   /// The admin loop's upstream client (subscriptions' own upstream calls go through it).
@@ -203,6 +221,7 @@ class FilterService {
                                               std::chrono::steady_clock::time_point deadline, LogFetch& fetch);
   void install_metrics(FilterKind kind, size_t chain, double delta);
   void sweep();
+  void on_pending(ChainState& state, const PendingFeed::Batch& batch);
 
   const GatewayConfig& config_;
   std::vector<std::unique_ptr<ChainRuntime>>& chains_;
@@ -211,6 +230,7 @@ class FilterService {
   std::unique_ptr<UpstreamClient> admin_client_;
   std::vector<std::unique_ptr<ChainState>> states_;
   PushConsumer push_;
+  uint64_t next_call_id_ = 1;  // the pending feeds' upstream calls (admin loop only)
 };
 
 }  // namespace nodeops::gateway

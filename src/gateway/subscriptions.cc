@@ -22,7 +22,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kRememberBlocks = 128;  // delivered logs kept for removals: as deep as the follower looks back
-constexpr uint64_t kMaxResultBytes = 16 << 20;
 constexpr std::string_view kNotEvm = "eth_subscribe is served on evm chains; on Solana use slotSubscribe";
 constexpr std::string_view kNotSolana = "slotSubscribe is served on Solana chains; on evm chains use eth_subscribe";
 
@@ -167,7 +166,7 @@ struct SubscriptionService::ChainSeries {
   metrics::Counter* log_fetches = nullptr;
   metrics::Counter* lost = nullptr;
   metrics::Counter* refused = nullptr;
-  log::Pow2Sampler lost_log, fetch_log, pending_log;
+  log::Pow2Sampler lost_log, fetch_log;
 };
 
 SubscriptionService::Connection::~Connection() {
@@ -190,7 +189,8 @@ SubscriptionService::SubscriptionService(const GatewayConfig& config, std::vecto
   auto& restarts = r.counter("nodeops_gateway_subscription_feed_restarts_total",
                              "Upstream feeds of subscriptions started again on a node after the one they used "
                              "failed, by feed (blocks: the block follower's source, which newHeads and logs read; "
-                             "pending: the pending-transaction filter).",
+                             "pending: the pending-transaction feed, which newPendingTransactions subscriptions and "
+                             "pending filters read).",
                              {"chain", "feed"});
   auto& fetches = r.counter("nodeops_gateway_subscription_log_fetches_total",
                             "eth_getLogs calls made by logs feeds (one per block per distinct filter).", {"chain"});
@@ -222,7 +222,12 @@ SubscriptionService::SubscriptionService(const GatewayConfig& config, std::vecto
         std::lock_guard lock(mu_);
         return per_chain_[chain] > 0;
       },
-      [this](size_t chain, const ChainFollower::StepReport& report) { on_step(chain, report); }});
+      [this](size_t chain, const ChainFollower::StepReport& report) { on_step(chain, report); },
+      [this](size_t chain) {
+        std::lock_guard lock(mu_);
+        return feeds_.contains(feed_key(SubscriptionKind::pending_transactions, chain, nullptr));
+      },
+      [this](size_t chain, const PendingFeed::Batch& batch) { on_pending(chain, batch); }});
 }
 
 SubscriptionService::~SubscriptionService() {
@@ -307,13 +312,12 @@ std::string SubscriptionService::subscribe(Connection& c, const jsonrpc::Call& c
   auto& series = *series_[c.chain_.index];
   if (fresh) {
     series.feeds[static_cast<size_t>(kind)]->inc();
-    if (kind == SubscriptionKind::pending_transactions) {
-      asio::co_spawn(admin_io_, run_pending(feed), log_failure("pending-transaction feed"));
-    } else if (kind == SubscriptionKind::slot) {
+    if (kind == SubscriptionKind::slot) {
       asio::co_spawn(admin_io_, run_slots(feed), log_failure("slot feed"));
     }
   }
   if (kind == SubscriptionKind::new_heads || kind == SubscriptionKind::logs) filters_.follow(c.chain_);
+  if (kind == SubscriptionKind::pending_transactions) filters_.follow_pending(c.chain_);
   std::string id, id_json;
   do {
     if (kind == SubscriptionKind::slot) {
@@ -415,6 +419,19 @@ void SubscriptionService::on_step(size_t chain, const ChainFollower::StepReport&
   }
 }
 
+void SubscriptionService::on_pending(size_t chain, const PendingFeed::Batch& batch) {
+  if (batch.restarted) series_[chain]->restarts_pending->inc();
+  if (batch.hashes.empty()) return;
+  std::shared_ptr<Feed> feed;
+  {
+    std::lock_guard lock(mu_);
+    auto it = feeds_.find(feed_key(SubscriptionKind::pending_transactions, chain, nullptr));
+    if (it == feeds_.end()) return;
+    feed = it->second;
+  }
+  fan_out(feed, batch.hashes);
+}
+
 void SubscriptionService::advance_heads(const std::shared_ptr<Feed>& self) {
   auto& feed = *self;
   auto events = filters_.follower(feed.chain).events();
@@ -459,8 +476,7 @@ asio::awaitable<void> SubscriptionService::advance_logs(std::shared_ptr<Feed> fe
         feed->delivered.remember(e.number, e.hash, {}, keep_from);
       } else {
         series.log_fetches->inc();
-        auto result = co_await call_upstream(chain, "eth_getLogs", feed->criteria.params_for(e.hash), std::nullopt,
-                                             nullptr);
+        auto result = co_await call_upstream(chain, "eth_getLogs", feed->criteria.params_for(e.hash));
         auto logs = result ? logs_of_block(*result, e.hash) : std::nullopt;
         if (!logs) {
           // Not there (every node failed, or none knows the block yet): this block and what
@@ -489,83 +505,10 @@ asio::awaitable<void> SubscriptionService::advance_logs(std::shared_ptr<Feed> fe
 
 asio::awaitable<std::optional<std::string>> SubscriptionService::call_upstream(ChainRuntime& chain,
                                                                                std::string_view method,
-                                                                               std::string params,
-                                                                               std::optional<size_t> only,
-                                                                               size_t* answered) {
-  // One snapshot: its verdicts and its upstream set have the same positions (a reload publishes
-  // both at once); `only` names an upstream by its slot, which no reload reuses.
-  auto health = chain.health.load();
-  const auto& set = *health->set;
-  std::vector<size_t> order;
-  for (size_t i = 0; i < health->upstreams.size() && i < set.upstreams.size(); ++i) {
-    if (health->upstreams[i].healthy && (!only || *only == set.upstreams[i]->slot())) order.push_back(i);
-  }
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return health->upstreams[a].head.value_or(0) > health->upstreams[b].head.value_or(0);
-  });
-  auto timeout = std::min(config_.limits.upstream_timeout, set.config->health_interval * 2);
-  size_t tried = 0;
-  for (size_t u : order) {
-    if (++tried > 3) break;
-    uint64_t id = next_id_++;
-    auto upstream = set.upstreams[u];  // held: a reload may drop it from the set meanwhile
-    auto res = co_await filters_.admin_client().post(*upstream, jsonrpc::upstream_request(id, method, params),
-                                                     timeout, {kMaxResultBytes});
-    if (!res.ok() || res.status != 200) continue;
-    auto reply = jsonrpc::parse_upstream_reply(res.body, id);
-    if (reply.kind != jsonrpc::UpstreamReply::Kind::result) continue;
-    if (answered) *answered = upstream->slot();
-    co_return std::string(reply.payload);
-  }
-  co_return std::nullopt;
-}
-
-asio::awaitable<void> SubscriptionService::run_pending(std::shared_ptr<Feed> feed) {
-  auto& chain = *chains_[feed->chain];
-  auto& series = *series_[feed->chain];
-  auto interval = std::clamp(chain.config->health_interval / 2, Duration(100), Duration(1000));
-  asio::steady_timer timer(admin_io_);
-  std::optional<size_t> upstream;
-  std::string filter;  // the filter's id on `upstream`, as JSON
-  bool started = false;
-  while (!feed->closed.load()) {
-    if (filter.empty()) {
-      size_t at = 0;
-      auto id = co_await call_upstream(chain, "eth_newPendingTransactionFilter", "[]", std::nullopt, &at);
-      if (id) {
-        if (started) series.restarts_pending->inc();
-        started = true;
-        upstream = at;
-        filter = *id;
-      }
-    } else {
-      auto changes = co_await call_upstream(chain, "eth_getFilterChanges", "[" + filter + "]", upstream, nullptr);
-      std::vector<std::string> results;
-      simdjson::dom::parser parser;
-      simdjson::dom::array arr;
-      if (changes && !parser.parse(simdjson::padded_string(*changes)).get_array().get(arr)) {
-        for (auto item : arr) {
-          std::string_view hash;
-          if (!item.get_string().get(hash) && parse_block_hash(hash)) results.push_back("\"" + lower(hash) + "\"");
-        }
-        fan_out(feed, std::move(results));
-      } else {
-        // The node failed, left rotation or forgot the filter: install one again, on the best node.
-        if (auto n = series.pending_log.tick()) {
-          log::warn("pending-transaction feed lost its upstream filter; installing it again",
-                    {{"chain", chain.config->name}, {"occurrences", n}});
-        }
-        filter.clear();
-        upstream.reset();
-        continue;
-      }
-    }
-    timer.expires_after(interval);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-  if (!filter.empty() && upstream) {
-    co_await call_upstream(chain, "eth_uninstallFilter", "[" + filter + "]", upstream, nullptr);
-  }
+                                                                               std::string params) {
+  auto timeout = std::min(config_.limits.upstream_timeout, chain.config->health_interval * 2);
+  co_return co_await call_healthy(filters_.admin_client(), chain, timeout, next_id_, method, std::move(params),
+                                  std::nullopt, nullptr);
 }
 
 asio::awaitable<void> SubscriptionService::run_slots(std::shared_ptr<Feed> feed) {

@@ -19,10 +19,11 @@
 //             removed block the logs delivered for it again with "removed": true, before the new
 //             chain's. A fetch that fails is retried at the next follower step; nothing after it
 //             is sent first.
-//   newPendingTransactions  best effort: a pending-transaction filter installed on a healthy
-//             node and polled; when the node fails, the filter is installed again (on the best
-//             healthy node; a feed restart). Hashes the node saw while no filter was installed
-//             are not sent.
+//   newPendingTransactions  best effort: the chain's pending feed (gateway/pending_feed.h, run
+//             by the FilterService for these subscriptions and the pending filters alike): an
+//             upstream pending-transaction filter polled; when the node fails, the filter is
+//             installed again (on the best healthy node; a feed restart). Hashes the node saw
+//             while no filter was installed are not sent.
 //   slot      Solana: the pool's best slot from the health snapshots; one notification per new
 //             best slot seen (skipped slots, and those between two probes, are not sent).
 //
@@ -135,6 +136,9 @@ class SubscriptionService {
   /// After a follower step of `chain` (admin loop; the follower's listener, tests call it): every
   /// newHeads and logs feed of the chain advances.
   void on_step(size_t chain, const ChainFollower::StepReport& report);
+  /// A batch of the chain's pending feed (admin loop; the feed's listener): the newPendingTransactions
+  /// feed fans it out, a restart is counted.
+  void on_pending(size_t chain, const PendingFeed::Batch& batch);
 
  private:
   struct ChainSeries;
@@ -143,17 +147,13 @@ class SubscriptionService {
   void release(Connection& c, Connection::Held& held, const std::string& id);
   void advance_heads(const std::shared_ptr<Feed>& feed);
   boost::asio::awaitable<void> advance_logs(std::shared_ptr<Feed> feed);
-  boost::asio::awaitable<void> run_pending(std::shared_ptr<Feed> feed);
   boost::asio::awaitable<void> run_slots(std::shared_ptr<Feed> feed);
   /// Posts `results` to every loop where `feed` has subscribers.
   void fan_out(const std::shared_ptr<Feed>& feed, std::vector<std::string> results);
   void deliver(Feed& feed, size_t loop, const std::vector<std::string>& results);
-  /// One JSON-RPC call to the healthy upstreams of `chain` (best head first, up to 3; only the one
-  /// with slot `only` when given): the raw result, or nullopt. `answered` (when given) receives
-  /// the slot of the upstream that answered.
+  /// One JSON-RPC call to the healthy upstreams of `chain` (call_healthy): the raw result, or nullopt.
   boost::asio::awaitable<std::optional<std::string>> call_upstream(ChainRuntime& chain, std::string_view method,
-                                                                   std::string params, std::optional<size_t> only,
-                                                                   size_t* answered);
+                                                                   std::string params);
   std::vector<std::shared_ptr<Feed>> feeds_of(size_t chain) const;
 
   const GatewayConfig& config_;

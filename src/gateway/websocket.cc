@@ -158,6 +158,7 @@ http::WebSocketOptions WebSocketService::options() {
   o.limits.ping_interval = ws.ping_interval;
   o.limits.handshake_timeout = ws.handshake_timeout;
   o.metrics = series_;
+  o.permessage_deflate = ws.compression;
   return o;
 }
 
@@ -232,6 +233,7 @@ boost::asio::awaitable<http::WebSocketAccept> WebSocketService::accept(http::Req
   }
   http::WebSocketAccept a;
   a.session = std::make_shared<Session>(router_, subscriptions_, counts_, *chain, req.loop, std::move(admission));
+  if (config_.websocket.compression) a.session->extension_offer = req.websocket_extensions;
   co_return a;
 }
 

@@ -1,8 +1,10 @@
 """Filters through a pool of real anvil replicas mined in lockstep (issue 18 item 1): the gateway
 holds eth_newFilter / eth_newBlockFilter itself, so a filter keeps working whichever node dies;
 a reorg gives the removed logs back with "removed": true before the new ones; filters expire when
-nobody polls them; a client's filters are capped. And a real client library (ethers v6,
-contract.on over HTTP polling) receives every event exactly once while a node is killed."""
+nobody polls them; a client's filters are capped. Pending-transaction filters get every hash
+sent after them from the gateway's pending feed, also once the node holding its upstream filter is
+killed. And a real client library (ethers v6, contract.on over HTTP polling) receives every event
+exactly once while a node is killed."""
 from __future__ import annotations
 
 import json
@@ -15,7 +17,7 @@ import pytest
 
 from gateway_util import CAST_BIN, DEV_KEY, body, post, require_binaries
 from harness import REPO, Nodeops, gateway_config, metric_value, wait_until
-from test_consistency import GENESIS, Replica
+from test_consistency import GENESIS, Replica, signed
 
 pytestmark = require_binaries()
 
@@ -244,7 +246,7 @@ def test_filters_are_capped_per_client_and_unknown_ids_are_not_found():
             refused = call(g, "eth_newBlockFilter")
             assert refused["error"]["code"] == -32005 and "max_per_client" in refused["error"]["message"], refused
             assert metric_value(g.metrics(), "nodeops_gateway_filters_refused_total", chain="eth", reason="per_client") == 1
-            assert call(g, "eth_getFilterChanges", [ids[1]])["result"] == []  # pending: documented as always empty
+            assert call(g, "eth_getFilterChanges", [ids[1]])["result"] == []  # pending: nothing was sent
             assert call(g, "eth_uninstallFilter", [ids[0]])["result"] is True
             assert call(g, "eth_uninstallFilter", [ids[0]])["result"] is False
             assert "result" in call(g, "eth_newBlockFilter")
@@ -316,5 +318,69 @@ def test_ethers_contract_on_receives_every_event_once_while_a_node_is_killed():
             assert not any(l["removed"] for l in got)
             assert any(l.get("done") for l in lines)
             assert call(g, "eth_blockNumber")["result"] == hex(pool.height)
+    finally:
+        pool.stop()
+
+
+def feed_holders(g) -> list[tuple[str, bool]]:
+    """(upstream, restart) of each time the pending feed installed its upstream filter (its log)."""
+    out = []
+    for line in g.log().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("msg") == "pending-transaction feed installed its upstream filter":
+            out.append((entry["upstream"], entry["restart"]))
+    return out
+
+
+def test_pending_transaction_filters_get_every_hash_while_the_node_holding_the_feed_dies():
+    pool = Pool(2)  # --no-mining: the transactions stay pending
+    try:
+        cfg = gateway_config({"eth": (1, pool.upstreams())}, chain={"health_interval": "200ms"})
+        with Nodeops.gateway(cfg) as g:
+            assert "pending-transaction feed started" not in g.log(), "no feed before anyone reads it"
+            first = call(g, "eth_newPendingTransactionFilter")["result"]
+            second = call(g, "eth_newPendingTransactionFilter")["result"]
+            assert metric_value(g.metrics(), "nodeops_gateway_filters", chain="eth", kind="pending") == 2
+            # The reply came once the feed held its upstream filter: what is sent now is seen.
+            holders = feed_holders(g)
+            assert len(holders) == 1 and holders[0][1] is False, holders
+            nonce = 0
+
+            def send_raw(n: int) -> list[str]:
+                nonlocal nonce
+                out = []
+                for _ in range(n):
+                    r = post(g.url("/eth"), body("eth_sendRawTransaction", [signed(nonce)])).json()
+                    assert "result" in r, r
+                    out.append(r["result"])
+                    nonce += 1
+                return out
+
+            before = send_raw(4)
+            got = collect(g, first, len(before), "pending before the kill")
+            assert sorted(got) == sorted(before) and len(got) == len(before), (got, before)
+            # The node holding the feed's filter goes; the feed installs one on the other node.
+            holder = int(holders[0][0][1:])
+            pool.kill(holder)
+            wait_until("the pending feed restarted", lambda: len(feed_holders(g)) == 2, procs=[g])
+            assert feed_holders(g)[1] == (f"r{1 - holder}", True)
+            wait_until("the restart counted", lambda: metric_value(
+                g.metrics(), "nodeops_gateway_subscription_feed_restarts_total", chain="eth", feed="pending") == 1,
+                procs=[g])
+            after = send_raw(3)
+            got_after = collect(g, first, len(after), "pending after the kill")
+            assert sorted(got_after) == sorted(after) and len(got_after) == len(after), (got_after, after)
+            # The other filter was not polled all along: it holds every hash, each once.
+            rest = call(g, "eth_getFilterChanges", [second])["result"]
+            assert sorted(rest) == sorted(before + after), rest
+            assert call(g, "eth_getFilterChanges", [second])["result"] == []
+            # Nobody reads pending transactions any more: the feed stops (and removes its filter).
+            for fid in (first, second):
+                assert call(g, "eth_uninstallFilter", [fid])["result"] is True
+            wait_until("the pending feed stopped", lambda: "pending-transaction feed stopped" in g.log(), procs=[g])
+            assert metric_value(g.metrics(), "nodeops_gateway_filters", chain="eth", kind="pending") == 0
     finally:
         pool.stop()

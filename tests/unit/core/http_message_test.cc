@@ -884,3 +884,22 @@ TEST(WebSocketUpgrade, TheNextRequestOnTheConnectionStartsClean) {
   EXPECT_TRUE(reader.head().websocket_key.empty());
   EXPECT_FALSE(reader.head().connection_upgrade);
 }
+
+TEST(WebSocketUpgrade, ExtensionOffersAreKeptJoinedAndClearedForTheNextRequest) {
+  auto offer = upgrade_request();
+  offer.insert(offer.size() - 2, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+                                 "sec-websocket-extensions: x-webkit-deflate-frame\r\n");
+  auto out = whole(Kind::request, offer);
+  EXPECT_EQ(out.head.websocket_extensions, "permessage-deflate; client_max_window_bits, x-webkit-deflate-frame");
+  EXPECT_TRUE(whole(Kind::request, upgrade_request()).head.websocket_extensions.empty());
+  MessageReader reader(Kind::request, kMaxBody);
+  auto input = offer + "GET /healthz HTTP/1.1\r\n\r\n";
+  auto [data, size] = reader.space(input.size());
+  std::memcpy(data, input.data(), input.size());
+  reader.commit(input.size());
+  ASSERT_EQ(reader.parse(), Result::done);
+  EXPECT_FALSE(reader.head().websocket_extensions.empty());
+  reader.next();
+  ASSERT_EQ(reader.parse(), Result::done);
+  EXPECT_TRUE(reader.head().websocket_extensions.empty());
+}

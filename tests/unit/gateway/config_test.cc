@@ -324,3 +324,16 @@ TEST(GatewayConfig, FiltersHaveGethLikeDefaultsAndCheckedBounds) {
   EXPECT_NE(errors[1].find("filters.max_per_client: must be at most max_total"), std::string::npos) << errors[1];
   EXPECT_NE(errors[2].find("filters.size: unknown key"), std::string::npos) << errors[2];
 }
+
+TEST(GatewayConfig, WebSocketCompressionIsOffOrOn) {
+  const std::string chains = "chains:\n  - { name: eth, chain_id: 1, upstreams: [{ name: a, url: \"http://x:1\" }] }\n";
+  EXPECT_FALSE(parse_gateway_config(chains, "gw.yaml").websocket.compression);  // off unless asked
+  EXPECT_TRUE(parse_gateway_config("websocket: { compression: on }\n" + chains, "gw.yaml").websocket.compression);
+  EXPECT_FALSE(parse_gateway_config("websocket: { compression: off }\n" + chains, "gw.yaml").websocket.compression);
+  // What Helm (YAML 1.1) makes of on/off.
+  EXPECT_TRUE(parse_gateway_config("websocket: { compression: true }\n" + chains, "gw.yaml").websocket.compression);
+  auto errors = errors_of("websocket:\n  compression: gzip\n" + chains);
+  ASSERT_EQ(errors.size(), 1u) << ::testing::PrintToString(errors);
+  EXPECT_EQ(errors[0],
+            "gw.yaml:2: websocket.compression: expected off or on (permessage-deflate with clients that offer it)");
+}
