@@ -371,13 +371,13 @@ asio::awaitable<CallResult> Router::serve_call(LoopContext& loop, ChainRuntime& 
       resolved_params = std::move(*params);
       resolved = call;
       resolved.params = resolved_params;
-    } else {
-      latest.reset();
     }
   }
   const jsonrpc::Call& asked = resolved_params.empty() ? call : resolved;
   auto plan = cfg.type == "solana" ? chains::solana::plan_cache(asked.method, asked.params)
                                    : chains::evm::plan_cache(asked.method, asked.params);
+  // `latest` counts as served only when the call reads that block (not a `finalized` one alone).
+  if (resolved_params.empty() || plan.block != latest) latest.reset();
   if (plan.cls == chains::evm::CacheClass::none) co_return co_await route_call(loop, chain, call, deadline, budget, client);
   if (no_cache) {
     chain.cache.count(plan.cls, CacheResult::bypass);
