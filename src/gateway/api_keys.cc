@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
+#include <memory>
 #include <set>
 
 #include "core/concurrent.h"
@@ -92,9 +93,17 @@ KeySet read_keys(ConfigReader& reader, std::optional<ConfigMap> root) {
 }  // namespace
 
 KeyHash sha256(std::string_view text) {
+  // Every request with a key hashes it. EVP_Digest(..., EVP_sha256()) looks the algorithm up in
+  // OpenSSL 3's provider tables and allocates a context each time, which was most of the key
+  // check's cost (callgrind, bench/RESULTS.md): one fetched algorithm, one context per thread.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   KeyHash out{};
   unsigned len = 0;
-  EVP_Digest(text.data(), text.size(), out.data(), &len, EVP_sha256(), nullptr);
+  if (!md || !ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), text.data(), text.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1) {
+    EVP_Digest(text.data(), text.size(), out.data(), &len, EVP_sha256(), nullptr);  // the slow path still hashes
+  }
   return out;
 }
 
