@@ -266,18 +266,7 @@ asio::awaitable<http::Response> Router::serve(http::Request& req, Admission& adm
     bool admitted = co_await gate_->charge(admission, parsed.calls);  // not in a && (GCC 12 and co_await)
     if (!admitted) co_return std::move(*admission.answer);
   }
-  // The request's reply bytes count in the buffered total until its response has been written:
-  // a slow client reading a large answer holds those bytes as surely as an upstream still sending.
-  struct Held {
-    std::atomic<uint64_t>& total;
-    metrics::Gauge& gauge;
-    ReplyBudget budget;
-    ~Held() {
-      total.fetch_sub(budget.held, std::memory_order_relaxed);
-      gauge.dec(static_cast<double>(budget.held));
-    }
-  };
-  auto held = std::make_shared<Held>(Held{buffered_, metrics_.buffered_bytes(), {request_limits->max_reply_bytes}});
+  auto held = hold_replies(request_limits->max_reply_bytes);  // released once the response is written
   auto& budget = held->budget;
   auto respond = [&held](int status, std::string body) {
     auto r = json_response(status, std::move(body));

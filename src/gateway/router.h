@@ -120,6 +120,21 @@ class Router {
   boost::asio::awaitable<CallResult> serve_filter_call(LoopContext& loop, ChainRuntime& chain, const jsonrpc::Call& call,
                                                        std::chrono::steady_clock::time_point deadline,
                                                        ReplyBudget& budget, std::string_view client);
+  /// A request's (or WebSocket message's) reply budget, whose bytes count in the buffered total
+  /// until the reply has been written: a slow client reading a large answer holds those bytes as
+  /// surely as an upstream still sending. Released when the last owner (the written reply) goes.
+  struct HeldReplies {
+    std::atomic<uint64_t>& total;
+    metrics::Gauge& gauge;
+    ReplyBudget budget;
+    ~HeldReplies() {
+      total.fetch_sub(budget.held, std::memory_order_relaxed);
+      gauge.dec(static_cast<double>(budget.held));
+    }
+  };
+  std::shared_ptr<HeldReplies> hold_replies(uint64_t max_reply_bytes) {
+    return std::make_shared<HeldReplies>(HeldReplies{buffered_, metrics_.buffered_bytes(), {max_reply_bytes}});
+  }
   /// A cached `result` as the reply to `call`, its bytes charged like an upstream's.
   CallResult answer_from_cache(ChainRuntime& chain, const jsonrpc::Call& call, const std::string& result,
                                Clock::time_point started, ReplyBudget& budget);

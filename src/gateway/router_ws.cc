@@ -79,18 +79,9 @@ asio::awaitable<http::WebSocketMessage> Router::serve_message(size_t loop_index,
           error_for_each(parsed, jsonrpc::kLimitExceeded, "rate limit exceeded; retry later"), nullptr};
     }
   }
-  // As in serve(): the reply's bytes count in the buffered total until they are written, so the
-  // replies waiting in every WebSocket outbox are bounded by limits.max_buffered_bytes too.
-  struct Held {
-    std::atomic<uint64_t>& total;
-    metrics::Gauge& gauge;
-    ReplyBudget budget;
-    ~Held() {
-      total.fetch_sub(budget.held, std::memory_order_relaxed);
-      gauge.dec(static_cast<double>(budget.held));
-    }
-  };
-  auto held = std::make_shared<Held>(Held{buffered_, metrics_.buffered_bytes(), {request_limits->max_reply_bytes}});
+  // As in serve(): the replies waiting in every WebSocket outbox are bounded by
+  // limits.max_buffered_bytes too.
+  auto held = hold_replies(request_limits->max_reply_bytes);
   auto& budget = held->budget;
   if (!parsed.batch) {
     auto result = co_await serve_call(loop, chain, parsed.calls.front(), deadline, budget, false, client);
