@@ -302,12 +302,21 @@ bool hex_string(std::string_view raw, size_t min_digits, size_t max_digits) {
 }
 }  // namespace
 
+namespace {
+bool empty_object(std::string_view r) {
+  size_t i = 1;
+  while (i < r.size() && (r[i] == ' ' || r[i] == '\t' || r[i] == '\n' || r[i] == '\r')) ++i;
+  return i < r.size() && r[i] == '}';
+}
+}  // namespace
+
 bool plausible_result(std::string_view method, std::string_view r) {
   switch (result_shape(method)) {
     case Shape::any: return true;
     case Shape::quantity: return hex_string(r, 1, 64);
     case Shape::data: return r == "\"0x\"" || hex_string(r, 1, SIZE_MAX);
-    case Shape::object_or_null: return r == "null" || (!r.empty() && r.front() == '{');
+    // A block, transaction or receipt always has members: `{}` is a node (or a proxy) lying.
+    case Shape::object_or_null: return r == "null" || (!r.empty() && r.front() == '{' && !empty_object(r));
   }
   return true;
 }

@@ -24,15 +24,19 @@ boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duratio
     } else if (left <= Duration(0)) {
       reply.error = "probe timed out";
     } else {
-      auto key = std::string(url->scheme_name()) + "://" + url->origin() + " " + access.ca_file;
-      auto& pool = pools_[key];
-      if (!pool) {
-        pool = std::make_unique<http::ClientPool>(io_, url->host, url->port, 2, max_reply_bytes_,
-                                                  http::TlsOptions{url->tls(), access.ca_file});
-      }
       try {
-        auto res = co_await pool->request(call.method, url->target, call.body, left, "application/json",
-                                          access.headers);
+        http::ClientResponse res;
+        if (url->websocket()) {
+          res = co_await over_websocket(*url, call, left, access);
+        } else {
+          auto key = std::string(url->scheme_name()) + "://" + url->origin() + " " + access.ca_file;
+          auto& pool = pools_[key];
+          if (!pool) {
+            pool = std::make_unique<http::ClientPool>(io_, url->host, url->port, 2, max_reply_bytes_,
+                                                      http::TlsOptions{url->tls(), access.ca_file});
+          }
+          res = co_await pool->request(call.method, url->target, call.body, left, "application/json", access.headers);
+        }
         reply.ok = res.ok();
         // A peer that answered with broken HTTP did answer: garbled, not down.
         garbled = garbled || res.error == http::ClientResponse::Error::protocol ||
@@ -49,6 +53,25 @@ boost::asio::awaitable<NodeStatus> Prober::probe(const Adapter& adapter, Duratio
   auto status = adapter.parse_probe(replies);
   status.answered = garbled || std::any_of(replies.begin(), replies.end(), [](const HttpReply& r) { return r.ok; });
   co_return status;
+}
+
+boost::asio::awaitable<http::ClientResponse> Prober::over_websocket(const Url& url, const HttpCall& call,
+                                                                  Duration timeout, const ProbeAccess& access) {
+  if (call.method != "POST") {
+    http::ClientResponse refused;
+    refused.error = http::ClientResponse::Error::protocol;
+    refused.message = "a WebSocket endpoint takes JSON-RPC calls only, not " + call.method;
+    co_return refused;
+  }
+  // Headers go with the upgrade: a new key (a reload) is a new connection.
+  auto key = std::string(url.scheme_name()) + "://" + url.origin() + url.target + " " + access.ca_file;
+  for (const auto& [name, value] : access.headers) key += "\n" + name + ": " + value;
+  auto& socket = sockets_[key];
+  if (!socket) {
+    socket = std::make_unique<http::WsRpcClient>(io_, url, max_reply_bytes_, http::TlsOptions{url.tls(), access.ca_file},
+                                                 access.headers);
+  }
+  co_return co_await socket->call(call.body, timeout);
 }
 
 }  // namespace nodeops::chains

@@ -11,6 +11,7 @@
 
 #include "chains/adapter.h"
 #include "core/http.h"
+#include "core/ws_client.h"
 #include "core/units.h"
 
 namespace nodeops::chains {
@@ -23,7 +24,8 @@ struct ProbeAccess {
 };
 
 /// @brief Keeps one keep-alive pool per origin (and trust store); lives on one event loop. https
-/// URLs are probed over TLS with the same client, and the same verification, as traffic.
+/// URLs are probed over TLS with the same client, and the same verification, as traffic; ws and
+/// wss URLs over a WebSocket of their own, like traffic (JSON-RPC calls only: POST).
 class Prober {
  public:
   /// A reply larger than `max_reply_bytes` fails its call (http too_large) before it is buffered.
@@ -39,10 +41,13 @@ class Prober {
   }
 
  private:
+  boost::asio::awaitable<http::ClientResponse> over_websocket(const Url& url, const HttpCall& call, Duration timeout,
+                                                              const ProbeAccess& access);
   static inline const ProbeAccess kNoAccess{};
   boost::asio::io_context& io_;
   uint64_t max_reply_bytes_;
   std::map<std::string, std::unique_ptr<http::ClientPool>> pools_;
+  std::map<std::string, std::unique_ptr<http::WsRpcClient>> sockets_;  // by URL, trust store and headers
 };
 
 }  // namespace nodeops::chains

@@ -2,7 +2,6 @@
 #include <boost/intrusive/list.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <cerrno>
 
@@ -13,6 +12,7 @@
 #include "core/http_io.h"
 #include "core/http_message.h"
 #include "core/metrics.h"
+#include "core/tls_client.h"
 
 namespace nodeops::http {
 using namespace std::string_view_literals;
@@ -44,27 +44,12 @@ struct SslFree {
   void operator()(SSL* s) const { SSL_free(s); }
 };
 using SslPtr = std::unique_ptr<SSL, SslFree>;
-struct SslCtxFree {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-};
 
 /// A connection's TLS session, as the stream type exchange() is instantiated for.
 struct TlsSession {
   io::Socket& socket;
   SSL* ssl;
 };
-
-// OpenSSL's last error on this thread as text (empty when none).
-std::string ssl_error_text() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
 
 // SSL_get_error needs the thread's OpenSSL error queue empty before each call. Clearing it before
 // every read and write cost ~5% of a TLS request (a thread-local lookup each time), so instead
@@ -91,7 +76,7 @@ SslOutcome ssl_outcome(SSL* ssl, int n) {
       ERR_clear_error();
       return out;
     default:
-      out.why = ssl_error_text();  // drains the queue
+      out.why = tls::error_text();  // drains the queue
       out.ec = asio::error::fault;
       return out;
   }
@@ -129,9 +114,8 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
   metrics::Gauge* gauge = nullptr;
   Headers headers;  // sent with every request
   // TLS (https): the context this pool's connections share, or why it could not be built.
-  std::unique_ptr<SSL_CTX, SslCtxFree> tls;
+  tls::ContextPtr tls;
   std::string tls_error;
-  bool host_is_ip = false;
 
   Impl(asio::io_context& i) : io(i) {}
   ~Impl() { busy.clear(); }  // connections destroyed later (at shutdown) then have nothing to unlink from
@@ -254,16 +238,9 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
     c.tls.reset(SSL_new(tls.get()));
     SSL* s = c.tls.get();
     std::string why;
-    if (!s || !SSL_set_fd(s, c.socket.native_handle())) why = "cannot create a TLS session: " + ssl_error_text();
+    if (!s || !SSL_set_fd(s, c.socket.native_handle())) why = "cannot create a TLS session: " + tls::error_text();
     if (why.empty()) {
-      X509_VERIFY_PARAM* param = SSL_get0_param(s);
-      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      if (host_is_ip) {
-        X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
-      } else {
-        SSL_set_tlsext_host_name(s, host.c_str());  // SNI: providers serve many names on one address
-        X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
-      }
+      tls::expect_peer(s, host);
       SSL_set_connect_state(s);
     }
     while (why.empty() && !c.deadline.passed) {
@@ -277,11 +254,8 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
         if (wec && !c.deadline.passed) why = wec.message();
         continue;
       }
-      if (long v = SSL_get_verify_result(s); v != X509_V_OK) {
-        why = std::string("certificate verify failed: ") + X509_verify_cert_error_string(v);
-      } else {
-        why = !r.why.empty() ? r.why : r.ec == asio::error::eof ? "the peer closed the connection" : r.ec.message();
-      }
+      why = tls::handshake_failure(
+          s, !r.why.empty() ? r.why : r.ec == asio::error::eof ? "the peer closed the connection" : r.ec.message());
     }
     out.error = c.deadline.passed ? ClientResponse::Error::timeout : ClientResponse::Error::tls;
     if (c.deadline.passed) why = "timed out";
@@ -397,33 +371,6 @@ struct ClientPool::Impl : std::enable_shared_from_this<ClientPool::Impl> {
   }
 };
 
-namespace {
-
-// One client context per pool: the trust store (system CAs or ca_file alone), peer verification
-// on, TLS 1.2 at least. `error` says why it cannot be used.
-std::unique_ptr<SSL_CTX, SslCtxFree> make_tls_context(const TlsOptions& options, std::string& error) {
-  std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) {
-    error = "cannot create a TLS context: " + ssl_error_text();
-    return ctx;
-  }
-  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  // Read what the socket has in one read(2), not a record's 5-byte header and then its body.
-  SSL_CTX_set_read_ahead(ctx.get(), 1);
-  ERR_clear_error();
-  if (!options.ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr) != 1) {
-      error = "ca_file " + options.ca_file + ": " + ssl_error_text();
-    }
-  } else if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
-    error = "system CA certificates: " + ssl_error_text();
-  }
-  return ctx;
-}
-
-}  // namespace
 
 ClientPool::ClientPool(asio::io_context& io, std::string host, uint16_t port, size_t max_idle, uint64_t max_response,
                        TlsOptions tls, Headers headers)
@@ -431,15 +378,17 @@ ClientPool::ClientPool(asio::io_context& io, std::string host, uint16_t port, si
   impl_->host = std::move(host);
   impl_->port = port;
   bool default_port = port == (tls.enabled ? 443 : 80);
-  impl_->host_is_ip = impl_->host.find_first_not_of("0123456789.") == std::string::npos ||
-                      impl_->host.find(':') != std::string::npos;
   std::string bracketed = impl_->host.find(':') != std::string::npos ? "[" + impl_->host + "]" : impl_->host;
   // Virtual hosts (providers behind a CDN) match the Host header exactly: no default port in it.
   impl_->host_header = default_port ? bracketed : bracketed + ":" + std::to_string(port);
   impl_->max_idle = max_idle;
   impl_->max_response = max_response;
   impl_->headers = std::move(headers);
-  if (tls.enabled) impl_->tls = make_tls_context(tls, impl_->tls_error);
+  if (tls.enabled) {
+    impl_->tls = tls::make_context(tls, impl_->tls_error);
+    // Read what the socket has in one read(2), not a record's 5-byte header and then its body.
+    if (impl_->tls) SSL_CTX_set_read_ahead(impl_->tls.get(), 1);
+  }
 }
 
 ClientPool::~ClientPool() {

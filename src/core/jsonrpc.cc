@@ -415,4 +415,36 @@ BatchReply split_batch_reply(std::string_view body) {
   return out;
 }
 
+MessageId message_id(std::string_view message) {
+  MessageId out;
+  simdjson::padded_string copy;
+  simdjson::dom::element root;
+  if (parse_reply_root(message, copy, root)) return out;
+  out.json = true;
+  uint64_t id = 0;
+  if (root.is_object()) {
+    if (!root["id"].get_uint64().get(id)) out.id = id;
+  } else if (root.is_array()) {
+    for (auto item : root.get_array()) {
+      if (item.is_object() && !item["id"].get_uint64().get(id)) {
+        out.id = id;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::optional<uint64_t> unsigned_id(std::string_view raw) {
+  if (raw.empty() || raw.size() > 20 || (raw.size() > 1 && raw[0] == '0')) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : raw) {
+    if (c < '0' || c > '9') return std::nullopt;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
 }  // namespace nodeops::jsonrpc

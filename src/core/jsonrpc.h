@@ -88,4 +88,14 @@ struct BatchReply {
 /// Splits `body` (views into it); never throws on any input.
 BatchReply split_batch_reply(std::string_view body);
 
+/// @brief What a message from an upstream's WebSocket is, for matching it to the call it answers.
+struct MessageId {
+  bool json = false;               // false: not JSON at all (the stream is garbage)
+  std::optional<uint64_t> id;      // a reply's unsigned integer id; a batch reply's first such id
+};
+/// Reads `message` just far enough to say which call it answers; never throws on any input.
+MessageId message_id(std::string_view message);
+/// An id's raw JSON as an unsigned integer, when it is one ("17"; not "\"17\"", "1.0" or "-1").
+std::optional<uint64_t> unsigned_id(std::string_view raw);
+
 }  // namespace nodeops::jsonrpc

@@ -9,7 +9,7 @@
 namespace nodeops {
 
 struct Url {
-  /// ws and wss are parsed (WebSocket upstreams come later); what may use them decides.
+  /// ws and wss: JSON-RPC over a WebSocket (core/ws_client.h); what may use them decides.
   enum class Scheme { http, https, ws, wss };
   Scheme scheme = Scheme::http;
   std::string host;
@@ -20,6 +20,7 @@ struct Url {
   bool secret = false;
 
   bool tls() const { return scheme == Scheme::https || scheme == Scheme::wss; }
+  bool websocket() const { return scheme == Scheme::ws || scheme == Scheme::wss; }
   std::string_view scheme_name() const;
   std::string origin() const { return host + ":" + std::to_string(port); }
   /// The whole URL, credentials included: for requests only, never for logs or pages.

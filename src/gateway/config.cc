@@ -161,13 +161,10 @@ UpstreamConfig read_upstream(ConfigMap& u) {
       u.error("url_file", fmt::format("'{}' does not hold a URL: {}", up.url_file, why));
     }
   }
-  if (up.url.scheme == Url::Scheme::ws || up.url.scheme == Url::Scheme::wss) {
-    u.error(has_url ? "url" : "url_file", "WebSocket upstreams are not supported yet: give the node's http(s) URL");
-  }
   up.ca_file = u.string("ca_file", "");
   if (!up.ca_file.empty()) {
     std::string why;
-    if (!up.url.tls()) u.error("ca_file", "only https upstreams use a ca_file");
+    if (!up.url.tls()) u.error("ca_file", "only https and wss upstreams use a ca_file");
     else if (std::error_code ec; !std::filesystem::is_regular_file(up.ca_file, ec) || !std::ifstream(up.ca_file)) {
       u.error("ca_file", fmt::format("cannot read '{}' (a PEM file of CA certificates)", up.ca_file));
     }
@@ -261,6 +258,11 @@ ChainConfig read_chain(ConfigMap& m) {
       u.error("name", fmt::format("duplicate upstream '{}'", u.string("name", "")));
     }
     c.upstreams.push_back(read_upstream(u));
+    // Solana's WebSocket port serves subscriptions only, not its JSON-RPC methods.
+    if (c.upstreams.back().url.websocket() && c.type != "evm") {
+      u.error(u.has("url") ? "url" : "url_file",
+              "a solana chain's upstreams are reached over http(s): its WebSocket serves subscriptions only");
+    }
   }
   if (c.upstreams.empty()) m.error("upstreams", "a chain needs at least one upstream");
   auto pools = c.pools();

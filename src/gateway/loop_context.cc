@@ -5,37 +5,44 @@ namespace nodeops::gateway {
 PooledUpstreamClient::PooledUpstreamClient(boost::asio::io_context& io,
                                            const std::vector<std::unique_ptr<ChainRuntime>>& chains,
                                            uint64_t max_reply)
-    : io_(io), chains_(chains), max_reply_(max_reply), pools_(chains.size()), generation_(chains.size(), 0) {}
+    : io_(io), chains_(chains), max_reply_(max_reply), routes_(chains.size()), generation_(chains.size(), 0) {}
 
-http::ClientPool& PooledUpstreamClient::pool_of(const Upstream& upstream) {
+PooledUpstreamClient::Route& PooledUpstreamClient::route_of(const Upstream& upstream) {
   auto c = upstream.chain_index();
-  auto& pools = pools_[c];
-  // A new set: close the idle connections of upstreams it no longer has (their pools' state
-  // lives on in the calls still using them).
+  auto& routes = routes_[c];
+  // A new set: close the connections of upstreams it no longer has (a pool's state lives on in
+  // the calls still using it).
   auto set = chains_[c]->upstreams();
   if (set->generation != generation_[c]) {
     generation_[c] = set->generation;
-    for (size_t slot = 0; slot < pools.size(); ++slot) {
-      if (pools[slot] && !set->position_of_slot(slot) && slot != upstream.slot()) pools[slot].reset();
+    for (size_t slot = 0; slot < routes.size(); ++slot) {
+      if (!set->position_of_slot(slot) && slot != upstream.slot()) routes[slot] = Route{};
     }
   }
-  if (upstream.slot() >= pools.size()) pools.resize(upstream.slot() + 1);
-  auto& pool = pools[upstream.slot()];
-  if (!pool) {
-    const auto& url = upstream.config().url;
-    pool = std::make_unique<http::ClientPool>(io_, url.host, url.port, 256, max_reply_,
-                                              http::TlsOptions{url.tls(), upstream.config().ca_file},
-                                              upstream.config().headers);
-    pool->set_connections_gauge(&const_cast<Upstream&>(upstream).metrics.connections());
+  if (upstream.slot() >= routes.size()) routes.resize(upstream.slot() + 1);
+  auto& route = routes[upstream.slot()];
+  if (!route.pool && !route.socket) {
+    const auto& config = upstream.config();
+    const auto& url = config.url;
+    http::TlsOptions tls{url.tls(), config.ca_file};
+    auto* gauge = &const_cast<Upstream&>(upstream).metrics.connections();
+    if (url.websocket()) {
+      route.socket = std::make_unique<http::WsRpcClient>(io_, url, max_reply_, tls, config.headers);
+      route.socket->set_connections_gauge(gauge);
+    } else {
+      route.pool = std::make_unique<http::ClientPool>(io_, url.host, url.port, 256, max_reply_, tls, config.headers);
+      route.pool->set_connections_gauge(gauge);
+    }
   }
-  return *pool;
+  return route;
 }
 
 boost::asio::awaitable<http::ClientResponse> PooledUpstreamClient::post(const Upstream& upstream, std::string body,
                                                                         Duration timeout, http::ReplyLimits limits) {
-  auto& pool = pool_of(upstream);
-  co_return co_await pool.request("POST", upstream.config().url.target, std::move(body), timeout, "application/json",
-                                  {}, limits);
+  auto& route = route_of(upstream);
+  if (route.socket) co_return co_await route.socket->call(std::move(body), timeout, limits);
+  co_return co_await route.pool->request("POST", upstream.config().url.target, std::move(body), timeout,
+                                         "application/json", {}, limits);
 }
 
 LoopContext::LoopContext(boost::asio::io_context& i, std::unique_ptr<UpstreamClient> c,

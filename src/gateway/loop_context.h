@@ -13,6 +13,7 @@
 
 #include "core/http.h"
 #include "core/redis.h"
+#include "core/ws_client.h"
 #include "gateway/chain_runtime.h"
 #include "gateway/selector.h"
 
@@ -37,9 +38,10 @@ class UpstreamClient {
   }
 };
 
-/// @brief One http::ClientPool per upstream of every chain, on one event loop, made at its first
-/// call (a reload adds upstreams). The pool of an upstream a reload removed is closed at the next
-/// call after its removal; a call still in flight on it keeps its connection to the end.
+/// @brief One http::ClientPool per upstream of every chain (an http::WsRpcClient for a ws or wss
+/// upstream), on one event loop, made at its first call (a reload adds upstreams). The pool of an
+/// upstream a reload removed is closed at the next call after its removal; a call still in flight
+/// on it keeps its connection to the end (a WebSocket's calls in flight fail, and are retried).
 class PooledUpstreamClient final : public UpstreamClient {
  public:
   PooledUpstreamClient(boost::asio::io_context& io, const std::vector<std::unique_ptr<ChainRuntime>>& chains,
@@ -48,11 +50,16 @@ class PooledUpstreamClient final : public UpstreamClient {
                                                     http::ReplyLimits limits) override;
 
  private:
-  http::ClientPool& pool_of(const Upstream& upstream);
+  /// How this loop reaches one upstream: one of the two.
+  struct Route {
+    std::unique_ptr<http::ClientPool> pool;
+    std::unique_ptr<http::WsRpcClient> socket;
+  };
+  Route& route_of(const Upstream& upstream);
   boost::asio::io_context& io_;
   const std::vector<std::unique_ptr<ChainRuntime>>& chains_;
   uint64_t max_reply_;
-  std::vector<std::vector<std::unique_ptr<http::ClientPool>>> pools_;  // [chain][upstream slot]
+  std::vector<std::vector<Route>> routes_;  // [chain][upstream slot]
   std::vector<uint64_t> generation_;  // [chain]: the set generation the pools were last pruned for
 };
 

@@ -227,21 +227,35 @@ TEST(GatewayConfig, CredentialFileErrorsNameTheFileAndLineNeverTheSecret) {
                                           bad_headers + " }\n      - { name: p3, url: \"https://h\", headers_file: " + framing +
                                           " }\n      - { name: p4, url_file: /nonexistent/url }\n      - { name: p5, url: \"https://h\", url_file: " +
                                           good_url + " }\n      - { name: p6, url: \"wss://h\", tier: backup }"));
-  ASSERT_EQ(errors.size(), 7u) << ::testing::PrintToString(errors);
+  ASSERT_EQ(errors.size(), 6u) << ::testing::PrintToString(errors);
   for (const auto& e : errors) EXPECT_EQ(e.find(kKey), std::string::npos) << e;
   EXPECT_NE(errors[0].find("gw.yaml:6: chains[0].upstreams[1].url_file: '" + bad_url + "' does not hold a URL"), std::string::npos) << errors[0];
   EXPECT_NE(errors[1].find("headers_file: '" + bad_headers + "' line 2: expected 'Name: value'"), std::string::npos) << errors[1];
   EXPECT_NE(errors[2].find("line 1: Content-Length is set by the gateway itself"), std::string::npos) << errors[2];
   EXPECT_NE(errors[3].find("url_file: cannot read '/nonexistent/url'"), std::string::npos) << errors[3];
   EXPECT_NE(errors[4].find("url_file: set url or url_file, not both"), std::string::npos) << errors[4];
-  EXPECT_NE(errors[5].find("url: WebSocket upstreams are not supported yet"), std::string::npos) << errors[5];
-  EXPECT_NE(errors[6].find("tier: expected primary or fallback, got 'backup'"), std::string::npos) << errors[6];
+  EXPECT_NE(errors[5].find("tier: expected primary or fallback, got 'backup'"), std::string::npos) << errors[5];
+}
+
+TEST(GatewayConfig, WebSocketUpstreamsForEvmChainsOnly) {
+  auto evm = errors_of(provider_config("{ name: p, url: \"wss://node.example/ws\", ca_file: /etc/hostname }\n"
+                                       "      - { name: q, url: \"ws://127.0.0.1:8546\" }"));
+  EXPECT_TRUE(evm.empty()) << ::testing::PrintToString(evm);
+  auto plain_ca = errors_of(provider_config("{ name: p, url: \"ws://h:1\", ca_file: /etc/hostname }"));
+  ASSERT_EQ(plain_ca.size(), 1u) << ::testing::PrintToString(plain_ca);
+  EXPECT_NE(plain_ca[0].find("ca_file: only https and wss upstreams use a ca_file"), std::string::npos) << plain_ca[0];
+  auto solana = errors_of(
+      "chains:\n  - name: sol\n    type: solana\n    upstreams:\n      - { name: s, url: \"wss://h:8900\" }\n");
+  ASSERT_EQ(solana.size(), 1u) << ::testing::PrintToString(solana);
+  EXPECT_NE(solana[0].find("gw.yaml:5: chains[0].upstreams[0].url: a solana chain's upstreams are reached over http(s)"),
+            std::string::npos)
+      << solana[0];
 }
 
 TEST(GatewayConfig, MethodWeightsNeedABudgetAndCaFileNeedsHttps) {
   auto errors = errors_of(provider_config("{ name: p, url: \"http://h:1\", ca_file: /etc/hostname, method_weights: { eth_call: 2 } }"));
   ASSERT_EQ(errors.size(), 2u) << ::testing::PrintToString(errors);
-  EXPECT_NE(errors[0].find("ca_file: only https upstreams use a ca_file"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("ca_file: only https and wss upstreams use a ca_file"), std::string::npos) << errors[0];
   EXPECT_NE(errors[1].find("method_weights: weigh calls against a budget: set max_rps too"), std::string::npos) << errors[1];
 }
 
