@@ -129,6 +129,9 @@ TEST(Evm, ResultsMustHaveTheShapeOfTheirMethod) {
   EXPECT_TRUE(plausible_result("eth_getBlockByNumber", "null"));
   EXPECT_TRUE(plausible_result("eth_getBlockByNumber", R"({"number":"0x1"})"));
   EXPECT_FALSE(plausible_result("eth_getBlockByNumber", R"("0x1")"));
+  // A block, transaction or receipt has members: `{}` is an upstream lying (tests/support/fault_upstream.py).
+  EXPECT_FALSE(plausible_result("eth_getBlockByNumber", "{}"));
+  EXPECT_FALSE(plausible_result("eth_getTransactionReceipt", "{ \n }"));
   // Methods without a known shape pass whatever they answer.
   EXPECT_TRUE(plausible_result("debug_traceTransaction", "12345"));
 }

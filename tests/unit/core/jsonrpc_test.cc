@@ -185,3 +185,22 @@ TEST(JsonRpc, BatchReplyThatIsNoBatchSaysWhy) {
   EXPECT_TRUE(empty.is_array);
   EXPECT_TRUE(empty.items.empty());
 }
+
+TEST(JsonRpc, MessageIdSaysWhichCallAWebSocketMessageAnswers) {
+  EXPECT_EQ(message_id(R"({"jsonrpc":"2.0","id":42,"result":"0x1"})").id, 42u);
+  EXPECT_EQ(message_id(R"([{"jsonrpc":"2.0","id":"x","result":1},{"jsonrpc":"2.0","id":9,"result":2}])").id, 9u);
+  auto notification = message_id(R"({"jsonrpc":"2.0","method":"eth_subscription","params":{}})");
+  EXPECT_TRUE(notification.json);
+  EXPECT_FALSE(notification.id);
+  EXPECT_FALSE(message_id(R"({"id":"7","result":1})").id);  // a string id is not one of ours
+  EXPECT_FALSE(message_id("this is not json").json);
+  EXPECT_FALSE(message_id("").json);
+}
+
+TEST(JsonRpc, UnsignedIdAcceptsOnlyPlainUnsignedIntegers) {
+  EXPECT_EQ(unsigned_id("0"), 0u);
+  EXPECT_EQ(unsigned_id("18446744073709551615"), UINT64_MAX);
+  for (const char* raw : {"", "-1", "1.0", "1e3", "\"7\"", "07", "18446744073709551616", "null"}) {
+    EXPECT_FALSE(unsigned_id(raw)) << raw;
+  }
+}
