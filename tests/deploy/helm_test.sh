@@ -297,6 +297,12 @@ must_fail "gateway API keys without their Secret fail" "apiKeys.existingSecret i
 must_fail "gateway schema refuses a provider URL in values without url or urlSecret" "oneOf|url" \
   "$HELM" template x "$GW" --set 'config.chains[0].name=eth' --set 'config.chains[0].type=evm' \
   --set 'config.chains[0].upstreams[0].name=p' --set 'config.chains[0].upstreams[0].tier=fallback'
+must_fail "gateway schema refuses an upstream URL that is neither http(s) nor ws(s)" "pattern|does not match" \
+  "$HELM" template x "$GW" --set 'config.chains[0].name=eth' --set 'config.chains[0].type=evm' \
+  --set 'config.chains[0].upstreams[0].name=p' --set 'config.chains[0].upstreams[0].url=ftp://node:21'
+run "gateway schema takes a node's WebSocket endpoint (wss://) as an upstream URL" "$HELM" template x "$GW" \
+  --set 'config.chains[0].name=eth' --set 'config.chains[0].type=evm' \
+  --set 'config.chains[0].upstreams[0].name=p' --set 'config.chains[0].upstreams[0].url=wss://node.example/ws'
 must_fail "gateway schema rejects a urlSecret without its key" "key" \
   "$HELM" template x "$GW" --set 'config.chains[0].name=eth' --set 'config.chains[0].type=evm' \
   --set 'config.chains[0].upstreams[0].name=p' --set 'config.chains[0].upstreams[0].urlSecret.name=s'
