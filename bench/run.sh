@@ -17,7 +17,8 @@
 #                             gateway-edge-shared (the same with the key's bucket in a local
 #                             redis-server: rate_limits.redis, one Lua call per request), and
 #                             gateway-tls (bench/gateway.yaml with client-facing TLS: wrk over https,
-#                             a throwaway self-signed certificate)
+#                             a throwaway self-signed certificate), and gateway-ws (bench/gateway.yaml
+#                             with anvil reached over its WebSocket, ws://, instead of HTTP)
 #   BENCH_METHOD [blockNumber]  the call every request makes: blockNumber or getBalance
 #   BENCH_PIN_WRK, BENCH_PIN_ANVIL, BENCH_PIN_TARGET
 #                             taskset CPU lists (e.g. 1, 0, 0); empty = not pinned (the default)
@@ -65,7 +66,7 @@ for t in $TARGETS; do
     nginx) [[ -x $NGINX ]] || die "nginx not found at $NGINX" ;;
     haproxy) command -v "$HAPROXY" >/dev/null || die "haproxy not found" ;;
     gateway|gateway-unbatched|gateway-edge) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
-    gateway-tls) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
+    gateway-tls|gateway-ws) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)" ;;
     gateway-edge-shared) [[ -x $NODEOPS ]] || die "nodeops binary not found at $NODEOPS (make build)"
       command -v redis-server >/dev/null || die "redis-server not found (make bootstrap installs it)" ;;
     *) die "unknown target '$t' in BENCH_TARGETS" ;;
@@ -261,6 +262,12 @@ start_target() {
       sed -i "/^  global_rps:/a\\  redis: \"redis://127.0.0.1:$REDIS_PORT/0\"" "$TMP/gateway-edge-shared.yaml"
       start gateway-edge-shared "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway-edge-shared.yaml"
       ;;
+    gateway-ws)
+      fill bench/gateway.yaml "$TMP/gateway-ws.yaml" "$port" "$(free_port)"
+      sed -i "s|url: \"http://127.0.0.1:$ANVIL_PORT\"|url: \"ws://127.0.0.1:$ANVIL_PORT\"|" "$TMP/gateway-ws.yaml"
+      grep -q "ws://127.0.0.1:$ANVIL_PORT" "$TMP/gateway-ws.yaml" || die "gateway-ws: no ws:// upstream in its config"
+      start gateway-ws "$PIN_TARGET" "$NODEOPS" gateway --config "$TMP/gateway-ws.yaml"
+      ;;
     gateway-tls)
       [[ -f $TMP/tls.crt ]] || openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
         -keyout "$TMP/tls.key" -out "$TMP/tls.crt" >/dev/null 2>&1 || die "openssl could not make a certificate"
@@ -400,6 +407,10 @@ fi
 if [[ -n ${RPS[gateway]:-} && -n ${RPS[gateway-tls]:-} ]]; then
   SUMMARY+="${SUMMARY:+
 }- client-facing TLS (keep-alive, relayed over a socket pair)/plain throughput: **$(ratio "${RPS[gateway-tls]}" "${RPS[gateway]}")**; p50 $(ms "${P50[gateway-tls]}") vs $(ms "${P50[gateway]}") ms; proxy CPU per request: ${CPU[gateway-tls]} vs ${CPU[gateway]} µs"
+fi
+if [[ -n ${RPS[gateway]:-} && -n ${RPS[gateway-ws]:-} ]]; then
+  SUMMARY+="${SUMMARY:+
+}- ws:// upstream (one WebSocket per loop, calls matched by id)/http:// upstream (keep-alive pool) throughput: **$(ratio "${RPS[gateway-ws]}" "${RPS[gateway]}")**; p50 $(ms "${P50[gateway-ws]}") vs $(ms "${P50[gateway]}") ms, p99 $(ms "${P99[gateway-ws]}") vs $(ms "${P99[gateway]}") ms; proxy CPU per request: ${CPU[gateway-ws]} vs ${CPU[gateway]} µs; anvil CPU per request: ${ANVIL_CPU[gateway-ws]} vs ${ANVIL_CPU[gateway]} µs"
 fi
 if [[ -n ${RPS[gateway]:-} && -n ${RPS[haproxy]:-} ]]; then
   SUMMARY+="

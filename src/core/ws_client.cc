@@ -122,6 +122,18 @@ struct Pending {
   asio::steady_timer wake;  // cancelled when `result` is set
 };
 
+// The id of a single call or reply written the way the gateway (jsonrpc::upstream_request), geth
+// and anvil write them: `{"jsonrpc":"2.0","id":<digits>,`. Read without a parse; anything else
+// (batches, other spellings) is parsed in full.
+std::optional<uint64_t> plain_id(std::string_view text) {
+  constexpr std::string_view kHead = R"({"jsonrpc":"2.0","id":)";
+  if (!text.starts_with(kHead)) return std::nullopt;
+  auto rest = text.substr(kHead.size());
+  auto comma = rest.find(',');
+  if (comma == std::string_view::npos) return std::nullopt;
+  return jsonrpc::unsigned_id(rest.substr(0, comma));
+}
+
 // A notification of the batch (no id: nothing answers it), written again without a rename.
 void append_notification(std::string& out, const jsonrpc::Call& call) {
   out += R"({"jsonrpc":"2.0","method":)";
@@ -302,13 +314,18 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
   // A message from the upstream: the reply of a call in flight, or nothing we wait for. False when
   // it is not JSON at all.
   bool deliver(std::string message) {
-    auto m = jsonrpc::message_id(message);
-    if (!m.json) return false;
-    if (!m.id) return true;  // a notification, or a reply without a usable id
-    auto it = pending.find(*m.id);
+    // A reply that only looks right goes to its call, whose own parse judges the rest of it.
+    auto id = plain_id(message);
+    if (!id) {
+      auto m = jsonrpc::message_id(message);
+      if (!m.json) return false;
+      if (!m.id) return true;  // a notification, or a reply without a usable id
+      id = m.id;
+    }
+    auto it = pending.find(*id);
     if (it == pending.end()) return true;  // its call timed out already
     Pending* p = it->second;
-    for (auto id : p->ids) pending.erase(id);
+    for (auto wire : p->ids) pending.erase(wire);
     p->done = true;
     p->result.status = 200;
     p->result.body = std::move(message);
@@ -414,10 +431,15 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
                                        ReplyLimits limits) {
     auto deadline = Clock::now() + timeout;
     if (!tls_error.empty()) co_return failure(Error::tls, tls_error);
-    auto parsed = jsonrpc::parse_request(body);
-    bool invalid = parsed.fatal.has_value() ||
-                   std::any_of(parsed.calls.begin(), parsed.calls.end(), [](const auto& c) { return c.invalid.has_value(); });
-    if (invalid) co_return failure(Error::protocol, "not a JSON-RPC request");
+    // The gateway's own single calls need no parse: their id is read off the front.
+    auto simple = plain_id(body);
+    jsonrpc::ParsedRequest parsed;
+    if (!simple) {
+      parsed = jsonrpc::parse_request(body);
+      bool invalid = parsed.fatal.has_value() || std::any_of(parsed.calls.begin(), parsed.calls.end(),
+                                                             [](const auto& c) { return c.invalid.has_value(); });
+      if (invalid) co_return failure(Error::protocol, "not a JSON-RPC request");
+    }
 
     while (!link) {
       if (retired) co_return failure(Error::connect, "websocket to " + where + ": the upstream was removed");
@@ -437,7 +459,17 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
 
     auto l = link;
     Pending p(io);
-    std::string wire = number(std::move(body), parsed, p);
+    if (simple && pending.contains(*simple)) {  // in flight already: renamed like any other
+      parsed = jsonrpc::parse_request(body);
+      simple.reset();
+    }
+    std::string wire;
+    if (simple) {
+      p.ids.push_back(*simple);
+      wire = std::move(body);
+    } else {
+      wire = number(std::move(body), parsed, p);
+    }
     l->outbox.push_back(std::move(wire));
     l->wake_writer.cancel();
     if (p.ids.empty()) {  // notifications only: nothing will answer
