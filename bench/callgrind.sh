@@ -39,7 +39,7 @@ TABLE="| proxy (1 worker) | requests | instructions/request |
 |---|---:|---:|"
 for t in $TARGETS; do
   port=$(free_port)
-  fill() { sed -e "s|@WORKERS@|1|g" -e "s|@TMP@|$OUT|g" -e "s|@PORT@|$port|g" -e "s|@ANVIL_PORT@|$ANVIL_PORT|g" \
+  fill() { sed -e "s|@WORKERS@|1|g" -e "s|@BATCHING@|auto|g" -e "s|@TMP@|$OUT|g" -e "s|@PORT@|$port|g" -e "s|@ANVIL_PORT@|$ANVIL_PORT|g" \
     -e "s|@ADMIN_PORT@|$(free_port)|g" -e 's|^master_process on;|master_process off;|' "$1" >"$2"; }
   vg=(valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out.$t")
   case $t in
@@ -49,6 +49,9 @@ for t in $TARGETS; do
       "${vg[@]}" haproxy -db -f "$OUT/haproxy.cfg" >"$OUT/$t.log" 2>&1 & ;;
     gateway) fill bench/gateway.yaml "$OUT/gateway.yaml"
       "${vg[@]}" "$NODEOPS" gateway --config "$OUT/gateway.yaml" >"$OUT/$t.log" 2>&1 & ;;
+    gateway-ws) fill bench/gateway.yaml "$OUT/gateway-ws.yaml"  # anvil over its WebSocket
+      sed -i "s|url: \"http://|url: \"ws://|" "$OUT/gateway-ws.yaml"
+      "${vg[@]}" "$NODEOPS" gateway --config "$OUT/gateway-ws.yaml" >"$OUT/$t.log" 2>&1 & ;;
     *) echo "callgrind: unknown target $t" >&2; exit 2 ;;
   esac
   pid=$!

@@ -122,16 +122,57 @@ struct Pending {
   asio::steady_timer wake;  // cancelled when `result` is set
 };
 
-// The id of a single call or reply written the way the gateway (jsonrpc::upstream_request), geth
-// and anvil write them: `{"jsonrpc":"2.0","id":<digits>,`. Read without a parse; anything else
-// (batches, other spellings) is parsed in full.
-std::optional<uint64_t> plain_id(std::string_view text) {
-  constexpr std::string_view kHead = R"({"jsonrpc":"2.0","id":)";
+// How the gateway (jsonrpc::upstream_request), geth and anvil begin a call or a reply.
+constexpr std::string_view kHead = R"({"jsonrpc":"2.0","id":)";
+
+// The id of a reply that begins like that, or of the first reply of a batch that does: read
+// without a parse. Anything else is parsed in full (jsonrpc::message_id).
+std::optional<uint64_t> leading_id(std::string_view text) {
+  if (text.starts_with('[')) text.remove_prefix(1);
   if (!text.starts_with(kHead)) return std::nullopt;
   auto rest = text.substr(kHead.size());
   auto comma = rest.find(',');
   if (comma == std::string_view::npos) return std::nullopt;
   return jsonrpc::unsigned_id(rest.substr(0, comma));
+}
+
+// The ids of a request made of upstream_request() calls (one, or a batch `[a,b,...]`), read with a
+// bounded scan instead of a parse; false for any other text, which is then parsed in full.
+bool own_ids(std::string_view body, std::vector<uint64_t>& ids) {
+  size_t i = 0, n = body.size();
+  bool batch = !body.empty() && body[0] == '[';
+  if (batch) i = 1;
+  for (;;) {
+    if (body.substr(i, kHead.size()) != kHead) return false;
+    i += kHead.size();
+    size_t comma = body.find(',', i);
+    if (comma == std::string_view::npos) return false;
+    auto id = jsonrpc::unsigned_id(body.substr(i, comma - i));
+    if (!id) return false;
+    ids.push_back(*id);
+    // The rest of the object: strings skipped whole, brackets counted.
+    int depth = 1;
+    for (i = comma; i < n && depth > 0; ++i) {
+      char c = body[i];
+      if (c == '"') {
+        for (++i; i < n && body[i] != '"'; ++i) {
+          if (body[i] == '\\') ++i;
+        }
+        if (i >= n) return false;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        --depth;
+      }
+    }
+    if (depth != 0) return false;
+    if (!batch) return i == n;
+    if (i < n && body[i] == ',') {
+      ++i;
+      continue;
+    }
+    return i + 1 == n && body[i] == ']';
+  }
 }
 
 // A notification of the batch (no id: nothing answers it), written again without a rename.
@@ -206,7 +247,7 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
   template <class L>
   asio::awaitable<bool> open(L& l, Clock::time_point deadline, ClientResponse& out) {
     auto& tcp = beast::get_lowest_layer(l.ws);
-    tcp.expires_at(deadline);
+    tcp.expires_at(deadline);  // bounds the connect and the TLS handshake
     error_code ec;
     if (auto addr = asio::ip::make_address(url.host, ec); !ec) {
       std::tie(ec) = co_await tcp.async_connect(asio::ip::tcp::endpoint(addr, url.port), nothrow);
@@ -250,8 +291,10 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
     auto target = url.target.empty() ? std::string("/") : url.target;
     auto [wec] = co_await l.ws.async_handshake(res, host_header, target, nothrow);
     if (wec) {
-      int status = static_cast<int>(res.result_int());
-      if (status != 0 && status != 101) {
+      // Declined: the node answered, with something other than 101. (Beast puts a 500 in `res`
+      // for every other failure, when nothing was read.)
+      if (wec == websocket::error::upgrade_declined) {
+        int status = static_cast<int>(res.result_int());
         // Answered like HTTP: the caller sees the status (401 for a wrong key, 429 to back off).
         out = ClientResponse{};
         out.status = status;
@@ -315,7 +358,7 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
   // it is not JSON at all.
   bool deliver(std::string message) {
     // A reply that only looks right goes to its call, whose own parse judges the rest of it.
-    auto id = plain_id(message);
+    auto id = leading_id(message);
     if (!id) {
       auto m = jsonrpc::message_id(message);
       if (!m.json) return false;
@@ -431,15 +474,16 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
                                        ReplyLimits limits) {
     auto deadline = Clock::now() + timeout;
     if (!tls_error.empty()) co_return failure(Error::tls, tls_error);
-    // The gateway's own single calls need no parse: their id is read off the front.
-    auto simple = plain_id(body);
+    // The gateway's own calls need no parse: their ids are read off them.
+    std::vector<uint64_t> ids;
+    bool own = own_ids(body, ids);
     jsonrpc::ParsedRequest parsed;
-    if (!simple) {
+    auto parse = [&] {
       parsed = jsonrpc::parse_request(body);
-      bool invalid = parsed.fatal.has_value() || std::any_of(parsed.calls.begin(), parsed.calls.end(),
-                                                             [](const auto& c) { return c.invalid.has_value(); });
-      if (invalid) co_return failure(Error::protocol, "not a JSON-RPC request");
-    }
+      return !parsed.fatal && std::none_of(parsed.calls.begin(), parsed.calls.end(),
+                                           [](const auto& c) { return c.invalid.has_value(); });
+    };
+    if (!own && !parse()) co_return failure(Error::protocol, "not a JSON-RPC request");
 
     while (!link) {
       if (retired) co_return failure(Error::connect, "websocket to " + where + ": the upstream was removed");
@@ -459,15 +503,18 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
 
     auto l = link;
     Pending p(io);
-    if (simple && pending.contains(*simple)) {  // in flight already: renamed like any other
-      parsed = jsonrpc::parse_request(body);
-      simple.reset();
+    auto taken = [&](size_t k) {
+      return pending.contains(ids[k]) || std::find(ids.begin(), ids.begin() + k, ids[k]) != ids.begin() + k;
+    };
+    for (size_t k = 0; own && k < ids.size(); ++k) {
+      if (taken(k)) own = false;  // in flight already, or twice in the batch: renamed like any other
     }
     std::string wire;
-    if (simple) {
-      p.ids.push_back(*simple);
+    if (own) {
+      p.ids = std::move(ids);
       wire = std::move(body);
     } else {
+      if (parsed.calls.empty()) parse();
       wire = number(std::move(body), parsed, p);
     }
     l->outbox.push_back(std::move(wire));

@@ -186,5 +186,30 @@ TEST_F(WsClientTest, NothingListeningIsAConnectError) {
   EXPECT_NE(got.message.find("connect 127.0.0.1:"), std::string::npos) << got.message;
 }
 
+TEST_F(WsClientTest, APeerThatAcceptsAndNeverAnswersTimesOutAndIsTriedAgain) {
+  // TCP is accepted (the kernel's backlog) but nothing answers: neither the TLS handshake (wss)
+  // nor the upgrade (ws) ever completes. Each attempt must end by its deadline, or every later
+  // call would wait behind it forever: the second call of each makes a connection of its own.
+  asio::ip::tcp::acceptor mute(io, {asio::ip::make_address("127.0.0.1"), 0});
+  auto port = std::to_string(mute.local_endpoint().port());
+  WsRpcClient wss(io, *parse_url("wss://127.0.0.1:" + port));
+  WsRpcClient ws(io, *parse_url("ws://127.0.0.1:" + port));
+  std::vector<WsRpcClient*> clients = {&wss, &wss, &ws, &ws};
+  std::vector<ClientResponse> got(clients.size());
+  run([&]() -> asio::awaitable<void> {
+    for (size_t i = 0; i < clients.size(); ++i) {
+      got[i] = co_await clients[i]->call(call("1", "wait_0", "[]"), Duration(200));
+      // Calls that come while an attempt is under way share its outcome: let it end first.
+      asio::steady_timer pause(io, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  });
+  for (const auto& r : got) EXPECT_EQ(r.error, ClientResponse::Error::timeout) << r.status << " " << r.message;
+  mute.non_blocking(true);
+  int connections = 0;
+  for (boost::system::error_code ec; !ec; ++connections) mute.accept(ec);
+  EXPECT_EQ(connections - 1, 4);
+}
+
 }  // namespace
 }  // namespace nodeops::http
