@@ -111,15 +111,32 @@ class LinkOf final : public Link {
 using PlainLink = LinkOf<beast::tcp_stream>;
 using TlsLink = LinkOf<beast::ssl_stream<beast::tcp_stream>>;
 
-/// One call waiting for its reply.
+struct Pending;
+using Registry = std::unordered_map<uint64_t, Pending*>;
+
+/// One call waiting for its reply, registered under each of its ids for as long as it lives: a
+/// call's coroutine can be destroyed without finishing (shutdown), and must not stay registered.
 struct Pending {
-  explicit Pending(asio::io_context& io) : wake(io) {}
+  Pending(asio::io_context& io, Registry& r) : wake(io), registry(r) {}
+  ~Pending() { forget(); }
+  Pending(const Pending&) = delete;
+  Pending& operator=(const Pending&) = delete;
+  void enrol() {
+    for (auto id : ids) registry[id] = this;
+  }
+  void forget() {
+    for (auto id : ids) {
+      if (auto it = registry.find(id); it != registry.end() && it->second == this) registry.erase(it);
+    }
+  }
+
   std::vector<uint64_t> ids;  // its requests' ids on the wire
   /// Ids sent in place of the caller's: the wire id, and the caller's raw id to give back.
   std::vector<std::pair<uint64_t, std::string>> renamed;
   bool done = false;
   ClientResponse result;
   asio::steady_timer wake;  // cancelled when `result` is set
+  Registry& registry;
 };
 
 // How the gateway (jsonrpc::upstream_request), geth and anvil begin a call or a reply.
@@ -175,6 +192,16 @@ bool own_ids(std::string_view body, std::vector<uint64_t>& ids) {
   }
 }
 
+/// Keeps a waiting call's timer on a list while it lives.
+struct Listed {
+  Listed(std::vector<asio::steady_timer*>& l, asio::steady_timer* t) : list(l), timer(t) { list.push_back(timer); }
+  ~Listed() { std::erase(list, timer); }
+  Listed(const Listed&) = delete;
+  Listed& operator=(const Listed&) = delete;
+  std::vector<asio::steady_timer*>& list;
+  asio::steady_timer* timer;
+};
+
 // A notification of the batch (no id: nothing answers it), written again without a rename.
 void append_notification(std::string& out, const jsonrpc::Call& call) {
   out += R"({"jsonrpc":"2.0","method":)";
@@ -205,7 +232,7 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
   uint64_t attempts = 0;        // connection attempts finished
   ClientResponse last_failure;  // how the last attempt failed
   std::vector<asio::steady_timer*> waiting;          // calls waiting for a connection
-  std::unordered_map<uint64_t, Pending*> pending;    // wire id -> the call it belongs to
+  Registry pending;  // wire id -> the call it belongs to
   uint64_t next_fresh = kFirstFreshId;
 
   explicit Impl(asio::io_context& i) : io(i) {}
@@ -395,11 +422,6 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
     pending.clear();
   }
 
-  void forget(const Pending& p) {
-    for (auto id : p.ids) {
-      if (auto it = pending.find(id); it != pending.end() && it->second == &p) pending.erase(it);
-    }
-  }
 
   // --- one call --------------------------------------------------------------------------------
 
@@ -493,16 +515,17 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
       }
       uint64_t seen = attempts;
       asio::steady_timer wait(io, deadline);
-      waiting.push_back(&wait);
-      co_await wait.async_wait(nothrow);
-      std::erase(waiting, &wait);
+      {
+        Listed listed(waiting, &wait);  // off the list however the wait ends (shutdown destroys it mid-wait)
+        co_await wait.async_wait(nothrow);
+      }
       if (link) break;
       if (attempts != seen) co_return last_failure;
       if (Clock::now() >= deadline) co_return failure(Error::timeout, "websocket to " + where + ": not open in time");
     }
 
     auto l = link;
-    Pending p(io);
+    Pending p(io, pending);
     auto taken = [&](size_t k) {
       return pending.contains(ids[k]) || std::find(ids.begin(), ids.begin() + k, ids[k]) != ids.begin() + k;
     };
@@ -524,11 +547,11 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
       sent.status = 200;
       co_return sent;
     }
-    for (auto id : p.ids) pending[id] = &p;
+    p.enrol();
     p.wake.expires_at(deadline);
     co_await p.wake.async_wait(nothrow);
     if (!p.done) {
-      forget(p);
+      p.forget();
       co_return failure(Error::timeout, "websocket to " + where + ": no reply in time");
     }
     ClientResponse out = std::move(p.result);
