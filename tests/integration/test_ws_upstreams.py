@@ -7,10 +7,12 @@
   the valid certificate works and carries many calls per connection; a wrong host name, an expired
   and a self-signed certificate are refused, each with its reason, like https.
 - A provider-like endpoint that demands a header and a key in the path (from files); a wrong key
-  is the upgrade's HTTP 401, and a 429 on the upgrade backs the upstream off.
+  is the upgrade's HTTP 401, shown as such (a 429's Retry-After reaching the caller is unit-tested:
+  tests/unit/core/ws_client_test.cc).
 - Hostile WebSocket upstreams (garbage, wrong ids, silence, a huge message, closes, resets, a peer
   that never answers a ping): beside an honest node, no client call fails and the gateway lives.
 - A node killed and restarted: calls in flight move to the other node; the WebSocket is opened again.
+- A live reload that moves an upstream from http:// to its ws:// endpoint.
 
 Run: NODEOPS_BIN=build/release/nodeops /usr/bin/python3 -m pytest tests/integration/test_ws_upstreams.py
 """
@@ -22,6 +24,7 @@ import os
 import pathlib
 import re
 import shutil
+import signal
 import tempfile
 
 import pytest
@@ -220,6 +223,24 @@ def test_upgrade_refused_is_that_http_answer(status):
             assert relay.connections == 0 and len(relay.upgrades) >= 1
 
 
+def test_reload_moves_an_upstream_from_http_to_its_websocket():
+    """A live reload (SIGHUP) that changes an upstream's URL to ws:// probes the new one before it
+    serves, then its calls travel over the WebSocket: no restart, no failed call."""
+    with Anvil(chain_id=1) as node, WsUpstream(node.url) as relay:
+        cfg = gateway_yaml([{"name": "a", "url": node.url}])
+        with Nodeops.gateway(cfg) as gw:
+            assert "result" in post(gw.url("/eth"), body("eth_getBalance", [ADDRESS, "latest"])).json()
+            assert relay.messages == 0
+            gw.config_path.write_text(cfg.replace(f'"url": "{node.url}"', f'"url": "{relay.url}"'))
+            gw.signal(signal.SIGHUP)
+            wait_until("a over ws", lambda: gw.upstream("eth", "a")["url"] == relay.url
+                       and gw.upstream("eth", "a")["healthy"], procs=[gw])
+            before = relay.methods.count("eth_getBalance")
+            for i in range(20):
+                assert "result" in post(gw.url("/eth"), body("eth_getBalance", [ADDRESS, "latest"], id=i)).json()
+            assert relay.methods.count("eth_getBalance") == before + 20
+
+
 # --- wss and providers -------------------------------------------------------------------------
 
 if not (os.path.exists(NGINX) and os.path.exists(OPENSSL)):
@@ -347,3 +368,4 @@ def test_a_header_and_path_key_reach_the_upgrade(tmp_path):
         assert accepted and all(p == f"/ws/{URL_SECRET}" for p, _ in accepted), relay.upgrades
         assert all(h.get("user-agent") == "nodeops" for _, h in relay.upgrades)
         assert relay.connections >= 1
+
