@@ -6,7 +6,8 @@ keep-alive, one after the other:
 
 - nginx: `proxy_pass https://` to an upstream block with `keepalive`, `proxy_ssl_verify on`, SNI and
   session reuse (bench/tls_nginx.conf);
-- the nodeops gateway: an `https://` upstream with `ca_file` (bench/tls_gateway.yaml).
+- the nodeops gateway: an `https://` upstream with `ca_file` (bench/tls_gateway.yaml);
+- the same gateway reaching the same terminator at `wss://` (JSON-RPC over one WebSocket per loop).
 
 The TLS terminator alone (wrk over https) is the reference row. BENCH_ROUNDS rounds, interleaved; the
 table shows medians. Prints the table and appends it, with the command and the machine, to
@@ -149,7 +150,7 @@ def main() -> None:
     tmp.chmod(0o755)
     make_pki(tmp)
     anvil_port, tls_port = free_port(), free_port()
-    results: dict[str, list[dict]] = {"terminator": [], "nginx": [], "gateway": []}
+    results: dict[str, list[dict]] = {"terminator": [], "nginx": [], "gateway": [], "gateway-wss": []}
     try:
         anvil = start([ANVIL, "--host", "127.0.0.1", "--port", anvil_port, "--quiet"], tmp / "anvil.log")
         wait_rpc(f"http://127.0.0.1:{anvil_port}/", anvil, "anvil")
@@ -174,20 +175,23 @@ def main() -> None:
             results["nginx"].append(run_wrk(f"http://127.0.0.1:{port}/", ngx.pid))
             stop(ngx)
 
-            port, admin = free_port(), free_port()
-            fill("tls_gateway.yaml", tmp / "gateway.yaml", WORKERS=WORKERS, PORT=port, ADMIN_PORT=admin,
-                 TLS_PORT=tls_port, CERT_DIR=tmp)
-            gw = start([NODEOPS, "gateway", "--config", tmp / "gateway.yaml"], tmp / "gateway.log")
-            wait_rpc(f"http://127.0.0.1:{port}/", gw, "gateway")
-            r = run_wrk(f"http://127.0.0.1:{port}/", gw.pid)
-            status = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{admin}/status", timeout=5).read())
-            up = status["chains"][0]["upstreams"][0]
-            metrics = urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5).read().decode()
-            conns = sum(float(l.rsplit(" ", 1)[1]) for l in metrics.splitlines()
-                        if l.startswith("nodeops_gateway_upstream_connections{"))
-            r["note"] = f"upstream {up['url']} tls={up['tls']}, {conns:.0f} upstream connections open after the run"
-            results["gateway"].append(r)
-            stop(gw)
+            for key, scheme in (("gateway", "https"), ("gateway-wss", "wss")):
+                port, admin = free_port(), free_port()
+                fill("tls_gateway.yaml", tmp / "gateway.yaml", WORKERS=WORKERS, PORT=port, ADMIN_PORT=admin,
+                     TLS_PORT=tls_port, CERT_DIR=tmp)
+                config = tmp / "gateway.yaml"
+                config.write_text(config.read_text().replace('url: "https://', f'url: "{scheme}://'))
+                gw = start([NODEOPS, "gateway", "--config", config], tmp / f"{key}.log")
+                wait_rpc(f"http://127.0.0.1:{port}/", gw, key)
+                r = run_wrk(f"http://127.0.0.1:{port}/", gw.pid)
+                status = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{admin}/status", timeout=5).read())
+                up = status["chains"][0]["upstreams"][0]
+                metrics = urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5).read().decode()
+                conns = sum(float(l.rsplit(" ", 1)[1]) for l in metrics.splitlines()
+                            if l.startswith("nodeops_gateway_upstream_connections{"))
+                r["note"] = f"upstream {up['url']} tls={up['tls']}, {conns:.0f} upstream connections open after the run"
+                results[key].append(r)
+                stop(gw)
     finally:
         for p in procs:
             if p.poll() is None:
@@ -199,7 +203,8 @@ def main() -> None:
 
     names = {"terminator": "TLS terminator alone (wrk over https, reference)",
              "nginx": "nginx proxy_pass https:// (keepalive 64, verify, SNI, session reuse)",
-             "gateway": "nodeops gateway, https upstream (ca_file)"}
+             "gateway": "nodeops gateway, https upstream (ca_file)",
+             "gateway-wss": "nodeops gateway, wss upstream (ca_file; one WebSocket per loop)"}
     ref = med(results["nginx"], "rps")
     lines = ["| target | req/s | × nginx | p50 ms | p99 ms | its CPU µs/req | non-2xx/errors | notes |",
              "|---|---|---|---|---|---|---|---|"]
