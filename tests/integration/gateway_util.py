@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import socket
 import subprocess
@@ -132,3 +133,30 @@ def status_code_of(raw: bytes) -> int | None:
 
 def json_body_of(raw: bytes) -> dict:
     return json.loads(raw.split(b"\r\n\r\n", 1)[1])
+
+
+def served_texts(gw) -> dict[str, str]:
+    """What a running gateway shows anyone who can reach its admin port: /status, the status page
+    and /metrics (add its log once it has stopped)."""
+    return {"/status": requests.get(gw.admin_url("/status"), timeout=5).text,
+            "status page": requests.get(gw.admin_url("/"), timeout=5).text,
+            "/metrics": gw.metrics()}
+
+
+def assert_never_shown(texts: dict[str, str], secrets) -> None:
+    for where, text in texts.items():
+        for secret in secrets:
+            assert secret not in text, f"{secret} appears in the gateway's {where}"
+
+
+def assert_certificates_refused(gw) -> None:
+    """The upstreams `wronghost`, `expired` and `selfsigned` (pki.provider_certificates) of chain
+    `eth` are out of rotation, each for its certificate's own reason."""
+    reasons = {name: gw.upstream("eth", name) for name in ("wronghost", "expired", "selfsigned")}
+    for name, u in reasons.items():
+        assert not u["healthy"], (name, u)
+        assert "tls" in u["reason"] and "certificate verify failed" in u["reason"], (name, u["reason"])
+    assert "hostname mismatch" in reasons["wronghost"]["reason"].lower(), reasons["wronghost"]["reason"]
+    assert "expired" in reasons["expired"]["reason"], reasons["expired"]["reason"]
+    assert re.search("self.signed", reasons["selfsigned"]["reason"]), reasons["selfsigned"]["reason"]
+

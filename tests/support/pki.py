@@ -72,3 +72,16 @@ class TestCA:
         import ssl
         text = openssl(self.dir, "x509", "-noout", "-enddate", "-in", str(cert)).strip().split("=", 1)[1]
         return int(ssl.cert_time_to_seconds(text))
+
+
+def provider_certificates(directory: pathlib.Path) -> pathlib.Path:
+    """A TestCA in `directory` (ca.crt) and the key/certificate pairs a provider test needs: good
+    (localhost), wronghost (other.example), expired (2020) and selfsigned (no CA). Returns the folder."""
+    ca = TestCA(directory)
+    ca.issue("good", "DNS:localhost")
+    ca.issue("wronghost", "DNS:other.example")
+    ca.issue("expired", "DNS:localhost", dates=("-startdate", "20200101000000Z", "-enddate", "20200102000000Z"))
+    openssl(ca.dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "selfsigned.key", "-out",
+            "selfsigned.crt", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost")
+    return ca.dir
+
