@@ -26,6 +26,7 @@ import pathlib
 import shutil
 import signal
 import tempfile
+import time
 
 import pytest
 
@@ -198,23 +199,31 @@ def test_hostile_websocket_upstream_beside_an_honest_node(fault):
             gw.assert_alive()
 
 
-def test_a_peer_that_never_answers_a_ping_is_dropped():
+def test_a_peer_that_never_answers_a_ping_is_dropped_and_one_that_does_is_kept():
     """A WebSocket whose peer went silent below the protocol (no pong): after WsRpcClient::kIdle
-    (20 s) the connection is closed as dead, and the calls go elsewhere meanwhile."""
-    with Anvil(chain_id=1) as node, WsUpstream(node.url, "blackhole") as relay:
-        cfg = gateway_yaml([{"name": "ws", "url": relay.url}, {"name": "honest", "url": node.url}],
-                           limits={"upstream_timeout": "1s"})
+    (20 s) the connection is closed as dead, and the calls go elsewhere meanwhile. Beside it, an
+    honest node's idle WebSocket lives through the same 20 s on its pongs alone."""
+    with Anvil(chain_id=1) as node, WsUpstream(node.url, "blackhole") as relay, WsUpstream(node.url) as honest:
+        cfg = gateway_yaml([{"name": "ws", "url": relay.url}, {"name": "honest", "url": honest.url}],
+                           limits={"upstream_timeout": "1s"}, threads=1)
         with Nodeops.gateway(cfg, wait_ready=False) as gw:
             wait_until("honest healthy", lambda: gw.upstream("eth", "honest")["healthy"], procs=[gw])
             assert not gw.upstream("eth", "ws")["healthy"]
             for i in range(20):
-                assert "result" in post(gw.url("/eth"), body("eth_blockNumber", id=i)).json()
+                assert "result" in post(gw.url("/eth"), body("eth_getBalance", [ADDRESS, "latest"], id=i)).json()
+            kept = honest.connections  # its probe's WebSocket and its one traffic loop's
+            quiet_since = time.monotonic()
             wait_until("the probe's WebSocket opened", lambda: relay.open_connections >= 1)
             opened = relay.connections
             # Dead within kIdle (a ping after 10 s of silence, closed 10 s later) and opened again.
             wait_until("dead connection dropped and replaced", lambda: relay.connections > opened, timeout=40,
                        procs=[gw])
             assert gw.upstream("eth", "ws")["state"] != "healthy"
+            # The honest traffic WebSocket has now been idle longer than kIdle (20 s).
+            time.sleep(max(0.0, quiet_since + 25 - time.monotonic()))
+            for i in range(5):
+                assert "result" in post(gw.url("/eth"), body("eth_getBalance", [ADDRESS, "latest"], id=i)).json()
+            assert honest.connections == kept, "an idle WebSocket whose node answers pings was dropped"
 
 
 @pytest.mark.parametrize("status", [401, 429])
