@@ -64,8 +64,13 @@ class Link {
   /// Ends it at once: the reader's and writer's operations complete with an error.
   virtual void close() = 0;
 
+  /// A request waiting to be written, and the first of its ids (none: notifications only).
+  struct Outgoing {
+    std::string text;
+    std::optional<uint64_t> call;
+  };
   bool open = true;  // false once it ended: no call goes on it any more
-  std::deque<std::string> outbox;
+  std::deque<Outgoing> outbox;
   asio::steady_timer wake_writer;
 };
 
@@ -371,9 +376,11 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
         co_await l->wake_writer.async_wait(nothrow);
         continue;
       }
-      std::string text = std::move(l->outbox.front());
+      auto next = std::move(l->outbox.front());
       l->outbox.pop_front();
-      auto ec = co_await l->write(text);
+      // Its call gave up (timed out) while the connection was busy: the node need not answer it.
+      if (next.call && !pending.contains(*next.call)) continue;
+      auto ec = co_await l->write(next.text);
       if (ec) {
         end(l, "write: " + ec.message());
         break;
@@ -540,14 +547,14 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
       if (parsed.calls.empty()) parse();
       wire = number(std::move(body), parsed, p);
     }
-    l->outbox.push_back(std::move(wire));
+    p.enrol();
+    l->outbox.push_back({std::move(wire), p.ids.empty() ? std::nullopt : std::optional<uint64_t>(p.ids.front())});
     l->wake_writer.cancel();
     if (p.ids.empty()) {  // notifications only: nothing will answer
       ClientResponse sent;
       sent.status = 200;
       co_return sent;
     }
-    p.enrol();
     p.wake.expires_at(deadline);
     co_await p.wake.async_wait(nothrow);
     if (!p.done) {
