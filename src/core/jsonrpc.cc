@@ -447,4 +447,54 @@ std::optional<uint64_t> unsigned_id(std::string_view raw) {
   return v;
 }
 
+namespace {
+constexpr std::string_view kLeadingId = R"({"jsonrpc":"2.0","id":)";
+}  // namespace
+
+std::optional<uint64_t> leading_reply_id(std::string_view text) {
+  if (text.starts_with('[')) text.remove_prefix(1);
+  if (!text.starts_with(kLeadingId)) return std::nullopt;
+  auto rest = text.substr(kLeadingId.size());
+  auto comma = rest.find(',');
+  if (comma == std::string_view::npos) return std::nullopt;
+  return unsigned_id(rest.substr(0, comma));
+}
+
+bool upstream_request_ids(std::string_view body, std::vector<uint64_t>& ids) {
+  size_t i = 0, n = body.size();
+  bool batch = !body.empty() && body[0] == '[';
+  if (batch) i = 1;
+  for (;;) {
+    if (body.substr(i, kLeadingId.size()) != kLeadingId) return false;
+    i += kLeadingId.size();
+    size_t comma = body.find(',', i);
+    if (comma == std::string_view::npos) return false;
+    auto id = unsigned_id(body.substr(i, comma - i));
+    if (!id) return false;
+    ids.push_back(*id);
+    // The rest of the object: strings skipped whole (escapes included), brackets counted.
+    int depth = 1;
+    for (i = comma; i < n && depth > 0; ++i) {
+      char c = body[i];
+      if (c == '"') {
+        for (++i; i < n && body[i] != '"'; ++i) {
+          if (body[i] == '\\') ++i;
+        }
+        if (i >= n) return false;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        --depth;
+      }
+    }
+    if (depth != 0) return false;
+    if (!batch) return i == n;
+    if (i < n && body[i] == ',') {
+      ++i;
+      continue;
+    }
+    return i + 1 == n && body[i] == ']';
+  }
+}
+
 }  // namespace nodeops::jsonrpc

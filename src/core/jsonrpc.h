@@ -97,5 +97,12 @@ struct MessageId {
 MessageId message_id(std::string_view message);
 /// An id's raw JSON as an unsigned integer, when it is one ("17"; not "\"17\"", "1.0" or "-1").
 std::optional<uint64_t> unsigned_id(std::string_view raw);
+/// The id of a reply written the way upstream_request() writes requests, and geth and anvil their
+/// replies (`{"jsonrpc":"2.0","id":<digits>,...`), or of the first reply of a batch of them: read
+/// off the front without a parse. nullopt for any other text (then use message_id()).
+std::optional<uint64_t> leading_reply_id(std::string_view text);
+/// The ids of a request made of upstream_request() calls (one, or a batch `[a,b,...]`), in order,
+/// appended to `ids`; read with a bounded scan instead of a parse. False for any other text.
+bool upstream_request_ids(std::string_view body, std::vector<uint64_t>& ids);
 
 }  // namespace nodeops::jsonrpc

@@ -144,59 +144,6 @@ struct Pending {
   Registry& registry;
 };
 
-// How the gateway (jsonrpc::upstream_request), geth and anvil begin a call or a reply.
-constexpr std::string_view kHead = R"({"jsonrpc":"2.0","id":)";
-
-// The id of a reply that begins like that, or of the first reply of a batch that does: read
-// without a parse. Anything else is parsed in full (jsonrpc::message_id).
-std::optional<uint64_t> leading_id(std::string_view text) {
-  if (text.starts_with('[')) text.remove_prefix(1);
-  if (!text.starts_with(kHead)) return std::nullopt;
-  auto rest = text.substr(kHead.size());
-  auto comma = rest.find(',');
-  if (comma == std::string_view::npos) return std::nullopt;
-  return jsonrpc::unsigned_id(rest.substr(0, comma));
-}
-
-// The ids of a request made of upstream_request() calls (one, or a batch `[a,b,...]`), read with a
-// bounded scan instead of a parse; false for any other text, which is then parsed in full.
-bool own_ids(std::string_view body, std::vector<uint64_t>& ids) {
-  size_t i = 0, n = body.size();
-  bool batch = !body.empty() && body[0] == '[';
-  if (batch) i = 1;
-  for (;;) {
-    if (body.substr(i, kHead.size()) != kHead) return false;
-    i += kHead.size();
-    size_t comma = body.find(',', i);
-    if (comma == std::string_view::npos) return false;
-    auto id = jsonrpc::unsigned_id(body.substr(i, comma - i));
-    if (!id) return false;
-    ids.push_back(*id);
-    // The rest of the object: strings skipped whole, brackets counted.
-    int depth = 1;
-    for (i = comma; i < n && depth > 0; ++i) {
-      char c = body[i];
-      if (c == '"') {
-        for (++i; i < n && body[i] != '"'; ++i) {
-          if (body[i] == '\\') ++i;
-        }
-        if (i >= n) return false;
-      } else if (c == '{' || c == '[') {
-        ++depth;
-      } else if (c == '}' || c == ']') {
-        --depth;
-      }
-    }
-    if (depth != 0) return false;
-    if (!batch) return i == n;
-    if (i < n && body[i] == ',') {
-      ++i;
-      continue;
-    }
-    return i + 1 == n && body[i] == ']';
-  }
-}
-
 /// Keeps a waiting call's timer on a list while it lives.
 struct Listed {
   Listed(std::vector<asio::steady_timer*>& l, asio::steady_timer* t) : list(l), timer(t) { list.push_back(timer); }
@@ -392,7 +339,7 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
   // it is not JSON at all.
   bool deliver(std::string message) {
     // A reply that only looks right goes to its call, whose own parse judges the rest of it.
-    auto id = leading_id(message);
+    auto id = jsonrpc::leading_reply_id(message);
     if (!id) {
       auto m = jsonrpc::message_id(message);
       if (!m.json) return false;
@@ -505,7 +452,7 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
     if (!tls_error.empty()) co_return failure(Error::tls, tls_error);
     // The gateway's own calls need no parse: their ids are read off them.
     std::vector<uint64_t> ids;
-    bool own = own_ids(body, ids);
+    bool own = jsonrpc::upstream_request_ids(body, ids);
     jsonrpc::ParsedRequest parsed;
     auto parse = [&] {
       parsed = jsonrpc::parse_request(body);

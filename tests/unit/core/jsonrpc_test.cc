@@ -204,3 +204,31 @@ TEST(JsonRpc, UnsignedIdAcceptsOnlyPlainUnsignedIntegers) {
     EXPECT_FALSE(unsigned_id(raw)) << raw;
   }
 }
+
+TEST(JsonRpc, LeadingReplyIdReadsTheGatewaysOwnShapeOnly) {
+  EXPECT_EQ(leading_reply_id(R"({"jsonrpc":"2.0","id":42,"result":"0x1"})"), 42u);
+  EXPECT_EQ(leading_reply_id(R"([{"jsonrpc":"2.0","id":7,"result":1},{"jsonrpc":"2.0","id":8,"result":2}])"), 7u);
+  EXPECT_FALSE(leading_reply_id(R"({"id":42,"jsonrpc":"2.0","result":"0x1"})"));  // another order: parse it
+  EXPECT_FALSE(leading_reply_id(R"({"jsonrpc":"2.0","id":"42","result":1})"));
+  EXPECT_FALSE(leading_reply_id(R"({"jsonrpc":"2.0","id":42)"));
+  EXPECT_FALSE(leading_reply_id("this is not json"));
+}
+
+TEST(JsonRpc, UpstreamRequestIdsScansWhatUpstreamRequestWrites) {
+  std::vector<uint64_t> ids;
+  // Params with brackets, braces, commas and escaped quotes inside strings.
+  auto tricky = upstream_request(5, "eth_call", R"([{"data":"]},\"[{","to":"0x1"},"latest"])");
+  ASSERT_TRUE(upstream_request_ids(tricky, ids));
+  EXPECT_EQ(ids, (std::vector<uint64_t>{5}));
+  ids.clear();
+  auto batch = "[" + upstream_request(1, "eth_chainId", "") + "," + tricky + "," + upstream_request(9, "a", "[[[]]]") + "]";
+  ASSERT_TRUE(upstream_request_ids(batch, ids));
+  EXPECT_EQ(ids, (std::vector<uint64_t>{1, 5, 9}));
+  for (const std::string& other : {std::string(R"({"id":1,"jsonrpc":"2.0","method":"x"})"),  // another writer
+                                   tricky + " ", tricky.substr(0, tricky.size() - 1), batch.substr(0, batch.size() - 1),
+                                   "[" + tricky + ",]", std::string(R"({"jsonrpc":"2.0","id":1,"method":"x","p":"\)"),
+                                   std::string("[]"), std::string("")}) {
+    std::vector<uint64_t> none;
+    EXPECT_FALSE(upstream_request_ids(other, none)) << other;
+  }
+}
