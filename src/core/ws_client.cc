@@ -504,10 +504,9 @@ struct WsRpcClient::Impl : std::enable_shared_from_this<WsRpcClient::Impl> {
     }
     p.wake.expires_at(deadline);
     co_await p.wake.async_wait(nothrow);
-    if (!p.done) {
-      p.forget();
-      co_return failure(Error::timeout, "websocket to " + where + ": no reply in time");
-    }
+    if (!p.done) p.forget();
+    if (retired && pending.empty() && link) end(link, "the upstream was removed");  // its last call is done
+    if (!p.done) co_return failure(Error::timeout, "websocket to " + where + ": no reply in time");
     ClientResponse out = std::move(p.result);
     if (!out.ok()) co_return out;
     if (!p.renamed.empty()) out.body = restore(std::move(out.body), p, parsed.batch);
@@ -545,8 +544,9 @@ WsRpcClient::WsRpcClient(asio::io_context& io, Url url, uint64_t max_message, Tl
 }
 
 WsRpcClient::~WsRpcClient() {
+  // Removed (a reload): the calls in flight finish on the connection, which the last one closes.
   impl_->retired = true;
-  if (impl_->link) impl_->end(impl_->link, "the upstream was removed");
+  if (impl_->link && impl_->pending.empty()) impl_->end(impl_->link, "the upstream was removed");
 }
 
 void WsRpcClient::set_connections_gauge(metrics::Gauge* gauge) { impl_->gauge = gauge; }

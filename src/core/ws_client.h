@@ -24,6 +24,9 @@
 // flight — a reply that came after its call timed out, a subscription notification — is dropped.
 // A call that times out leaves the connection open for the others.
 //
+// Destroying the client (its upstream removed by a reload) opens nothing new; the calls in flight
+// finish on the connection, and the last of them closes it.
+//
 // Threads: one event loop; the client must be used and destroyed on it.
 #pragma once
 

@@ -41,7 +41,7 @@ class UpstreamClient {
 /// @brief One http::ClientPool per upstream of every chain (an http::WsRpcClient for a ws or wss
 /// upstream), on one event loop, made at its first call (a reload adds upstreams). The pool of an
 /// upstream a reload removed is closed at the next call after its removal; a call still in flight
-/// on it keeps its connection to the end (a WebSocket's calls in flight fail, and are retried).
+/// on it keeps its connection to the end.
 class PooledUpstreamClient final : public UpstreamClient {
  public:
   PooledUpstreamClient(boost::asio::io_context& io, const std::vector<std::unique_ptr<ChainRuntime>>& chains,

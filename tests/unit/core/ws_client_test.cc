@@ -211,5 +211,28 @@ TEST_F(WsClientTest, APeerThatAcceptsAndNeverAnswersTimesOutAndIsTriedAgain) {
   EXPECT_EQ(connections - 1, 4);
 }
 
+TEST_F(WsClientTest, ARemovedClientLetsItsCallsInFlightFinish) {
+  // A reload removes the upstream while a call is on its connection: the call still gets its
+  // answer, then the connection closes.
+  auto client = std::make_unique<WsRpcClient>(io, url());
+  ClientResponse got;
+  bool ended = false;
+  run([&]() -> asio::awaitable<void> {
+    co_await for_each_concurrently(io, 2, [&](size_t i) -> asio::awaitable<void> {
+      if (i == 0) {
+        got = co_await client->call(call("1", "wait_200", "[1]"), Duration(5000));
+        ended = true;
+      } else {
+        asio::steady_timer t(io, std::chrono::milliseconds(50));
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        client.reset();
+      }
+    });
+  });
+  EXPECT_TRUE(ended);
+  ASSERT_TRUE(got.ok()) << got.message;
+  EXPECT_EQ(got.body, R"({"jsonrpc":"2.0","id":1,"result":[1]})");
+}
+
 }  // namespace
 }  // namespace nodeops::http
