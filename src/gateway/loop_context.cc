@@ -11,13 +11,17 @@ PooledUpstreamClient::Route& PooledUpstreamClient::route_of(const Upstream& upst
   auto c = upstream.chain_index();
   auto& routes = routes_[c];
   // A new set: close the connections of upstreams it no longer has (a pool's state lives on in
-  // the calls still using it).
+  // the calls still using it). A call that picked a removed upstream from the previous set keeps
+  // that one's route, which the next call prunes: the set counts as pruned only once none is left.
   auto set = chains_[c]->upstreams();
   if (set->generation != generation_[c]) {
-    generation_[c] = set->generation;
+    bool pruned = true;
     for (size_t slot = 0; slot < routes.size(); ++slot) {
-      if (!set->position_of_slot(slot) && slot != upstream.slot()) routes[slot] = Route{};
+      if ((!routes[slot].pool && !routes[slot].socket) || set->position_of_slot(slot)) continue;
+      if (slot == upstream.slot()) pruned = false;
+      else routes[slot] = Route{};
     }
+    if (pruned) generation_[c] = set->generation;
   }
   if (upstream.slot() >= routes.size()) routes.resize(upstream.slot() + 1);
   auto& route = routes[upstream.slot()];

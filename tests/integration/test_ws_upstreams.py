@@ -13,7 +13,7 @@
 - Hostile WebSocket upstreams (garbage, wrong ids, silence, a huge message, closes, resets, a peer
   that never answers a ping): beside an honest node, no client call fails and the gateway lives.
 - A node killed and restarted: calls in flight move to the other node; the WebSocket is opened again.
-- A live reload that moves an upstream from http:// to its ws:// endpoint.
+- Live reloads that move an upstream to its ws:// endpoint and back under load, no call failing.
 
 Run: NODEOPS_BIN=build/release/nodeops /usr/bin/python3 -m pytest tests/integration/test_ws_upstreams.py
 """
@@ -26,9 +26,11 @@ import pathlib
 import shutil
 import signal
 import tempfile
+import threading
 import time
 
 import pytest
+import requests
 
 from gateway_util import assert_certificates_refused, body, post, require_binaries
 from harness import Anvil, Nodeops, free_port, metric_value, wait_until
@@ -238,22 +240,50 @@ def test_upgrade_refused_is_that_http_answer(status):
             assert relay.connections == 0 and len(relay.upgrades) >= 1
 
 
-def test_reload_moves_an_upstream_from_http_to_its_websocket():
-    """A live reload (SIGHUP) that changes an upstream's URL to ws:// probes the new one before it
-    serves, then its calls travel over the WebSocket: no restart, no failed call."""
-    with Anvil(chain_id=1) as node, WsUpstream(node.url) as relay:
+def test_reload_moves_an_upstream_to_its_websocket_and_back_under_load():
+    """Live reloads (SIGHUP) change the one upstream's URL to ws:// and back while clients call
+    without pause: the new one is probed before it serves, the old one's calls in flight finish
+    (on the WebSocket too: its connection closes after its last call), and no call fails."""
+    with Anvil(chain_id=1) as node, WsUpstream(node.url, "reorder") as relay:
         cfg = gateway_yaml([{"name": "a", "url": node.url}])
+        over_ws = cfg.replace(f'"url": "{node.url}"', f'"url": "{relay.url}"')
         with Nodeops.gateway(cfg) as gw:
-            assert "result" in post(gw.url("/eth"), body("eth_getBalance", [ADDRESS, "latest"])).json()
-            assert relay.messages == 0
-            gw.config_path.write_text(cfg.replace(f'"url": "{node.url}"', f'"url": "{relay.url}"'))
-            gw.signal(signal.SIGHUP)
-            wait_until("a over ws", lambda: gw.upstream("eth", "a")["url"] == relay.url
-                       and gw.upstream("eth", "a")["healthy"], procs=[gw])
-            before = relay.methods.count("eth_getBalance")
-            for i in range(20):
-                assert "result" in post(gw.url("/eth"), body("eth_getBalance", [ADDRESS, "latest"], id=i)).json()
-            assert relay.methods.count("eth_getBalance") == before + 20
+            stop, failed, answered = threading.Event(), [], [0]
+
+            def client(k: int) -> None:
+                with requests.Session() as s:
+                    while not stop.is_set():
+                        r = post(gw.url("/eth"), body("eth_getBalance", [ADDRESS, "latest"], id=k), session=s, timeout=20)
+                        if r.status_code == 200 and "result" in r.json():
+                            answered[0] += 1
+                        else:
+                            failed.append(r.text[:200])
+            threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(6)]
+            for t in threads:
+                t.start()
+            try:
+                def reload(text: str, url: str) -> None:
+                    gw.config_path.write_text(text)
+                    gw.signal(signal.SIGHUP)
+                    wait_until(f"a at {url}", lambda: (a := gw.upstream("eth", "a"))["url"] == url and a["healthy"],
+                               procs=[gw])
+                    seen = answered[0]
+                    wait_until("calls flow", lambda: answered[0] > seen + 50, procs=[gw])
+
+                reload(over_ws, relay.url)
+                first = relay.connections  # the probe's and the traffic loops' WebSockets
+                reload(cfg, node.url)
+                # The traffic WebSockets close once their last calls are done (the probe's stays).
+                wait_until("traffic WebSockets closed", lambda: relay.open_connections < first, procs=[gw])
+                reload(over_ws, relay.url)
+                assert relay.connections > first  # opened again
+                served_by_relay = relay.methods.count("eth_getBalance")
+            finally:
+                stop.set()
+                for t in threads:
+                    t.join(20)
+            assert not failed, f"{len(failed)} calls failed: {failed[:3]}"
+            assert served_by_relay > 100, served_by_relay
 
 
 # --- wss and providers -------------------------------------------------------------------------
