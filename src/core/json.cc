@@ -38,4 +38,13 @@ void append_number(std::string& out, double v) {
   }
 }
 
+void append_numbers(std::string& out, std::span<const double> values) {
+  out += '[';
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    append_number(out, values[i]);
+  }
+  out += ']';
+}
+
 }  // namespace nodeops::json

@@ -1,6 +1,7 @@
 // Small helpers for writing JSON text by hand where building a DOM would be waste.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -15,5 +16,7 @@ inline std::string quote(std::string_view s) {
 }
 /// Appends a finite number; NaN and infinities become null (JSON has no spelling for them).
 void append_number(std::string& out, double v);
+/// Appends `[v0,v1,...]`, each as append_number() writes it.
+void append_numbers(std::string& out, std::span<const double> values);
 
 }  // namespace nodeops::json

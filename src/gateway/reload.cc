@@ -62,27 +62,30 @@ std::vector<std::string> upstream_keys_changed(const UpstreamConfig& a, const Up
   return out;
 }
 
+/// The request limits: what a reload applies to a running process, in one list for copying and
+/// for comparing, so that a new one cannot be applied without being reported (or the reverse).
+#define NODEOPS_REQUEST_LIMITS(X) \
+  X(max_batch)                    \
+  X(request_timeout)              \
+  X(upstream_timeout)             \
+  X(max_attempts)                 \
+  X(max_reply_bytes)              \
+  X(batch_concurrency)            \
+  X(max_buffered_bytes)
+
 /// `server`'s limits with the router's (the request limits, which a reload applies) from `router`.
 Limits with_request_limits(Limits server, const Limits& router) {
-  server.max_batch = router.max_batch;
-  server.request_timeout = router.request_timeout;
-  server.upstream_timeout = router.upstream_timeout;
-  server.max_attempts = router.max_attempts;
-  server.max_reply_bytes = router.max_reply_bytes;
-  server.batch_concurrency = router.batch_concurrency;
-  server.max_buffered_bytes = router.max_buffered_bytes;
+#define NODEOPS_COPY_LIMIT(field) server.field = router.field;
+  NODEOPS_REQUEST_LIMITS(NODEOPS_COPY_LIMIT)
+#undef NODEOPS_COPY_LIMIT
   return server;
 }
 
 std::vector<std::string> request_limits_changed(const Limits& a, const Limits& b) {
   std::vector<std::string> out;
-  NODEOPS_DIFF_FIELD(out, a, b, max_batch);
-  NODEOPS_DIFF_FIELD(out, a, b, request_timeout);
-  NODEOPS_DIFF_FIELD(out, a, b, upstream_timeout);
-  NODEOPS_DIFF_FIELD(out, a, b, max_attempts);
-  NODEOPS_DIFF_FIELD(out, a, b, max_reply_bytes);
-  NODEOPS_DIFF_FIELD(out, a, b, batch_concurrency);
-  NODEOPS_DIFF_FIELD(out, a, b, max_buffered_bytes);
+#define NODEOPS_DIFF_LIMIT(field) NODEOPS_DIFF_FIELD(out, a, b, field);
+  NODEOPS_REQUEST_LIMITS(NODEOPS_DIFF_LIMIT)
+#undef NODEOPS_DIFF_LIMIT
   return out;
 }
 
@@ -122,6 +125,7 @@ std::vector<std::string> global_keys_changed(const GatewayConfig& a, const Gatew
 }
 
 #undef NODEOPS_DIFF_FIELD
+#undef NODEOPS_REQUEST_LIMITS
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;

@@ -602,12 +602,9 @@ std::optional<std::string> RolloutManager::status_json(const std::string& chain_
   json::append_string(out, st.to);
   out += ",\"percent\":";
   json::append_number(out, st.percent);
-  out += fmt::format(",\"step\":{},\"steps\":[", st.step);
-  for (size_t i = 0; i < st.plan.steps.size(); ++i) {
-    if (i) out += ",";
-    json::append_number(out, st.plan.steps[i]);
-  }
-  out += "],\"reason\":";
+  out += fmt::format(",\"step\":{},\"steps\":", st.step);
+  json::append_numbers(out, st.plan.steps);
+  out += ",\"reason\":";
   json::append_string(out, st.reason);
   out += ",\"traffic\":{";
   auto split = chain->traffic.load();

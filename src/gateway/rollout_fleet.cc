@@ -21,12 +21,9 @@ std::string to_json(const FleetState& s) {
   json::append_string(out, s.from);
   out += ",\"to\":";
   json::append_string(out, s.to);
-  out += ",\"steps\":[";
-  for (size_t i = 0; i < s.steps.size(); ++i) {
-    if (i) out += ",";
-    json::append_number(out, s.steps[i]);
-  }
-  out += fmt::format("],\"step\":{},\"percent\":", s.step);
+  out += ",\"steps\":";
+  json::append_numbers(out, s.steps);
+  out += fmt::format(",\"step\":{},\"percent\":", s.step);
   json::append_number(out, s.percent);
   out += fmt::format(",\"lease_ms\":{},\"reason\":", s.lease.count());
   json::append_string(out, s.reason);

@@ -7,6 +7,7 @@ import re
 import select
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -46,6 +47,54 @@ def body(method: str, params=None, id=1) -> dict:
 def post(url: str, payload, timeout: float = 10.0, session=None) -> requests.Response:
     data = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
     return (session or requests).post(url, data=data, headers={"Content-Type": "application/json"}, timeout=timeout)
+
+
+class CallLoop:
+    """Clients calling the gateway without pause (or every `pause` seconds) on `threads` threads,
+    each on its own keep-alive session, until stopped; counts answers with a `result` in `ok` and
+    every other outcome in `failed`. A context manager, or start() and stop()."""
+
+    def __init__(self, url: str, payload=None, threads: int = 1, pause: float = 0.0):
+        self.url, self.pause = url, pause
+        self.payload = payload if payload is not None else body("eth_blockNumber")
+        self.ok = 0
+        self.failed: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _run(self) -> None:
+        with requests.Session() as s:
+            while not self._stop.is_set():
+                try:
+                    r = post(self.url, self.payload, session=s, timeout=10)
+                    answered = r.status_code == 200 and "result" in r.json()
+                    problem = "" if answered else f"HTTP {r.status_code}: {r.text[:200]}"
+                except Exception as e:  # noqa: BLE001 - every failure is reported
+                    answered, problem = False, repr(e)
+                with self._lock:
+                    if answered:
+                        self.ok += 1
+                    else:
+                        self.failed.append(problem)
+                if self.pause:
+                    time.sleep(self.pause)
+
+    def start(self) -> "CallLoop":
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(15)
+
+    def __enter__(self) -> "CallLoop":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def raw_member(text: str, key: str) -> str:

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from gateway_util import assert_certificates_refused, assert_never_shown, body, post, require_binaries, served_texts
+from gateway_util import CallLoop, assert_certificates_refused, assert_never_shown, body, post, require_binaries, served_texts
 from harness import Anvil, Nodeops, free_port, metric_value, wait_until
 from nginx_tls import NGINX, Nginx
 from pki import OPENSSL, provider_certificates
@@ -179,34 +179,6 @@ def test_provider_credentials_come_from_files_and_never_show(pki, tmp_path, sche
 
 # --- tiers --------------------------------------------------------------------------------------
 
-class CallLoop(threading.Thread):
-    """Calls the gateway without pause until stopped; counts answers and failures."""
-
-    def __init__(self, url: str):
-        super().__init__(daemon=True)
-        self.url = url
-        self.ok = 0
-        self.failed: list[str] = []
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        with requests.Session() as s:
-            while not self.stopping.is_set():
-                try:
-                    r = post(self.url, body("eth_getBalance", ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "latest"]),
-                             session=s, timeout=10)
-                    if r.status_code == 200 and "result" in r.json():
-                        self.ok += 1
-                    else:
-                        self.failed.append(f"HTTP {r.status_code}: {r.text[:200]}")
-                except Exception as e:  # noqa: BLE001 - every failure is reported
-                    self.failed.append(repr(e))
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(15)
-
-
 def tier_count(gw: Nodeops, tier: str) -> float:
     return metric_value(gw.metrics(), "nodeops_gateway_tier_requests_total", chain="eth", tier=tier) or 0
 
@@ -232,7 +204,7 @@ def test_fallback_takes_over_when_primaries_die_and_leaves_when_they_recover(pki
                 metrics = gw.metrics()
                 assert 'tier="fallback"' in metrics and metric_value(metrics, "nodeops_gateway_upstream_info",
                                                                       upstream="provider", tier="fallback") == 1
-                loop = CallLoop(gw.url("/eth"))
+                loop = CallLoop(gw.url("/eth"), body("eth_getBalance", ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "latest"]))
                 loop.start()
                 try:
                     wait_until("primaries serve", lambda: tier_count(gw, "primary") >= 50)

@@ -6,55 +6,21 @@ eth_blockNumber through the gateway the whole time and records every failed answ
 """
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import secrets
 import subprocess
 import tempfile
-import threading
 import time
 
 import pytest
 import requests
 
+from gateway_util import CallLoop
 from harness import NODEOPS_BIN, Anvil, Nodeops, free_port, metric_value, wait_until
 
 TOKEN = secrets.token_hex(16)
 HEALTH_INTERVAL_S = 0.5
-
-
-class Load:
-    """Steady client traffic through the gateway; counts answers without a result."""
-
-    def __init__(self, url: str):
-        self.url = url
-        self.ok = 0
-        self.failed: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        s = requests.Session()
-        while not self._stop.is_set():
-            try:
-                r = s.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"}, timeout=10)
-                body = r.json()
-                if "result" in body:
-                    self.ok += 1
-                else:
-                    self.failed.append(json.dumps(body))
-            except Exception as e:  # noqa: BLE001
-                self.failed.append(repr(e))
-            time.sleep(0.01)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(15)
 
 
 @pytest.fixture
@@ -115,7 +81,7 @@ def rollout_cli(gw, *args) -> subprocess.CompletedProcess:
 
 def test_switch_is_refused_while_green_is_not_synced(pools, tmp_path):
     gw = start_gateway(pools, tmp_path / "state.json")
-    with gw, Load(gw.url("/ethereum")) as load:
+    with gw, CallLoop(gw.url("/ethereum"), pause=0.01) as load:
         for n in ("green-a", "green-b"):
             pools[n].pause_mining()
         for n in ("blue-a", "blue-b"):
@@ -135,7 +101,7 @@ def test_switch_is_refused_while_green_is_not_synced(pools, tmp_path):
 
 def test_stepped_switch_completes_without_a_failed_request(pools, tmp_path):
     gw = start_gateway(pools, tmp_path / "state.json")
-    with gw, Load(gw.url("/ethereum")) as load:
+    with gw, CallLoop(gw.url("/ethereum"), pause=0.01) as load:
         r = rollout_cli(gw, "switch", "--to", "green", "--steps", "10,50,100", "--bake", "2s",
                         "--max-error-ratio", "0.01", "--max-p99", "2s")
         assert r.returncode == 0, r.stdout + r.stderr
@@ -156,7 +122,7 @@ def test_stepped_switch_completes_without_a_failed_request(pools, tmp_path):
 def test_green_failing_mid_switch_rolls_back_within_one_bake(pools, tmp_path):
     gw = start_gateway(pools, tmp_path / "state.json")
     bake_s = 6
-    with gw, Load(gw.url("/ethereum")) as load:
+    with gw, CallLoop(gw.url("/ethereum"), pause=0.01) as load:
         r = admin(gw, "POST", "/admin/rollout",
                   {"chain": "ethereum", "to": "green", "steps": [50, 100], "bake": f"{bake_s}s"})
         assert r.status_code == 202, r.text

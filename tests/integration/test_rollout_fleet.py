@@ -15,14 +15,13 @@ import signal
 import subprocess
 import tempfile
 import threading
-import time
 import pathlib
 
 import pytest
 import requests
 
 from fault_upstream import FaultUpstream
-from gateway_util import require_binaries
+from gateway_util import CallLoop, require_binaries
 from harness import NODEOPS_BIN, Anvil, Nodeops, free_port, metric_value, wait_until
 
 pytestmark = require_binaries()
@@ -89,32 +88,6 @@ chains:
     def close(self):
         for g in self.gw.values():
             g.stop()
-
-
-class Load:
-    """Steady eth_blockNumber calls through one replica, so its upstreams have calls to gate on."""
-
-    def __init__(self, url: str):
-        self.url = url
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        s = requests.Session()
-        while not self._stop.is_set():
-            try:
-                s.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"}, timeout=10)
-            except requests.RequestException:
-                pass
-            time.sleep(0.005)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(15)
 
 
 @pytest.fixture
@@ -287,7 +260,7 @@ def test_the_fleets_error_ratio_rolls_back_all(nodes):
     with FaultUpstream(nodes["green-b"].url, "html", scope="calls") as broken:
         fleet = Fleet(nodes, urls={"a": {"green-b": broken.url}})
         try:
-            with Load(fleet.gw["a"].url(f"/{CHAIN}")):
+            with CallLoop(fleet.gw["a"].url(f"/{CHAIN}"), pause=0.005):
                 cli = Cli(fleet, "--steps", "50,100", "--bake", "60s", "--max-p99", "5s", "--max-error-ratio", "0.05")
                 try:
                     rc, out, err = cli.wait()

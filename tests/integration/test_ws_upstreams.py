@@ -26,13 +26,11 @@ import pathlib
 import shutil
 import signal
 import tempfile
-import threading
 import time
 
 import pytest
-import requests
 
-from gateway_util import assert_certificates_refused, body, post, require_binaries
+from gateway_util import CallLoop, assert_certificates_refused, body, post, require_binaries
 from harness import Anvil, Nodeops, free_port, metric_value, wait_until
 from nginx_tls import NGINX, Nginx
 from pki import OPENSSL, provider_certificates
@@ -248,27 +246,15 @@ def test_reload_moves_an_upstream_to_its_websocket_and_back_under_load():
         cfg = gateway_yaml([{"name": "a", "url": node.url}])
         over_ws = cfg.replace(f'"url": "{node.url}"', f'"url": "{relay.url}"')
         with Nodeops.gateway(cfg) as gw:
-            stop, failed, answered = threading.Event(), [], [0]
-
-            def client(k: int) -> None:
-                with requests.Session() as s:
-                    while not stop.is_set():
-                        r = post(gw.url("/eth"), body("eth_getBalance", [ADDRESS, "latest"], id=k), session=s, timeout=20)
-                        if r.status_code == 200 and "result" in r.json():
-                            answered[0] += 1
-                        else:
-                            failed.append(r.text[:200])
-            threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(6)]
-            for t in threads:
-                t.start()
+            load = CallLoop(gw.url("/eth"), body("eth_getBalance", [ADDRESS, "latest"]), threads=6).start()
             try:
                 def reload(text: str, url: str) -> None:
                     gw.config_path.write_text(text)
                     gw.signal(signal.SIGHUP)
                     wait_until(f"a at {url}", lambda: (a := gw.upstream("eth", "a"))["url"] == url and a["healthy"],
                                procs=[gw])
-                    seen = answered[0]
-                    wait_until("calls flow", lambda: answered[0] > seen + 50, procs=[gw])
+                    seen = load.ok
+                    wait_until("calls flow", lambda: load.ok > seen + 50, procs=[gw])
 
                 reload(over_ws, relay.url)
                 first = relay.connections  # the probe's and the traffic loops' WebSockets
@@ -279,10 +265,8 @@ def test_reload_moves_an_upstream_to_its_websocket_and_back_under_load():
                 assert relay.connections > first  # opened again
                 served_by_relay = relay.methods.count("eth_getBalance")
             finally:
-                stop.set()
-                for t in threads:
-                    t.join(20)
-            assert not failed, f"{len(failed)} calls failed: {failed[:3]}"
+                load.stop()
+            assert not load.failed, f"{len(load.failed)} calls failed: {load.failed[:3]}"
             assert served_by_relay > 100, served_by_relay
 
 

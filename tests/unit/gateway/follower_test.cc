@@ -2,6 +2,8 @@
 // shorter, a source that fails mid-walk, and the bounded event log.
 #include "gateway/follower.h"
 
+#include "fake_chain.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
@@ -13,41 +15,9 @@ namespace asio = boost::asio;
 
 namespace {
 
-BlockHash h(uint64_t number, uint8_t fork) {
-  BlockHash out{};
-  out[0] = fork;
-  for (int i = 0; i < 8; ++i) out[31 - i] = static_cast<uint8_t>(number >> (8 * i));
-  return out;
-}
-
-// A chain whose canonical blocks are (number, fork) pairs; blocks link to their parent on the same
-// fork unless the fork began above it.
-struct FakeChain : BlockSource {
-  std::vector<uint8_t> forks;  // fork id of block i
-  std::optional<uint64_t> fail_at;
-  size_t calls = 0;
-
-  void extend(size_t n, uint8_t fork = 0) {
-    for (size_t i = 0; i < n; ++i) forks.push_back(fork);
-  }
-  uint64_t head() const { return forks.size() - 1; }
-  BlockHeader header(uint64_t n) const { return {n, h(n, forks[n]), n == 0 ? BlockHash{} : h(n - 1, forks[n - 1])}; }
-  asio::awaitable<std::optional<BlockHeader>> block(uint64_t n) override {
-    ++calls;
-    if (fail_at && n == *fail_at) co_return std::nullopt;
-    if (n >= forks.size()) co_return std::nullopt;
-    co_return header(n);
-  }
-};
-
-ChainFollower::StepReport step(ChainFollower& f, BlockSource& src, uint64_t target) {
-  asio::io_context io;
-  ChainFollower::StepReport out;
-  asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { out = co_await f.step(src, target); }, asio::detached);
-  io.run();
-  return out;
-}
+using fake::FakeChain;
+using fake::h;
+using fake::step;
 
 std::vector<std::string> describe(const ChainEvents& ev, uint64_t from = 0) {
   std::vector<std::string> out;

@@ -12,49 +12,17 @@
 #include "gateway/chain_runtime.h"
 #include "gateway/metrics.h"
 
+#include "fake_chain.h"
+
 using namespace nodeops;
 using namespace nodeops::gateway;
 namespace asio = boost::asio;
 
 namespace {
 
-BlockHash h(uint64_t number, uint8_t fork) {
-  BlockHash out{};
-  out[0] = fork;
-  for (int i = 0; i < 8; ++i) out[31 - i] = static_cast<uint8_t>(number >> (8 * i));
-  return out;
-}
-
-// A chain of (number, fork) blocks whose header JSON names both; nodes can be made to fail, which
-// moves the source to another (a "switch").
-struct FakeChain : BlockSource {
-  std::vector<uint8_t> forks;
-  std::optional<uint64_t> fail_at;
-  uint64_t switched = 0;
-  uint64_t switch_next = 0;  // switches the next block() call makes (another node answered)
-
-  void extend(size_t n, uint8_t fork = 0) {
-    for (size_t i = 0; i < n; ++i) forks.push_back(fork);
-  }
-  uint64_t head() const { return forks.size() - 1; }
-  asio::awaitable<std::optional<BlockHeader>> block(uint64_t n) override {
-    switched += std::exchange(switch_next, 0);
-    if (n >= forks.size() || (fail_at && n == *fail_at)) co_return std::nullopt;
-    auto json = std::make_shared<const std::string>("{\"number\":" + std::to_string(n) +
-                                                    ",\"fork\":" + std::to_string(forks[n]) + "}");
-    co_return BlockHeader{n, h(n, forks[n]), n == 0 ? BlockHash{} : h(n - 1, forks[n - 1]), json};
-  }
-  uint64_t switches() const override { return switched; }
-};
-
-ChainFollower::StepReport step(ChainFollower& f, FakeChain& src, uint64_t target) {
-  asio::io_context io;
-  ChainFollower::StepReport out;
-  asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { out = co_await f.step(src, target); }, asio::detached);
-  io.run();
-  return out;
-}
+using fake::FakeChain;
+using fake::h;
+using fake::step;
 
 std::vector<std::string> sent(const HeadsBatch& b) {
   std::vector<std::string> out;
